@@ -1,0 +1,295 @@
+"""The `logwatch` command line: run · check · replay · test-notify · status · outbox · schema.
+
+Imports of the heavier stages happen inside each command so that `logwatch
+check` and `--help` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from logwatch.config import Config
+
+DEFAULT_CONFIG = "/etc/logwatch/config.yaml"
+
+# journald reads a "<N>" prefix on each stderr line as the syslog priority
+_PRIORITY = {
+    logging.CRITICAL: 2,
+    logging.ERROR: 3,
+    logging.WARNING: 4,
+    logging.INFO: 6,
+    logging.DEBUG: 7,
+}
+
+
+class _JournalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        priority = _PRIORITY.get(record.levelno, 6)
+        return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
+
+
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("LOGWATCH_CONFIG") or DEFAULT_CONFIG)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    from logwatch.config import load_config
+
+    return load_config(_config_path(args))
+
+
+def _print_config_error(exc: Exception) -> None:
+    from logwatch.errors import ConfigError
+
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+    else:
+        print(exc, file=sys.stderr)
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from logwatch.errors import ConfigError, StateError
+
+    _setup_logging(args.log_level)
+    try:
+        from logwatch.daemon.runner import run_daemon
+
+        return run_daemon(_config_path(args))
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return 2
+    except StateError as exc:
+        print(f"logwatch: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from logwatch.errors import ConfigError
+
+    try:
+        _load(args)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return 2
+    except OSError as exc:
+        print(f"{_config_path(args)}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print("ok")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from logwatch.errors import ConfigError
+    from logwatch.replay import replay_files
+
+    try:
+        if args.config:
+            from logwatch.config import load_config
+
+            config = load_config(Path(args.config))
+        else:
+            from logwatch.config import default_replay_config
+
+            config = default_replay_config()
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return 2
+    for record in replay_files(config, args.files, all_events=args.events):
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(_human_replay(record))
+    return 0
+
+
+def _human_replay(record: dict[str, Any]) -> str:
+    where = f"{record['file']}:{record['first_line']}-{record['last_line']}"
+    what = record["exc_type"] or record["level"] or "-"
+    text = record["exc_message"] if record["exc_type"] else record["message"]
+    verdict = (
+        f"-> {','.join(record['notifiers'])}" if record["suppressed"] is None
+        else f"({record['suppressed']})"
+    )
+    rule = record["rule"] or "-"
+    return f"{where} [{rule}] {what}: {text} {verdict}"
+
+
+def cmd_test_notify(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from logwatch.errors import ConfigError, DeliveryError
+    from logwatch.testing import sample_alert
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return 2
+    if args.notifier not in config.notifiers:
+        print(
+            f"no notifier {args.notifier!r}; configured: {', '.join(config.notifiers)}",
+            file=sys.stderr,
+        )
+        return 1
+
+    async def send() -> int:
+        import httpx
+
+        from logwatch.daemon.runner import build_notifiers
+
+        async with httpx.AsyncClient(timeout=config.delivery.timeout) as client:
+            notifier = build_notifiers(config, client)[args.notifier]
+            try:
+                receipt = await notifier.send(
+                    sample_alert(host=config.host, labels=dict(config.labels))
+                )
+            except DeliveryError as exc:
+                print(f"{args.notifier}: failed: {exc}")
+                return 1
+            finally:
+                await notifier.aclose()
+        status = "" if receipt.status is None else f"HTTP {receipt.status} "
+        print(f"{args.notifier}: delivered: {status}{receipt.detail}".rstrip())
+        return 0
+
+    return asyncio.run(send())
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from logwatch.errors import ConfigError
+    from logwatch.status import collect_status, render_status
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return 2
+    status = collect_status(config.state_dir)
+    print(json.dumps(status, indent=2) if args.json else render_status(status))
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    import time
+
+    from logwatch.errors import ConfigError
+    from logwatch.store import Store
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return 2
+    store = Store.in_dir(config.state_dir)
+    try:
+        if args.outbox_command == "retry":
+            count = store.requeue(args.ids, time.time())
+            print(f"requeued {count} dead letter(s)")
+            return 0
+        rows = store.outbox(args.state, args.limit)
+        for row in rows:
+            alert = row.alert()
+            error = f"  last error: {row.last_error}" if row.last_error else ""
+            print(f"{row.id:>6} {row.state:<7} {row.notifier:<12} attempts={row.attempts}"
+                  f"  {alert.title}{error}")
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from logwatch.config import config_schema
+
+    print(json.dumps(config_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logwatch",
+        description="Turn the exceptions in log files into alerts people act on.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "-c", "--config",
+            help=f"config file (default: $LOGWATCH_CONFIG, then {DEFAULT_CONFIG})",
+        )
+        return sub
+
+    run = command("run", "run the daemon: tail, assemble, apply rules, deliver")
+    run.add_argument("--log-level", default="info",
+                     choices=["debug", "info", "warning", "error"])
+    run.set_defaults(func=cmd_run)
+
+    command("check", "validate the config; print ok or every problem").set_defaults(
+        func=cmd_check
+    )
+
+    replay = command("replay", "print what would be sent for these files (no state, no network)")
+    replay.add_argument("--json", action="store_true", help="one JSON object per line")
+    replay.add_argument("--events", action="store_true", help="every event, alerting or not")
+    replay.add_argument("files", nargs="+", metavar="FILE", help="log files; - for stdin")
+    replay.set_defaults(func=cmd_replay)
+
+    test_notify = command("test-notify", "send one sample alert through a notifier")
+    test_notify.add_argument("notifier", metavar="NOTIFIER")
+    test_notify.set_defaults(func=cmd_test_notify)
+
+    status = command("status", "what the daemon's state directory knows")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    outbox = command("outbox", "inspect the delivery outbox; requeue dead letters")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_list = outbox_commands.add_parser("list", help="recent outbox rows")
+    outbox_list.add_argument("--state", choices=["pending", "sent", "dead"])
+    outbox_list.add_argument("--limit", type=int, default=50)
+    outbox_retry = outbox_commands.add_parser("retry", help="requeue dead letters (all by default)")
+    outbox_retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    outbox.set_defaults(func=cmd_outbox)
+
+    command("schema", "print the JSON Schema of the config").set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `logwatch replay ... | head` closed our stdout: not an error
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

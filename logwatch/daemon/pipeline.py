@@ -1,0 +1,223 @@
+"""The reader side of the daemon: chunks -> events -> decisions -> one commit.
+
+One thread runs this loop. It is the only place that connects the tailer, the
+assemblers (one per file), the rule engine and the store, and it decides when
+to commit: a file's committed offset is the start of its oldest event not yet
+emitted, written in the same transaction as the outbox rows of the events
+emitted before it, so a crash re-reads exactly what was not yet safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from logwatch.config import Config, SourceConfig
+from logwatch.model import Event, Line, Origin
+from logwatch.multiline import Assembler
+from logwatch.rules import Decision, RuleEngine
+from logwatch.sources import Chunk, Tailer
+from logwatch.store import Delivery, FileState, Store
+
+logger = logging.getLogger(__name__)
+
+COMMIT_INTERVAL_S = 0.25  # offsets alone are committed at most this often
+TICK_INTERVAL_S = 1.0  # how often time-driven rule work (resolve, cooldown ends) runs
+
+
+@dataclass
+class _Stream:
+    """What the pipeline keeps per file uid."""
+
+    origin: Origin
+    source: SourceConfig
+    assembler: Assembler
+    next_offset: int = 0  # just past the last line fed
+    next_lineno: int = 1
+    line_numbers: dict[int, int] = field(default_factory=dict)  # offset -> lineno, pending only
+    last_data_at: float = 0.0
+    dirty: bool = False
+
+
+@dataclass
+class Counters:
+    lines: int = 0
+    events: int = 0
+    alerts: int = 0
+    suppressed: int = 0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        tailer: Tailer,
+        engine: RuleEngine,
+        *,
+        on_commit: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self._store = store
+        self._tailer = tailer
+        self._engine = engine
+        self._on_commit = on_commit
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._streams: dict[str, _Stream] = {}
+        self._sources = {source.name: source for source in config.sources}
+        self._pending: list[Delivery] = []
+        self._last_commit = clock()
+        self._last_tick = clock()
+        self.counters = Counters()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.step(stop)
+        self.close()
+
+    def step(self, stop: threading.Event | None = None) -> None:
+        self._tailer.wait(self._timeout_s())
+        if stop is not None and stop.is_set():
+            return
+        for chunk in self._tailer.poll():
+            self._feed(chunk)
+        for uid in self._tailer.retired():
+            self._retire(uid)
+        now = self._clock()
+        self._flush_idle(now)
+        if now - self._last_tick >= TICK_INTERVAL_S:
+            self._last_tick = now
+            self._decide(self._engine.tick(self._wall_clock()))
+        if self._pending or (
+            now - self._last_commit >= COMMIT_INTERVAL_S
+            and any(stream.dirty for stream in self._streams.values())
+        ):
+            self.commit()
+
+    def set_on_commit(self, on_commit: Callable[[], None]) -> None:
+        self._on_commit = on_commit
+
+    def reconfigure(self, config: Config, engine: RuleEngine) -> None:
+        """Swap in a new, already validated config; open streams keep their offsets."""
+        self.commit()
+        self.config = config
+        self._engine = engine
+        self._sources = {source.name: source for source in config.sources}
+        self._tailer.reconfigure(config.sources)
+
+    def close(self) -> None:
+        """Commit where every file stands; unfinished events are read again next start."""
+        self.commit()
+
+    def commit(self) -> None:
+        files = [self._checkpoint(uid, stream) for uid, stream in self._streams.items() if stream.dirty]
+        deliveries, self._pending = self._pending, []
+        if files or deliveries:
+            self._store.commit(files, deliveries, now=time.time())
+        for stream in self._streams.values():
+            stream.dirty = False
+        self._last_commit = self._clock()
+        if deliveries:
+            self._on_commit()
+
+    # -- stages ---------------------------------------------------------------
+
+    def _feed(self, chunk: Chunk) -> None:
+        stream = self._stream(chunk.origin)
+        if chunk.lines:
+            self.counters.lines += len(chunk.lines)
+            for line in chunk.lines:
+                stream.line_numbers[line.offset] = line.lineno
+            last: Line = chunk.lines[-1]
+            stream.next_offset = last.end
+            stream.next_lineno = last.lineno + 1
+            stream.last_data_at = self._clock()
+            stream.dirty = True
+            self._emit(stream, stream.assembler.feed(chunk.lines))
+
+    def _stream(self, origin: Origin) -> _Stream:
+        stream = self._streams.get(origin.file_uid)
+        if stream is None:
+            source = self._sources[origin.source]
+            stream = _Stream(
+                origin=origin,
+                source=source,
+                assembler=Assembler(
+                    origin,
+                    format=source.format,
+                    max_lines=source.multiline.max_lines,
+                    max_bytes=source.multiline.max_bytes,
+                    header_pattern=source.header,
+                ),
+            )
+            self._streams[origin.file_uid] = stream
+        return stream
+
+    def _flush_idle(self, now: float) -> None:
+        for stream in self._streams.values():
+            state = stream.assembler.pending
+            if state == "none":
+                continue
+            multiline = stream.source.multiline
+            wait_s = multiline.flush_after if state == "tail" else multiline.max_wait
+            if now - stream.last_data_at >= wait_s:
+                self._emit(stream, stream.assembler.flush())
+                stream.dirty = True
+
+    def _retire(self, uid: str) -> None:
+        stream = self._streams.get(uid)
+        if stream is None:
+            return
+        self._emit(stream, stream.assembler.flush())
+        stream.dirty = True
+        self.commit()
+        del self._streams[uid]
+
+    def _emit(self, stream: _Stream, events: Sequence[Event]) -> None:
+        for event in events:
+            self.counters.events += 1
+            self._decide(self._engine.evaluate(event, self._wall_clock()))
+        pending = stream.assembler.pending_offset()
+        if pending is None:
+            stream.line_numbers.clear()
+        elif events:
+            stream.line_numbers = {
+                offset: lineno
+                for offset, lineno in stream.line_numbers.items()
+                if offset >= pending
+            }
+
+    def _decide(self, decisions: Sequence[Decision]) -> None:
+        for decision in decisions:
+            if decision.alert is None:
+                self.counters.suppressed += 1
+                continue
+            self.counters.alerts += 1
+            self._pending.extend(Delivery(decision.alert, name) for name in decision.notifiers)
+
+    def _checkpoint(self, uid: str, stream: _Stream) -> FileState:
+        pending = stream.assembler.pending_offset()
+        if pending is None:
+            return self._tailer.checkpoint(uid, stream.next_offset, stream.next_lineno)
+        return self._tailer.checkpoint(uid, pending, stream.line_numbers[pending])
+
+    def _timeout_s(self) -> float:
+        now = self._clock()
+        timeout = TICK_INTERVAL_S - (now - self._last_tick)
+        for stream in self._streams.values():
+            state = stream.assembler.pending
+            if state == "none":
+                continue
+            multiline = stream.source.multiline
+            wait_s = multiline.flush_after if state == "tail" else multiline.max_wait
+            timeout = min(timeout, stream.last_data_at + wait_s - now)
+        if any(stream.dirty for stream in self._streams.values()):
+            timeout = min(timeout, self._last_commit + COMMIT_INTERVAL_S - now)
+        return max(timeout, 0.0)

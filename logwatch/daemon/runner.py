@@ -1,0 +1,157 @@
+"""Wiring and lifecycle of `logwatch run`: build the stages, handle signals, stop cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from logwatch.config import Config, load_config
+from logwatch.daemon.pipeline import Pipeline
+from logwatch.daemon.sdnotify import SystemdNotifier
+from logwatch.daemon.sender import SenderThread
+from logwatch.errors import ConfigError
+from logwatch.notifiers.base import Notifier
+from logwatch.notifiers.registry import load as load_notifier
+from logwatch.rules import RuleEngine
+from logwatch.sources import Tailer
+from logwatch.store import Store
+
+logger = logging.getLogger(__name__)
+
+FIRST_START_KEY = "first_start"
+
+
+def build_notifiers(config: Config, client: httpx.AsyncClient) -> dict[str, Notifier]:
+    return {
+        name: load_notifier(notifier.type)(name, notifier.options, client=client)
+        for name, notifier in config.notifiers.items()
+    }
+
+
+def build_engine(config: Config) -> RuleEngine:
+    return RuleEngine(config.rules, host=config.host, labels=config.labels)
+
+
+class Daemon:
+    """One running logwatch: a reader loop in the calling thread, a sender thread."""
+
+    def __init__(self, config: Config, config_path: Path) -> None:
+        self.config = config
+        self._config_path = config_path
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._store = Store.in_dir(config.state_dir)
+        first_start = self._store.get_meta(FIRST_START_KEY) is None
+        self._tailer = Tailer(config.sources, self._store.files(), first_start=first_start)
+        self._sender = SenderThread(
+            self._store.path,
+            self._notifiers_for_sender,
+            initial_backoff_s=config.delivery.initial_backoff,
+            max_backoff_s=config.delivery.max_backoff,
+            batch=config.delivery.batch,
+            timeout_s=config.delivery.timeout,
+        )
+        self._systemd = SystemdNotifier()
+        self.pipeline = Pipeline(
+            config, self._store, self._tailer, build_engine(config), on_commit=self._sender.wake
+        )
+
+    def _notifiers_for_sender(self, client: httpx.AsyncClient) -> dict[str, Notifier]:
+        return build_notifiers(self.config, client)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._tailer.wake()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+        self._tailer.wake()
+
+    def run(self) -> int:
+        self._sender.start()
+        self._tailer.start()
+        if self._store.get_meta(FIRST_START_KEY) is None:
+            self._store.set_meta(FIRST_START_KEY, "done")
+        logger.info(
+            "logwatch running: %d source(s), %d rule(s), notifiers: %s",
+            len(self.config.sources), len(self.config.rules), ", ".join(self.config.notifiers),
+        )
+        self._systemd.notify("READY=1", self._status_line())
+        watchdog_s = self._systemd.watchdog_interval_s()
+        last_ping = 0.0
+        try:
+            while not self._stop.is_set():
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self._systemd.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+                    self._do_reload()
+                    self._systemd.notify("READY=1", self._status_line())
+                self.pipeline.step(self._stop)
+                now = time.monotonic()
+                if watchdog_s is not None and now - last_ping >= min(watchdog_s, 1.0):
+                    # pinged from the loop itself: a wedged loop stops the pings
+                    self._systemd.notify("WATCHDOG=1", self._status_line())
+                    last_ping = now
+        finally:
+            self._systemd.notify("STOPPING=1")
+            logger.info("stopping: committing offsets, giving deliveries %.1fs",
+                        self.config.delivery.grace_on_stop)
+            self.pipeline.close()
+            self._tailer.stop()
+            self._sender.stop(self.config.delivery.grace_on_stop)
+            self._store.close()
+        return 0
+
+    def _status_line(self) -> str:
+        counters = self.pipeline.counters
+        return (
+            f"STATUS={counters.lines} lines, {counters.events} events,"
+            f" {counters.alerts} alerts, {counters.suppressed} suppressed"
+        )
+
+    def _do_reload(self) -> None:
+        try:
+            config = load_config(self._config_path)
+        except ConfigError as exc:
+            logger.error("reload refused, keeping the running config:\n%s", exc)
+            return
+        if config.state_dir != self.config.state_dir:
+            logger.error("reload refused: state_dir cannot change while running")
+            return
+        self.pipeline.reconfigure(config, build_engine(config))
+        self.config = config
+        # notifiers live in the sender thread; restart it so it uses the new set
+        self._sender.stop(self.config.delivery.grace_on_stop)
+        self._sender = SenderThread(
+            self._store.path,
+            self._notifiers_for_sender,
+            initial_backoff_s=config.delivery.initial_backoff,
+            max_backoff_s=config.delivery.max_backoff,
+            batch=config.delivery.batch,
+            timeout_s=config.delivery.timeout,
+        )
+        self.pipeline.set_on_commit(self._sender.wake)
+        self._sender.start()
+        logger.info("config reloaded from %s", self._config_path)
+
+
+def run_daemon(config_path: Path) -> int:
+    config = load_config(config_path)
+    daemon = Daemon(config, config_path)
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        daemon.request_stop()
+
+    def on_reload(signum: int, frame: FrameType | None) -> None:
+        daemon.request_reload()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_reload)
+    return daemon.run()

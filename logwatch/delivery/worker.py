@@ -1,0 +1,117 @@
+"""Outbox rows -> notifier calls: retry with backoff, dead-letter what cannot succeed.
+
+The worker owns nothing but a store connection and the notifiers. It reads due
+rows in id order, sends them with bounded concurrency per notifier, and records
+each outcome, so a dead endpoint only ever delays its own rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+
+from logwatch.delivery.backoff import next_delay_s
+from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
+from logwatch.notifiers.base import Notifier
+from logwatch.store import OutboxRow, Store
+
+logger = logging.getLogger(__name__)
+
+PER_NOTIFIER_CONCURRENCY = 4
+IDLE_RECHECK_S = 30.0  # safety net in case a wake-up is missed
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        *,
+        initial_backoff_s: float = 1.0,
+        max_backoff_s: float = 300.0,
+        batch: int = 50,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._notifiers = notifiers
+        self._initial_backoff_s = initial_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._batch = batch
+        self._clock = clock
+        self._rng = rng
+        self._limits: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(PER_NOTIFIER_CONCURRENCY)
+        )
+        self.sent = 0
+        self.failed = 0
+
+    async def run(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; ``wake`` says new rows were committed."""
+        while not stop.is_set():
+            processed = await self.drain_once()
+            if processed:
+                continue
+            wake.clear()
+            next_at = self._store.next_attempt_at()
+            timeout = IDLE_RECHECK_S if next_at is None else max(0.0, next_at - self._clock())
+            await _wait_any(wake, stop, min(timeout, IDLE_RECHECK_S))
+
+    async def drain_once(self) -> int:
+        """Send the rows that are due now; return how many were attempted."""
+        rows = self._store.due(self._clock(), self._batch)
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        notifier = self._notifiers.get(row.notifier)
+        if notifier is None:
+            # the config no longer names it: keep the alert, visible and requeueable
+            self._store.mark_dead(row.id, f"notifier {row.notifier!r} is not configured")
+            self.failed += 1
+            return
+        async with self._limits[row.notifier]:
+            try:
+                await notifier.send(row.alert())
+            except RetryableDeliveryError as exc:
+                self._retry(row, str(exc), exc.retry_after_s)
+            except PermanentDeliveryError as exc:
+                logger.error("alert %s to %s dead-lettered: %s", row.alert_id, row.notifier, exc)
+                self._store.mark_dead(row.id, str(exc))
+                self.failed += 1
+            except Exception as exc:  # noqa: BLE001
+                # a plugin bug must not kill delivery for everyone; retrying keeps the alert
+                logger.exception("notifier %s raised unexpectedly", row.notifier)
+                self._retry(row, f"{type(exc).__name__}: {exc}", None)
+            else:
+                self._store.mark_sent(row.id, self._clock())
+                self.sent += 1
+
+    def _retry(self, row: OutboxRow, error: str, retry_after_s: float | None) -> None:
+        delay = next_delay_s(
+            row.attempts + 1,
+            initial_s=self._initial_backoff_s,
+            cap_s=self._max_backoff_s,
+            retry_after_s=retry_after_s,
+            rng=self._rng,
+        )
+        logger.warning(
+            "alert %s to %s failed (attempt %d), retrying in %.1fs: %s",
+            row.alert_id, row.notifier, row.attempts + 1, delay, error,
+        )
+        self._store.mark_retry(row.id, self._clock() + delay, error)
+        self.failed += 1
+
+
+async def _wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,191 @@
+"""The values that flow through the pipeline: Line -> Event -> Alert -> Delivery.
+
+Every value here is a frozen, slotted dataclass: stages hand them on and never
+mutate them, so a stage can be tested with plain tables of values.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """How loud an alert is; ordered, so rules can say "at or above"."""
+
+    INFO = 10
+    WARNING = 20
+    ERROR = 30
+    CRITICAL = 40
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        return cls[name.strip().upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One physical line of a file, decoded, without its line terminator."""
+
+    text: str
+    offset: int  # byte offset of the first byte of the line
+    end: int  # byte offset just past its newline
+    lineno: int  # 1-based line number in the file
+    truncated: bool = False  # longer than max_line_bytes: the rest was cut
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where events come from: the configured source and the file it read."""
+
+    source: str
+    path: str
+    file_uid: str = ""  # stable per file identity; alert ids are built from it
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    filename: str
+    lineno: int | None
+    function: str | None
+    source: str | None = None  # the source line(s) as printed, dedented
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionInfo:
+    """One exception of a chain (or a member of an exception group)."""
+
+    type: str  # exactly as printed: "ValueError", "pkg.mod.CustomError"
+    message: str  # everything after "Type: ", continuation lines included
+    frames: tuple[Frame, ...] = ()
+    notes: tuple[str, ...] = ()
+    group_members: tuple[ExceptionInfo, ...] = ()  # for ExceptionGroup
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One log record, with its traceback when it has one."""
+
+    origin: Origin
+    first_line: int
+    last_line: int
+    start_offset: int
+    end_offset: int
+    text: str  # the whole event as it stood in the file, lines joined by "\n"
+    message: str  # the record's message (header text without timestamp/level/logger)
+    level: str | None = None  # "ERROR", "CRITICAL", ... as found in the header
+    logger: str | None = None
+    timestamp: datetime | None = None  # the record's own time, when the header has one
+    chain: tuple[ExceptionInfo, ...] = ()  # printed order; the last is the one raised
+    fingerprint: str | None = None
+    flags: frozenset[str] = frozenset()  # partial, truncated, interleaved, json, ...
+    fields: Mapping[str, Any] = field(default_factory=dict)  # JSON record fields
+
+    @property
+    def exc_type(self) -> str | None:
+        return self.chain[-1].type if self.chain else None
+
+    @property
+    def exc_message(self) -> str | None:
+        if not self.chain:
+            return None
+        return self.chain[-1].message.split("\n", 1)[0]
+
+    @property
+    def exc_types(self) -> tuple[str, ...]:
+        return tuple(exc.type for exc in self.chain)
+
+
+class AlertStatus(enum.StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What a rule decided to say about an event (or a group going quiet)."""
+
+    id: str  # stable per occurrence: same bytes re-read after a crash, same id
+    status: AlertStatus
+    rule: str
+    severity: Severity
+    title: str
+    host: str
+    source: str
+    file: str
+    first_line: int
+    last_line: int
+    exc_type: str | None
+    exc_message: str | None
+    fingerprint: str | None
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    labels: Mapping[str, str]
+    text: str  # the whole event, redacted
+    notifiers: tuple[str, ...] = ()
+    level: str | None = None
+    logger: str | None = None
+    message: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        """The generic webhook body of SPEC, also what the outbox stores."""
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "title": self.title,
+            "host": self.host,
+            "source": self.source,
+            "file": self.file,
+            "first_line": self.first_line,
+            "last_line": self.last_line,
+            "exc_type": self.exc_type,
+            "exc_message": self.exc_message,
+            "fingerprint": self.fingerprint,
+            "count": self.count,
+            "first_seen": _iso(self.first_seen),
+            "last_seen": _iso(self.last_seen),
+            "labels": dict(self.labels),
+            "text": self.text,
+            "level": self.level,
+            "logger": self.logger,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Alert:
+        return cls(
+            id=data["id"],
+            status=AlertStatus(data["status"]),
+            rule=data["rule"],
+            severity=Severity.parse(data["severity"]),
+            title=data["title"],
+            host=data["host"],
+            source=data["source"],
+            file=data["file"],
+            first_line=data["first_line"],
+            last_line=data["last_line"],
+            exc_type=data["exc_type"],
+            exc_message=data["exc_message"],
+            fingerprint=data["fingerprint"],
+            count=data["count"],
+            first_seen=datetime.fromisoformat(data["first_seen"]),
+            last_seen=datetime.fromisoformat(data["last_seen"]),
+            labels=dict(data["labels"]),
+            text=data["text"],
+            level=data.get("level"),
+            logger=data.get("logger"),
+            message=data.get("message", ""),
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

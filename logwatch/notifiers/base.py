@@ -1,0 +1,53 @@
+"""The contract every notifier plugin keeps, built-in or third-party.
+
+A notifier is a class registered in the entry-point group ``logwatch.notifiers``.
+Its ``Options`` (a pydantic model) validates its part of the config; the
+daemon constructs it once with those options and a shared HTTP client, and the
+delivery worker awaits ``send`` for each alert. ``send`` returns a receipt on
+success and raises ``RetryableDeliveryError`` or ``PermanentDeliveryError``
+otherwise: the outbox needs to know which one it got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from logwatch.model import Alert
+
+
+class NotifierOptions(BaseModel):
+    """Base of every notifier's options: unknown keys are config errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the provider answered to a delivered alert, for `test-notify`."""
+
+    status: int | None  # HTTP status, None for non-HTTP channels
+    detail: str  # the reply body or a one-line summary, secrets masked
+
+
+class Notifier(Protocol):
+    Options: ClassVar[type[NotifierOptions]]
+
+    name: str
+
+    async def send(self, alert: Alert) -> Receipt: ...
+
+    async def aclose(self) -> None: ...
+
+
+class NotifierFactory(Protocol):
+    Options: ClassVar[type[NotifierOptions]]
+
+    def __call__(
+        self, name: str, options: Any, *, client: httpx.AsyncClient
+    ) -> Notifier: ...

@@ -1,0 +1,263 @@
+"""Durable state: file offsets and the delivery outbox, in one SQLite database.
+
+A file's committed offset and the outbox rows its records produced are written
+in one transaction, so after a crash either both are durable or neither is:
+the records are then read again and produce the same rows (same keys), which
+``INSERT OR IGNORE`` drops. WAL with ``synchronous=FULL`` keeps commits durable
+across power loss at the cost of one fsync per batch.
+
+Each thread that uses the store opens its own ``Store`` on the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from logwatch.errors import StateError
+from logwatch.model import Alert
+
+DB_NAME = "state.db"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    uid TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    head BLOB NOT NULL,            -- first bytes of the file (<= 1 KiB), its identity
+    offset INTEGER NOT NULL,       -- committed: start of the oldest unfinished record
+    lineno INTEGER NOT NULL,       -- 1-based number of the line that starts at offset
+    marker BLOB NOT NULL,          -- the bytes just before offset, checked before resuming
+    state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'gone')),
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,      -- alert id + notifier: the same occurrence is queued once
+    alert_id TEXT NOT NULL,
+    notifier TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    last_error TEXT,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),
+    sent_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    uid: str
+    source: str
+    path: str
+    dev: int
+    ino: int
+    head: bytes
+    offset: int
+    lineno: int
+    marker: bytes
+    state: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    key: str
+    alert_id: str
+    notifier: str
+    payload: str
+    created: float
+    attempts: int
+    next_attempt: float
+    last_error: str | None
+    state: str
+    sent_at: float | None
+
+    def alert(self) -> Alert:
+        return Alert.from_payload(json.loads(self.payload))
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An alert to queue for one notifier."""
+
+    alert: Alert
+    notifier: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.alert.id}:{self.notifier}"
+
+
+class Store:
+    """One connection to the state database; not shared between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (k, v) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open state database {path}: {exc}") from exc
+
+    @classmethod
+    def in_dir(cls, state_dir: Path) -> Store:
+        return cls(state_dir / DB_NAME)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta ---------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, value))
+
+    # -- files and the outbox, committed together ---------------------------
+
+    def files(self) -> list[FileState]:
+        rows = self._db.execute(
+            "SELECT uid, source, path, dev, ino, head, offset, lineno, marker, state FROM files"
+        ).fetchall()
+        return [FileState(*row) for row in rows]
+
+    def commit(
+        self, files: Iterable[FileState], deliveries: Iterable[Delivery], *, now: float
+    ) -> int:
+        """Persist offsets and queue deliveries atomically; return how many rows were new."""
+        added = 0
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for delivery in deliveries:
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO outbox (key, alert_id, notifier, payload, created,"
+                    " next_attempt) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        delivery.key,
+                        delivery.alert.id,
+                        delivery.notifier,
+                        json.dumps(delivery.alert.payload()),
+                        now,
+                        now,
+                    ),
+                )
+                added += cursor.rowcount
+            self._db.executemany(
+                "INSERT OR REPLACE INTO files (uid, source, path, dev, ino, head, offset, lineno,"
+                " marker, state, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (f.uid, f.source, f.path, f.dev, f.ino, f.head, f.offset, f.lineno,
+                     f.marker, f.state, now)
+                    for f in files
+                ],
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return added
+
+    def forget_file(self, uid: str) -> None:
+        self._db.execute("DELETE FROM files WHERE uid = ?", (uid,))
+
+    # -- the delivery side -------------------------------------------------
+
+    def due(self, now: float, limit: int) -> list[OutboxRow]:
+        return self._rows(
+            "WHERE state = 'pending' AND next_attempt <= ? ORDER BY id LIMIT ?", (now, limit)
+        )
+
+    def next_attempt_at(self) -> float | None:
+        row = self._db.execute(
+            "SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'"
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def mark_sent(self, row_id: int, now: float) -> None:
+        self._db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+            " last_error = NULL WHERE id = ?",
+            (now, row_id),
+        )
+
+    def mark_retry(self, row_id: int, next_attempt: float, error: str) -> None:
+        self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?"
+            " WHERE id = ?",
+            (next_attempt, error, row_id),
+        )
+
+    def mark_dead(self, row_id: int, error: str) -> None:
+        self._db.execute(
+            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?",
+            (error, row_id),
+        )
+
+    def requeue(self, ids: Sequence[int], now: float) -> int:
+        """Put dead letters (all of them when ``ids`` is empty) back in the queue."""
+        where = "state = 'dead'"
+        params: tuple[float | int, ...] = (now,)
+        if ids:
+            where += f" AND id IN ({','.join('?' * len(ids))})"
+            params += tuple(ids)
+        cursor = self._db.execute(
+            f"UPDATE outbox SET state = 'pending', next_attempt = ? WHERE {where}",  # noqa: S608
+            params,
+        )
+        return cursor.rowcount
+
+    def outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
+        if state is None:
+            return self._rows("ORDER BY id DESC LIMIT ?", (limit,))
+        return self._rows("WHERE state = ? ORDER BY id DESC LIMIT ?", (state, limit))
+
+    def outbox_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("pending", "sent", "dead"), 0)
+        for state, count in self._db.execute(
+            "SELECT state, COUNT(*) FROM outbox GROUP BY state"
+        ):
+            counts[state] = count
+        return counts
+
+    def oldest_pending(self) -> float | None:
+        row = self._db.execute(
+            "SELECT MIN(created) FROM outbox WHERE state = 'pending'"
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def prune_sent(self, before: float) -> int:
+        """Drop delivered rows older than ``before``; they only served local dedup."""
+        cursor = self._db.execute(
+            "DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?", (before,)
+        )
+        return cursor.rowcount
+
+    def _rows(self, clause: str, params: tuple[object, ...]) -> list[OutboxRow]:
+        rows = self._db.execute(
+            "SELECT id, key, alert_id, notifier, payload, created, attempts, next_attempt,"
+            f" last_error, state, sent_at FROM outbox {clause}",  # noqa: S608
+            params,
+        ).fetchall()
+        return [OutboxRow(*row) for row in rows]

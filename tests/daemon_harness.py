@@ -1,0 +1,167 @@
+"""Run the real daemon in a subprocess and feed it records through the real `logging` module."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug import Request, Response
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll until ``predicate`` holds; fail the test with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.01)
+
+
+@dataclass
+class RecordedWrite:
+    first_line: int
+    last_line: int
+    exc_type: str
+    exc_message: str
+
+
+class AppLog:
+    """A log file written by a real `logging` logger, remembering each record's line span."""
+
+    def __init__(self, path: Path, name: str = "app.payments") -> None:
+        self.path = path
+        self._logger = logging.getLogger(f"{name}.{id(self)}")
+        self._logger.propagate = False
+        self._logger.setLevel(logging.INFO)
+        self._handler = logging.FileHandler(path, encoding="utf-8")
+        self._handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        )
+        self._logger.addHandler(self._handler)
+
+    def close(self) -> None:
+        self._logger.removeHandler(self._handler)
+        self._handler.close()
+
+    def _lines(self) -> int:
+        if not self.path.exists():
+            return 0
+        return self.path.read_bytes().count(b"\n")
+
+    def info(self, message: str) -> None:
+        self._logger.info(message)
+
+    def exception(self, order: int) -> RecordedWrite:
+        before = self._lines()
+        try:
+            _charge(order)
+        except ValueError as exc:
+            self._logger.exception("payment failed for order %d", order)
+            caught = exc
+        after = self._lines()
+        return RecordedWrite(before + 1, after, type(caught).__name__, str(caught))
+
+
+def _charge(order: int) -> None:
+    raise ValueError(f"card declined for order {order}")
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint's memory: every request body, and a switch to fail."""
+
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    failing: bool = False
+    failures: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle(self, request: Request) -> Response:
+        with self.lock:
+            if self.failing:
+                self.failures += 1
+                return Response("down for maintenance", status=500)
+            self.bodies.append(json.loads(request.get_data()))
+            self.headers.append(dict(request.headers))
+        return Response("ok", status=200)
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [body["id"] for body in self.bodies]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.bodies)
+
+
+class NotifySocket:
+    """A real sd_notify datagram socket, as systemd would offer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.1)
+        self.messages: list[str] = []
+
+    def wait_for(self, field_: str, timeout_s: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                data = self._sock.recv(4096).decode()
+            except TimeoutError:
+                continue
+            self.messages.append(data)
+            if field_ in data.split("\n"):
+                return
+        raise AssertionError(f"no {field_} from the daemon; got {self.messages}")
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@contextmanager
+def running_daemon(config: Path, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `logwatch run`, wait for READY=1, and stop it at the end of the block."""
+    notify = NotifySocket(workdir / f"notify-{time.monotonic_ns()}.sock")
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "PYTHONUNBUFFERED": "1"}
+    stderr = (workdir / "daemon.stderr").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "logwatch", "run", "-c", str(config), "--log-level", "debug"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    try:
+        notify.wait_for("READY=1")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        notify.close()
+        stderr.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """SIGTERM the daemon; return its exit code and how long it took."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(10)
+    return code, time.monotonic() - started
