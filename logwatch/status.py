@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
             if record.state != "active":
                 continue
             try:
-                size: int | None = os.stat(record.path).st_size
+                size: int | None = Path(record.path).stat().st_size
             except OSError:
                 size = None
             files.append({
@@ -78,7 +77,9 @@ def render_status(status: dict[str, Any]) -> str:
            if outbox.get("oldest_pending_age_s") is not None else "")
     )
     for dead in status["dead_letters"]:
-        lines.append(f"  dead #{dead['id']} -> {dead['notifier']}: {dead['title']} ({dead['error']})")
+        lines.append(
+            f"  dead #{dead['id']} -> {dead['notifier']}: {dead['title']} ({dead['error']})"
+        )
     if status["recent_alerts"]:
         lines.append("recent alerts:")
         for alert in status["recent_alerts"]:

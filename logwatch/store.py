@@ -255,9 +255,13 @@ class Store:
         return cursor.rowcount
 
     def _rows(self, clause: str, params: tuple[object, ...]) -> list[OutboxRow]:
+        # clause is one of this module's literals, never user input
+        query = (
+            "SELECT id, key, alert_id, notifier, payload, created, attempts, next_attempt,"  # noqa: S608
+            f" last_error, state, sent_at FROM outbox {clause}"
+        )
         rows = self._db.execute(
-            "SELECT id, key, alert_id, notifier, payload, created, attempts, next_attempt,"
-            f" last_error, state, sent_at FROM outbox {clause}",  # noqa: S608
+            query,
             params,
         ).fetchall()
         return [OutboxRow(*row) for row in rows]

@@ -105,7 +105,7 @@ class TestEndToEnd:
     def test_sigterm_then_restart_neither_loses_nor_repeats(
         self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, app_log: AppLog
     ) -> None:
-        """SIGTERM exits 0 within 5 s; records written while stopped arrive after the restart, once."""
+        """SIGTERM exits 0 in 5 s; records written while stopped arrive after the restart, once."""
         config = write_config(tmp_path, httpserver.url_for("/alerts"))
         with running_daemon(config, tmp_path) as process:
             for order in range(3):

@@ -117,7 +117,11 @@ class Pipeline:
         self.commit()
 
     def commit(self) -> None:
-        files = [self._checkpoint(uid, stream) for uid, stream in self._streams.items() if stream.dirty]
+        files = [
+            self._checkpoint(uid, stream)
+            for uid, stream in self._streams.items()
+            if stream.dirty
+        ]
         deliveries, self._pending = self._pending, []
         if files or deliveries:
             self._store.commit(files, deliveries, now=time.time())

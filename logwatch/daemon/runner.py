@@ -89,7 +89,9 @@ class Daemon:
             while not self._stop.is_set():
                 if self._reload.is_set():
                     self._reload.clear()
-                    self._systemd.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+                    self._systemd.notify(
+                        "RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}"
+                    )
                     self._do_reload()
                     self._systemd.notify("READY=1", self._status_line())
                 self.pipeline.step(self._stop)

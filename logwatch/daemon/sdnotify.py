@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
@@ -25,11 +26,9 @@ class SystemdNotifier:
     def notify(self, *fields: str) -> None:
         if self._socket is None or self._address is None:
             return
-        try:
+        # systemd went away or the socket is gone: readiness is advisory, keep running
+        with contextlib.suppress(OSError):
             self._socket.sendto("\n".join(fields).encode(), self._address)
-        except OSError:
-            # systemd went away or the socket is gone: readiness is advisory, keep running
-            pass
 
     def watchdog_interval_s(self) -> float | None:
         """Half of WatchdogSec, as sd_watchdog_enabled(3) advises; None when not asked."""

@@ -72,7 +72,7 @@ class SenderThread:
     def _main(self) -> None:
         try:
             asyncio.run(self._run())
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             # reported to start() or logged: a dead sender must be loud, not silent
             self.error = exc
             logger.exception("delivery thread failed")

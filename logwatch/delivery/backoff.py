@@ -21,5 +21,5 @@ def next_delay_s(
     """
     if retry_after_s is not None and retry_after_s >= 0:
         return min(retry_after_s, cap_s)
-    step = min(cap_s, initial_s * 2 ** max(attempts - 1, 0))
+    step = min(cap_s, initial_s * 2.0 ** max(attempts - 1, 0))
     return step * (0.5 + rng() / 2)

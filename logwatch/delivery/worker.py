@@ -84,7 +84,7 @@ class DeliveryWorker:
                 logger.error("alert %s to %s dead-lettered: %s", row.alert_id, row.notifier, exc)
                 self._store.mark_dead(row.id, str(exc))
                 self.failed += 1
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 # a plugin bug must not kill delivery for everyone; retrying keeps the alert
                 logger.exception("notifier %s raised unexpectedly", row.notifier)
                 self._retry(row, f"{type(exc).__name__}: {exc}", None)

@@ -36,8 +36,6 @@ class Receipt:
 
 
 class Notifier(Protocol):
-    Options: ClassVar[type[NotifierOptions]]
-
     name: str
 
     async def send(self, alert: Alert) -> Receipt: ...
@@ -46,7 +44,10 @@ class Notifier(Protocol):
 
 
 class NotifierFactory(Protocol):
-    Options: ClassVar[type[NotifierOptions]]
+    # a read-only property, not a ClassVar: mypy never matches a ClassVar
+    # protocol member against a class object, so no plugin class could fit
+    @property
+    def Options(self) -> type[NotifierOptions]: ...  # noqa: N802
 
     def __call__(
         self, name: str, options: Any, *, client: httpx.AsyncClient

@@ -1,0 +1,43 @@
+"""YAML -> validated, frozen config objects; ``${ENV}``; errors carry file:line:col.
+
+load_config(path)  ->  parse_document   YAML nodes -> data + positions, ${VAR} expanded
+                   ->  build_notifiers  each plugin's Options validates its entry
+                   ->  check_references notify/source names exist, names are unique
+                   ->  Config           pydantic: types, durations, sizes, regexes
+                   =>  Config, or ConfigError with every problem, in file order
+"""
+
+from logwatch.config.fields import LEVEL_ORDER, LEVELS, parse_duration, parse_size
+from logwatch.config.loader import default_replay_config, load_config, load_config_text
+from logwatch.config.models import (
+    Config,
+    DeliveryConfig,
+    MatchConfig,
+    MetricsConfig,
+    MultilineConfig,
+    NotifierConfig,
+    RuleConfig,
+    SourceConfig,
+    ThresholdConfig,
+)
+from logwatch.config.schema import config_schema
+
+__all__ = [
+    "LEVELS",
+    "LEVEL_ORDER",
+    "Config",
+    "DeliveryConfig",
+    "MatchConfig",
+    "MetricsConfig",
+    "MultilineConfig",
+    "NotifierConfig",
+    "RuleConfig",
+    "SourceConfig",
+    "ThresholdConfig",
+    "config_schema",
+    "default_replay_config",
+    "load_config",
+    "load_config_text",
+    "parse_duration",
+    "parse_size",
+]

@@ -1,0 +1,86 @@
+"""Config cross-references: names that must be unique and names that must exist.
+
+These run on the parsed data rather than on the typed ``Config``, so that a
+misspelt notifier is reported even when another part of the file is invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from logwatch.config.problems import Loc, ProblemLog
+
+
+def check_references(data: Mapping[str, Any], log: ProblemLog) -> None:
+    sources = _entries(data, "sources")
+    rules = _entries(data, "rules")
+    source_names = _unique_names("source", sources, log)
+    _unique_names("rule", rules, log)
+    notifiers = data.get("notifiers")
+    notifier_names = sorted(notifiers) if isinstance(notifiers, dict) else []
+    for loc, rule in rules:
+        for name_loc, name in _strings(rule.get("notify"), (*loc, "notify")):
+            if name not in notifier_names:
+                configured = ", ".join(notifier_names) or "none"
+                log.at_value(name_loc, f"no notifier {name!r}; configured: {configured}")
+        match = rule.get("match")
+        # A config without sources (for `logwatch replay`) cannot misname one.
+        if isinstance(match, dict) and source_names:
+            for name_loc, name in _strings(match.get("source"), (*loc, "match", "source")):
+                if name not in source_names:
+                    configured = ", ".join(sorted(source_names)) or "none"
+                    log.at_value(name_loc, f"no source {name!r}; configured: {configured}")
+        _check_route(loc, rule, log)
+
+
+def _check_route(loc: Loc, rule: Mapping[str, Any], log: ProblemLog) -> None:
+    """An alerting rule must say where its alerts go.
+
+    Today only its own ``notify`` can; a routes tree, when added, is a second way.
+    """
+    # A notify of the wrong type is truthy: pydantic reports it better than "no notify".
+    if rule.get("action", "alert") != "alert" or rule.get("notify"):
+        return
+    name = rule.get("name")
+    label = f"rule {name!r}" if isinstance(name, str) else "a rule"
+    message = f"{label} alerts but has no notify; list its notifiers, e.g. notify: [console]"
+    if "notify" in rule:
+        log.at_value((*loc, "notify"), message)
+    else:
+        log.add(log.positions.value(loc), message)
+
+
+def _entries(data: Mapping[str, Any], key: str) -> list[tuple[Loc, dict[str, Any]]]:
+    items = data.get(key)
+    if not isinstance(items, list):
+        return []
+    return [((key, index), item) for index, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _unique_names(
+    kind: str, entries: list[tuple[Loc, dict[str, Any]]], log: ProblemLog
+) -> set[str]:
+    first_line: dict[str, int] = {}
+    for loc, entry in entries:
+        name = entry.get("name")
+        if not isinstance(name, str):
+            continue
+        name_loc = (*loc, "name")
+        if name in first_line:
+            log.at_value(
+                name_loc, f"duplicate {kind} name {name!r} (first at line {first_line[name]})"
+            )
+        else:
+            first_line[name] = log.positions.value(name_loc).line
+    return set(first_line)
+
+
+def _strings(value: object, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    """The names in a one-or-many field, each with its own location."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str):
+                yield (*loc, index), item

@@ -1,0 +1,79 @@
+"""Config file -> Config: parse, expand, validate, cross-check; report every problem at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from logwatch.config.checks import check_references
+from logwatch.config.document import parse_document
+from logwatch.config.models import Config
+from logwatch.config.plugins import build_notifiers
+from logwatch.config.problems import START, Positions, ProblemLog
+from logwatch.errors import ConfigError, ConfigProblem
+
+# SPEC: without -c, replay alerts on every traceback and every ERROR/CRITICAL record.
+DEFAULT_REPLAY_YAML = """\
+rules:
+  - name: traceback
+    match: {traceback: true}
+    notify: [console]
+  - name: error
+    match: {level: [ERROR, CRITICAL]}
+    notify: [console]
+notifiers:
+  console: {type: console}
+"""
+
+
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file at ``path``; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = ConfigProblem(str(path), 1, 1, f"cannot read config: {exc.strerror or exc}")
+        raise ConfigError([problem]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(str(path), 1, 1, f"config is not UTF-8: {exc}")]) from exc
+    # absolute(), not resolve(): paths are relative to the config as the operator named it.
+    return load_config_text(text, path=str(path), base_dir=path.absolute().parent, environ=environ)
+
+
+def load_config_text(
+    text: str,
+    *,
+    path: str = "<string>",
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Validate config ``text``; relative paths resolve against ``base_dir`` (default: cwd)."""
+    environ = os.environ if environ is None else environ
+    context = {"base_dir": Path.cwd() if base_dir is None else base_dir}
+    log = ProblemLog(path, Positions())
+    data = parse_document(text, log, environ)
+    if data is None:  # a file holding only `~`
+        data = {}
+    if not isinstance(data, dict):
+        log.add(START, "the config must be a mapping: state_dir, sources, rules, notifiers, ...")
+        log.raise_if_any()
+    # An emptied section (`rules:` with every entry commented out) means its default.
+    data = {key: value for key, value in data.items() if value is not None}
+    notifiers = build_notifiers(data.get("notifiers"), log, context)
+    check_references(data, log)
+    try:
+        config = Config.model_validate({**data, "notifiers": notifiers}, context=context)
+    except ValidationError as exc:
+        log.add_validation_error(exc, Config)
+        log.raise_if_any()
+        raise  # not reached: each error was logged now or reported earlier
+    log.raise_if_any()
+    return config
+
+
+def default_replay_config() -> Config:
+    """The config `logwatch replay` uses without -c: tracebacks and errors to the console."""
+    return load_config_text(DEFAULT_REPLAY_YAML, path="<default replay config>", environ={})

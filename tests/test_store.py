@@ -1,0 +1,81 @@
+"""The state database: offsets and outbox rows, committed together."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from logwatch.store import Delivery, FileState, Store
+from logwatch.testing import sample_alert
+
+
+def file_state(offset: int, uid: str = "u1") -> FileState:
+    return FileState(
+        uid=uid,
+        source="app",
+        path="/var/log/app.log",
+        dev=1,
+        ino=2,
+        head=b"2026-01-01",
+        offset=offset,
+        lineno=offset // 10 + 1,
+        marker=b"x" * 8,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.in_dir(tmp_path)
+
+
+class TestStore:
+    def test_commit_persists_offsets_and_rows_together(self, store: Store, tmp_path: Path) -> None:
+        """A commit's offset and its outbox rows are both visible to a new connection."""
+        alert = sample_alert(id="a1")
+        added = store.commit([file_state(120)], [Delivery(alert, "hook")], now=1000.0)
+        assert added == 1
+        other = Store.in_dir(tmp_path)
+        assert [f.offset for f in other.files()] == [120]
+        rows = other.due(1000.0, 10)
+        assert [(row.alert_id, row.notifier) for row in rows] == [("a1", "hook")]
+        assert rows[0].alert() == dataclasses.replace(alert, notifiers=())  # routing is not sent
+
+    def test_same_occurrence_is_queued_once(self, store: Store) -> None:
+        """Re-reading a record after a crash yields the same key, which the outbox ignores."""
+        alert = sample_alert(id="a1")
+        store.commit([], [Delivery(alert, "hook")], now=1.0)
+        assert store.commit([], [Delivery(alert, "hook"), Delivery(alert, "slack")], now=2.0) == 1
+        assert store.outbox_counts()["pending"] == 2
+
+    def test_failed_commit_leaves_nothing_behind(self, store: Store) -> None:
+        """If any part of a commit fails, neither the offset nor the rows are written."""
+        broken = dataclasses.replace(file_state(50), state="bogus")  # violates the CHECK
+        with pytest.raises(sqlite3.IntegrityError):
+            store.commit([broken], [Delivery(sample_alert(id="a1"), "hook")], now=1.0)
+        assert store.files() == []
+        assert store.outbox_counts()["pending"] == 0
+
+    def test_retry_schedule_and_dead_letters(self, store: Store) -> None:
+        """Rows come due at their next attempt; dead letters are kept and can be requeued."""
+        store.commit([], [Delivery(sample_alert(id="a1"), "hook")], now=10.0)
+        (row,) = store.due(10.0, 10)
+        store.mark_retry(row.id, 20.0, "HTTP 500")
+        assert store.due(15.0, 10) == []
+        assert store.next_attempt_at() == 20.0
+        (row,) = store.due(20.0, 10)
+        assert (row.attempts, row.last_error) == (1, "HTTP 500")
+        store.mark_dead(row.id, "HTTP 404")
+        assert store.outbox_counts() == {"pending": 0, "sent": 0, "dead": 1}
+        assert store.requeue([], now=30.0) == 1
+        assert [r.alert_id for r in store.due(30.0, 10)] == ["a1"]
+
+    def test_sent_rows_are_pruned_by_age(self, store: Store) -> None:
+        """Delivered rows only serve local dedup and are dropped after the window."""
+        store.commit([], [Delivery(sample_alert(id="a1"), "hook")], now=1.0)
+        (row,) = store.due(1.0, 10)
+        store.mark_sent(row.id, 5.0)
+        assert store.prune_sent(before=4.0) == 0
+        assert store.prune_sent(before=6.0) == 1
