@@ -141,8 +141,10 @@ def _human_replay(record: dict[str, Any]) -> str:
 
 def cmd_test_notify(args: argparse.Namespace) -> int:
     import asyncio
+    import time
 
     from logwatch.errors import ConfigError, DeliveryError
+    from logwatch.model import Severity
     from logwatch.testing import sample_alert
 
     try:
@@ -166,7 +168,14 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
             notifier = build_notifiers(config, client)[args.notifier]
             try:
                 receipt = await notifier.send(
-                    sample_alert(host=config.host, labels=dict(config.labels))
+                    sample_alert(
+                        id=f"test-notify-{int(time.time())}",
+                        rule="test-notify",
+                        severity=Severity.INFO,
+                        title="logwatch test alert: ignore me",
+                        host=config.host,
+                        labels=dict(config.labels),
+                    )
                 )
             except DeliveryError as exc:
                 print(f"{args.notifier}: failed: {exc}")
