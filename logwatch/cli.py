@@ -37,9 +37,20 @@ class _JournalFormatter(logging.Formatter):
         return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
+def _stderr_is_journal() -> bool:
+    """systemd.exec(5): JOURNAL_STREAM is the journal's DEV:INODE; compare it with our
+    stderr, since a child of the service may have been redirected elsewhere."""
+    device, _, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        stat = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):  # stderr closed or replaced by an object without a fd
+        return False
+    return f"{stat.st_dev}:{stat.st_ino}" == f"{device}:{inode}"
+
+
 def _setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM"):
+    if _stderr_is_journal():
         handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -75,11 +86,11 @@ def _print_config_error(exc: Exception) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from logwatch.errors import ConfigError, StateError
 
-    _setup_logging(args.log_level)
+    _setup_logging(args.log_level or "info")
     try:
         from logwatch.daemon.runner import run_daemon
 
-        return run_daemon(_config_path(args))
+        return run_daemon(_config_path(args), log_level=args.log_level)
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
@@ -254,8 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     run = command("run", "run the daemon: tail, assemble, apply rules, deliver")
-    run.add_argument("--log-level", default="info",
-                     choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                     help="overrides the config's log_level (default: info)")
     run.set_defaults(func=cmd_run)
 
     command("check", "validate the config; print ok or every problem").set_defaults(

@@ -1,56 +1,50 @@
-"""`logwatch status`: what the state directory knows, read while the daemon runs."""
+"""`logwatch status`: what the state directory knows, read while the daemon runs.
+
+The daemon writes everything shown here to its SQLite state (offsets, the
+outbox, a heartbeat row), so this works from any shell that may read the state
+directory, with no socket to the daemon. The metrics endpoint reuses
+``file_lags`` and ``outbox_summary`` so both views agree.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from logwatch.daemon.heartbeat import HEARTBEAT_KEY, daemon_state
 from logwatch.store import DB_NAME, Store
 
 RECENT = 10
 
 
-def collect_status(state_dir: Path) -> dict[str, Any]:
+def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, Any]:
+    now = time.time() if now is None else now
     if not (state_dir / DB_NAME).exists():
-        return {"state_dir": str(state_dir), "files": [], "outbox": {}, "dead_letters": [],
-                "recent_alerts": [], "note": "no state yet: the daemon has not run here"}
+        return {"state_dir": str(state_dir), "daemon": daemon_state(None, now), "files": [],
+                "outbox": {}, "dead_letters": [], "recent_alerts": [],
+                "note": "no state yet: the daemon has not run here"}
     store = Store.in_dir(state_dir)
     try:
-        now = time.time()
-        files = []
-        for record in store.files():
-            if record.state != "active":
-                continue
-            try:
-                size: int | None = Path(record.path).stat().st_size
-            except OSError:
-                size = None
-            files.append({
-                "path": record.path,
-                "source": record.source,
-                "uid": record.uid,
-                "offset": record.offset,
-                "line": record.lineno,
-                "size": size,
-                "lag_bytes": None if size is None else max(size - record.offset, 0),
-            })
-        oldest = store.oldest_pending()
         dead = [
-            {"id": row.id, "notifier": row.notifier, "title": row.alert().title,
-             "attempts": row.attempts, "error": row.last_error}
+            {"id": row.id, "notifier": row.notifier, "rule": alert.rule, "title": alert.title,
+             "attempts": row.attempts, "error": row.last_error, "created": row.created}
             for row in store.outbox("dead", RECENT)
+            for alert in (row.alert(),)
         ]
         recent = [
-            {"id": row.alert_id, "notifier": row.notifier, "title": row.alert().title,
+            {"id": row.alert_id, "notifier": row.notifier, "rule": alert.rule,
+             "status": str(alert.status), "severity": str(alert.severity), "title": alert.title,
              "sent_at": row.sent_at}
             for row in store.outbox("sent", RECENT)
+            for alert in (row.alert(),)
         ]
         return {
             "state_dir": str(state_dir),
-            "files": sorted(files, key=lambda entry: entry["path"]),
-            "outbox": {**store.outbox_counts(),
-                       "oldest_pending_age_s": None if oldest is None else round(now - oldest, 1)},
+            "daemon": daemon_state(store.get_meta(HEARTBEAT_KEY), now),
+            "files": file_lags(store),
+            "outbox": outbox_summary(store, now),
             "dead_letters": dead,
             "recent_alerts": recent,
         }
@@ -58,30 +52,132 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
         store.close()
 
 
-def render_status(status: dict[str, Any]) -> str:
-    lines = [f"state: {status['state_dir']}"]
+def file_lags(store: Store) -> list[dict[str, Any]]:
+    """Each followed file: committed offset, size now, and the bytes between (None: gone)."""
+    files = []
+    for record in store.files():
+        if record.state != "active":
+            continue
+        try:
+            size: int | None = Path(record.path).stat().st_size
+        except OSError:
+            size = None
+        files.append({
+            "path": record.path,
+            "source": record.source,
+            "uid": record.uid,
+            "offset": record.offset,
+            "line": record.lineno,
+            "size": size,
+            "lag_bytes": None if size is None else max(size - record.offset, 0),
+        })
+    return sorted(files, key=lambda entry: (entry["path"], entry["uid"]))
+
+
+def outbox_summary(store: Store, now: float) -> dict[str, Any]:
+    oldest = store.oldest_pending()
+    return {**store.outbox_counts(),
+            "oldest_pending_age_s": None if oldest is None else round(now - oldest, 1)}
+
+
+# -- rendering ---------------------------------------------------------------
+
+
+def render_status(status: dict[str, Any], *, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    lines = [f"daemon:    {_daemon_line(status['daemon'])}",
+             f"state dir: {status['state_dir']}"]
     if "note" in status:
         lines.append(status["note"])
         return "\n".join(lines)
     lines.append("")
-    lines.append(f"{'FILE':<50} {'SOURCE':<12} {'LINE':>8} {'LAG':>10}")
-    for entry in status["files"]:
-        lag = "gone" if entry["lag_bytes"] is None else f"{entry['lag_bytes']}B"
-        lines.append(f"{entry['path']:<50} {entry['source']:<12} {entry['line']:>8} {lag:>10}")
+    if status["files"]:
+        rows: list[tuple[str, ...]] = [("FILE", "SOURCE", "OFFSET", "LINE", "LAG")]
+        rows += [
+            (entry["path"], entry["source"], str(entry["offset"]), str(entry["line"]),
+             "gone" if entry["lag_bytes"] is None else _bytes(entry["lag_bytes"]))
+            for entry in status["files"]
+        ]
+        lines += _table(rows, right=(2, 3, 4))
+    else:
+        lines.append("no files followed yet")
     outbox = status["outbox"]
+    oldest = outbox.get("oldest_pending_age_s")
     lines.append("")
     lines.append(
-        f"outbox: {outbox.get('pending', 0)} pending, {outbox.get('sent', 0)} sent, "
-        f"{outbox.get('dead', 0)} dead"
-        + (f" (oldest pending {outbox['oldest_pending_age_s']}s)"
-           if outbox.get("oldest_pending_age_s") is not None else "")
+        f"outbox: {outbox.get('pending', 0)} pending, {outbox.get('sent', 0)} sent,"
+        f" {outbox.get('dead', 0)} dead"
+        + ("" if oldest is None else f"; oldest pending for {_ago(oldest)}")
     )
-    for dead in status["dead_letters"]:
-        lines.append(
-            f"  dead #{dead['id']} -> {dead['notifier']}: {dead['title']} ({dead['error']})"
+    if status["dead_letters"]:
+        lines.append("")
+        lines.append("dead letters (requeue with `logwatch outbox retry ID`):")
+        lines += _table(
+            [("ID", "NOTIFIER", "RULE", "ALERT", "LAST ERROR")]
+            + [(str(dead["id"]), dead["notifier"], dead["rule"], dead["title"],
+                dead["error"] or "") for dead in status["dead_letters"]],
+            indent="  ", right=(0,),
         )
     if status["recent_alerts"]:
+        lines.append("")
         lines.append("recent alerts:")
-        for alert in status["recent_alerts"]:
-            lines.append(f"  -> {alert['notifier']}: {alert['title']}")
+        lines += _table(
+            [("SENT", "NOTIFIER", "RULE", "STATUS", "ALERT")]
+            + [(_ago(now - alert["sent_at"]) + " ago" if alert["sent_at"] else "-",
+                alert["notifier"], alert["rule"], alert["status"], alert["title"])
+               for alert in status["recent_alerts"]],
+            indent="  ", right=(0,),
+        )
     return "\n".join(lines)
+
+
+def _daemon_line(daemon: dict[str, Any]) -> str:
+    state = daemon["state"]
+    if state == "never-started":
+        return "never started with this state dir"
+    pid, beat = daemon["pid"], _ago(daemon["heartbeat_age_s"])
+    if state == "running":
+        metrics = f", metrics on {daemon['metrics']}" if daemon.get("metrics") else ""
+        return (f"running (pid {pid}, up {_ago(daemon['uptime_s'])},"
+                f" heartbeat {beat} ago{metrics})")
+    if state == "stopped":
+        return f"stopped (cleanly, {beat} ago)"
+    if state == "gone":
+        return f"not running (pid {pid} is gone without a clean stop; last heartbeat {beat} ago)"
+    return f"NOT RESPONDING (pid {pid}: no heartbeat for {beat})"
+
+
+def _table(
+    rows: Sequence[tuple[str, ...]], *, indent: str = "", right: tuple[int, ...] = ()
+) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        cells = [
+            cell.rjust(width) if column in right else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.append(indent + "  ".join(cells).rstrip())
+    return out
+
+
+def _bytes(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    size = float(count)
+    for unit in ("KiB", "MiB"):
+        size /= 1024
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1024:.1f} GiB"
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,18 +128,62 @@ class NotifySocket:
                 return
         raise AssertionError(f"no {field_} from the daemon; got {self.messages}")
 
+    def wait_for_count(self, field_: str, count: int, timeout_s: float = 15.0) -> None:
+        """Wait until ``field_`` has been received ``count`` times in all."""
+        deadline = time.monotonic() + timeout_s
+        while self.count(field_) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{field_} not seen {count} times; got {self.messages}")
+            try:
+                self.messages.append(self._sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+
+    def receive(self) -> None:
+        """Take every datagram already waiting, without blocking for more."""
+        self._sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    self.messages.append(self._sock.recv(4096).decode())
+                except BlockingIOError:
+                    return
+        finally:
+            self._sock.settimeout(0.1)
+
+    def count(self, field_: str) -> int:
+        return sum(field_ in message.split("\n") for message in self.messages)
+
+    def fields(self) -> list[str]:
+        """Every field received so far, in order (a datagram may carry several)."""
+        return [item for message in self.messages for item in message.split("\n")]
+
     def close(self) -> None:
         self._sock.close()
 
 
 @contextmanager
-def running_daemon(config: Path, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `logwatch run`, wait for READY=1, and stop it at the end of the block."""
-    notify = NotifySocket(workdir / f"notify-{time.monotonic_ns()}.sock")
-    env = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "PYTHONUNBUFFERED": "1"}
+def running_daemon(
+    config: Path,
+    workdir: Path,
+    *,
+    notify: NotifySocket | None = None,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = ("--log-level", "debug"),
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `logwatch run`, wait for READY=1, and stop it at the end of the block.
+
+    Pass ``notify`` to read the daemon's sd_notify messages yourself, ``env``
+    for extra environment variables, ``args`` to replace ``--log-level debug``.
+    """
+    own_notify = notify is None
+    if notify is None:
+        notify = NotifySocket(workdir / f"notify-{time.monotonic_ns()}.sock")
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "PYTHONUNBUFFERED": "1",
+           **(env or {})}
     stderr = (workdir / "daemon.stderr").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "logwatch", "run", "-c", str(config), "--log-level", "debug"],
+        [sys.executable, "-m", "logwatch", "run", "-c", str(config), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=stderr,
@@ -155,7 +199,8 @@ def running_daemon(config: Path, workdir: Path) -> Iterator[subprocess.Popen[byt
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        notify.close()
+        if own_notify:
+            notify.close()
         stderr.close()
 
 
@@ -165,3 +210,22 @@ def stop(process: subprocess.Popen[bytes]) -> tuple[int, float]:
     process.send_signal(signal.SIGTERM)
     code = process.wait(10)
     return code, time.monotonic() - started
+
+
+def logwatch(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one `logwatch` command to completion, as an operator would from a shell."""
+    return subprocess.run(
+        [sys.executable, "-m", "logwatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

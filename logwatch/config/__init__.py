@@ -17,6 +17,7 @@ from logwatch.config.models import (
     MultilineConfig,
     NotifierConfig,
     RuleConfig,
+    SelfWatchConfig,
     SourceConfig,
     ThresholdConfig,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "MultilineConfig",
     "NotifierConfig",
     "RuleConfig",
+    "SelfWatchConfig",
     "SourceConfig",
     "ThresholdConfig",
     "config_schema",

@@ -6,6 +6,7 @@ misspelt notifier is reported even when another part of the file is invalid.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -32,6 +33,28 @@ def check_references(data: Mapping[str, Any], log: ProblemLog) -> None:
                     configured = ", ".join(sorted(source_names)) or "none"
                     log.at_value(name_loc, f"no source {name!r}; configured: {configured}")
         _check_route(loc, rule, log)
+    _check_selfwatch(data, notifier_names, log)
+    _check_metrics_dependency(data, log)
+
+
+def _check_selfwatch(data: Mapping[str, Any], notifier_names: list[str], log: ProblemLog) -> None:
+    selfwatch = data.get("selfwatch")
+    if not isinstance(selfwatch, dict):
+        return
+    name = selfwatch.get("notifier")
+    if isinstance(name, str) and name not in notifier_names:
+        configured = ", ".join(notifier_names) or "none"
+        log.at_value(("selfwatch", "notifier"), f"no notifier {name!r}; configured: {configured}")
+
+
+def _check_metrics_dependency(data: Mapping[str, Any], log: ProblemLog) -> None:
+    """Metrics are an optional extra: say at check time, not at 3 a.m., that it is missing."""
+    if "metrics" in data and importlib.util.find_spec("prometheus_client") is None:
+        log.at_key(
+            ("metrics",),
+            "metrics needs prometheus-client, which is not installed;"
+            " pip install 'logwatch[metrics]', or remove metrics",
+        )
 
 
 def _check_route(loc: Loc, rule: Mapping[str, Any], log: ProblemLog) -> None:

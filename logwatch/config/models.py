@@ -138,6 +138,14 @@ class MetricsConfig(_Frozen):
         return listen
 
 
+class SelfWatchConfig(_Frozen):
+    """Tell a fallback notifier when another one keeps failing; logwatch watching itself."""
+
+    notifier: str = Field(min_length=1)  # the fallback; must name a configured notifier
+    after: Duration = Field(default=300.0, gt=0)  # failing this long, without a success
+    dead_letters: bool = True  # a dead-lettered alert starts an incident at once
+
+
 class DeliveryConfig(_Frozen):
     timeout: Duration = Field(default=10.0, gt=0)
     initial_backoff: Duration = Field(default=1.0, gt=0)
@@ -160,6 +168,7 @@ class Config(_Frozen):
     rules: tuple[RuleConfig, ...] = ()
     notifiers: dict[str, NotifierConfig] = Field(default_factory=dict)
     metrics: MetricsConfig | None = None
+    selfwatch: SelfWatchConfig | None = None
     log_level: str = "info"
     delivery: DeliveryConfig = DeliveryConfig()
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from logwatch.config import Config, SourceConfig
 from logwatch.model import Event, Line, Origin
@@ -49,6 +50,17 @@ class Counters:
     events: int = 0
     alerts: int = 0
     suppressed: int = 0
+    # Labelled tallies for the metrics endpoint. Plain dicts: the scraping
+    # thread copies them with dict(), which the GIL makes atomic.
+    lines_by_source: dict[str, int] = field(default_factory=dict)
+    bytes_by_source: dict[str, int] = field(default_factory=dict)
+    events_by_kind: dict[str, int] = field(default_factory=dict)  # traceback | plain
+    alerts_by_rule: dict[str, int] = field(default_factory=dict)
+    suppressed_by: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, reason)
+
+
+def _bump(tally: dict[Any, int], key: object, amount: int = 1) -> None:
+    tally[key] = tally.get(key, 0) + amount
 
 
 class Pipeline:
@@ -86,6 +98,10 @@ class Pipeline:
         self._tailer.wait(self._timeout_s())
         if stop is not None and stop.is_set():
             return
+        self.process()
+
+    def process(self) -> None:
+        """One round without waiting: read what is there, emit, flush, commit."""
         for chunk in self._tailer.poll():
             self._feed(chunk)
         for uid in self._tailer.retired():
@@ -137,6 +153,10 @@ class Pipeline:
         stream = self._stream(chunk.origin)
         if chunk.lines:
             self.counters.lines += len(chunk.lines)
+            source = chunk.origin.source
+            _bump(self.counters.lines_by_source, source, len(chunk.lines))
+            _bump(self.counters.bytes_by_source, source,
+                  sum(line.end - line.offset for line in chunk.lines))
             for line in chunk.lines:
                 stream.line_numbers[line.offset] = line.lineno
             last: Line = chunk.lines[-1]
@@ -187,6 +207,7 @@ class Pipeline:
     def _emit(self, stream: _Stream, events: Sequence[Event]) -> None:
         for event in events:
             self.counters.events += 1
+            _bump(self.counters.events_by_kind, "traceback" if event.chain else "plain")
             self._decide(self._engine.evaluate(event, self._wall_clock()))
         pending = stream.assembler.pending_offset()
         if pending is None:
@@ -202,8 +223,11 @@ class Pipeline:
         for decision in decisions:
             if decision.alert is None:
                 self.counters.suppressed += 1
+                _bump(self.counters.suppressed_by,
+                      (decision.rule or "", decision.suppressed or ""))
                 continue
             self.counters.alerts += 1
+            _bump(self.counters.alerts_by_rule, decision.rule or "")
             self._pending.extend(Delivery(decision.alert, name) for name in decision.notifiers)
 
     def _checkpoint(self, uid: str, stream: _Stream) -> FileState:

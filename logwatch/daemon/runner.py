@@ -6,21 +6,24 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
 import httpx
 
 from logwatch.config import Config, load_config
+from logwatch.daemon.ops import Operations
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.sdnotify import SystemdNotifier
 from logwatch.daemon.sender import SenderThread
+from logwatch.delivery.worker import Outcome
 from logwatch.errors import ConfigError
 from logwatch.notifiers.base import Notifier
 from logwatch.notifiers.registry import load as load_notifier
 from logwatch.rules import RuleEngine
 from logwatch.sources import Tailer
-from logwatch.store import Store
+from logwatch.store import Delivery, Store
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,9 @@ def build_engine(config: Config) -> RuleEngine:
 class Daemon:
     """One running logwatch: a reader loop in the calling thread, a sender thread."""
 
-    def __init__(self, config: Config, config_path: Path) -> None:
+    def __init__(
+        self, config: Config, config_path: Path, *, log_level: str | None = None
+    ) -> None:
         self.config = config
         self._config_path = config_path
         self._stop = threading.Event()
@@ -56,14 +61,21 @@ class Daemon:
             max_backoff_s=config.delivery.max_backoff,
             batch=config.delivery.batch,
             timeout_s=config.delivery.timeout,
+            on_outcome=self._on_outcome,
         )
         self._systemd = SystemdNotifier()
         self.pipeline = Pipeline(
             config, self._store, self._tailer, build_engine(config), on_commit=self._sender.wake
         )
+        self._ops = Operations(
+            config, self._store, lambda: self.pipeline.counters, log_level=log_level
+        )
 
     def _notifiers_for_sender(self, client: httpx.AsyncClient) -> dict[str, Notifier]:
         return build_notifiers(self.config, client)
+
+    def _on_outcome(self, outcome: Outcome) -> Sequence[Delivery]:
+        return self._ops.on_outcome(outcome)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -74,8 +86,13 @@ class Daemon:
         self._tailer.wake()
 
     def run(self) -> int:
+        self._ops.start()
         self._sender.start()
         self._tailer.start()
+        # the first round decides where each file starts (start_at: end): it must
+        # happen before READY=1, or a record written right after it would be skipped
+        self.pipeline.process()
+        self.pipeline.commit()
         if self._store.get_meta(FIRST_START_KEY) is None:
             self._store.set_meta(FIRST_START_KEY, "done")
         logger.info(
@@ -95,6 +112,7 @@ class Daemon:
                     self._do_reload()
                     self._systemd.notify("READY=1", self._status_line())
                 self.pipeline.step(self._stop)
+                self._ops.tick()
                 now = time.monotonic()
                 if watchdog_s is not None and now - last_ping >= min(watchdog_s, 1.0):
                     # pinged from the loop itself: a wedged loop stops the pings
@@ -107,6 +125,7 @@ class Daemon:
             self.pipeline.close()
             self._tailer.stop()
             self._sender.stop(self.config.delivery.grace_on_stop)
+            self._ops.close()
             self._store.close()
         return 0
 
@@ -137,15 +156,17 @@ class Daemon:
             max_backoff_s=config.delivery.max_backoff,
             batch=config.delivery.batch,
             timeout_s=config.delivery.timeout,
+            on_outcome=self._on_outcome,
         )
+        self._ops.reconfigure(config)
         self.pipeline.set_on_commit(self._sender.wake)
         self._sender.start()
         logger.info("config reloaded from %s", self._config_path)
 
 
-def run_daemon(config_path: Path) -> int:
+def run_daemon(config_path: Path, *, log_level: str | None = None) -> int:
     config = load_config(config_path)
-    daemon = Daemon(config, config_path)
+    daemon = Daemon(config, config_path, log_level=log_level)
 
     def on_stop(signum: int, frame: FrameType | None) -> None:
         daemon.request_stop()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from logwatch.delivery.worker import DeliveryWorker
+from logwatch.delivery.worker import DeliveryWorker, OutcomeHook
 from logwatch.notifiers.base import Notifier
 from logwatch.store import Store
 
@@ -34,6 +34,7 @@ class SenderThread:
         max_backoff_s: float,
         batch: int,
         timeout_s: float,
+        on_outcome: OutcomeHook | None = None,
     ) -> None:
         self._db_path = db_path
         self._build_notifiers = build_notifiers
@@ -41,6 +42,7 @@ class SenderThread:
         self._max_backoff_s = max_backoff_s
         self._batch = batch
         self._timeout_s = timeout_s
+        self._on_outcome = on_outcome
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -93,6 +95,7 @@ class SenderThread:
                 initial_backoff_s=self._initial_backoff_s,
                 max_backoff_s=self._max_backoff_s,
                 batch=self._batch,
+                on_outcome=self._on_outcome,
             )
             self._ready.set()
             try:

@@ -12,17 +12,32 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from logwatch.delivery.backoff import next_delay_s
 from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
 from logwatch.notifiers.base import Notifier
-from logwatch.store import OutboxRow, Store
+from logwatch.store import Delivery, OutboxRow, Store
 
 logger = logging.getLogger(__name__)
 
 PER_NOTIFIER_CONCURRENCY = 4
 IDLE_RECHECK_S = 30.0  # safety net in case a wake-up is missed
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one delivery attempt ended, for metrics and self-monitoring."""
+
+    row: OutboxRow
+    result: str  # "sent" | "retry" | "dead"
+    at: float  # wall-clock seconds, the worker's clock
+    error: str | None = None
+
+
+# An outcome hook may answer with deliveries to queue (self-monitoring alerts).
+OutcomeHook = Callable[[Outcome], Sequence[Delivery]]
 
 
 class DeliveryWorker:
@@ -36,6 +51,7 @@ class DeliveryWorker:
         batch: int = 50,
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
+        on_outcome: OutcomeHook | None = None,
     ) -> None:
         self._store = store
         self._notifiers = notifiers
@@ -44,6 +60,7 @@ class DeliveryWorker:
         self._batch = batch
         self._clock = clock
         self._rng = rng
+        self._on_outcome = on_outcome
         self._limits: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(PER_NOTIFIER_CONCURRENCY)
         )
@@ -72,8 +89,10 @@ class DeliveryWorker:
         notifier = self._notifiers.get(row.notifier)
         if notifier is None:
             # the config no longer names it: keep the alert, visible and requeueable
-            self._store.mark_dead(row.id, f"notifier {row.notifier!r} is not configured")
+            error = f"notifier {row.notifier!r} is not configured"
+            self._store.mark_dead(row.id, error)
             self.failed += 1
+            self._report(row, "dead", error)
             return
         async with self._limits[row.notifier]:
             try:
@@ -84,6 +103,7 @@ class DeliveryWorker:
                 logger.error("alert %s to %s dead-lettered: %s", row.alert_id, row.notifier, exc)
                 self._store.mark_dead(row.id, str(exc))
                 self.failed += 1
+                self._report(row, "dead", str(exc))
             except Exception as exc:
                 # a plugin bug must not kill delivery for everyone; retrying keeps the alert
                 logger.exception("notifier %s raised unexpectedly", row.notifier)
@@ -91,6 +111,7 @@ class DeliveryWorker:
             else:
                 self._store.mark_sent(row.id, self._clock())
                 self.sent += 1
+                self._report(row, "sent", None)
 
     def _retry(self, row: OutboxRow, error: str, retry_after_s: float | None) -> None:
         delay = next_delay_s(
@@ -106,6 +127,16 @@ class DeliveryWorker:
         )
         self._store.mark_retry(row.id, self._clock() + delay, error)
         self.failed += 1
+        self._report(row, "retry", error)
+
+    def _report(self, row: OutboxRow, result: str, error: str | None) -> None:
+        if self._on_outcome is None:
+            return
+        now = self._clock()
+        extra = self._on_outcome(Outcome(row, result, now, error))
+        if extra:
+            # queued like any alert: durable, retried, and picked up by the next drain
+            self._store.commit((), extra, now=now)
 
 
 async def _wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:

@@ -11,7 +11,7 @@ This is the one boundary where httpx errors become logwatch errors:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -37,6 +37,10 @@ _MIN_SECRET_CHARS = 4  # shorter fragments ("v2", "x") would garble ordinary wor
 # URL pieces shorter than this are route names ("alerts", "send"), not tokens:
 # Slack, Discord, DingTalk and WeCom tokens are all longer
 _MIN_TOKEN_CHARS = 8
+
+# reads a reply (and the redacted "POST https://host/***" it answers) and raises a
+# DeliveryError when the provider says "failed" in its own words, e.g. in a 200 body
+ReplyCheck = Callable[[httpx.Response, str], None]
 
 
 def check_http_url(value: str) -> str:
@@ -120,11 +124,15 @@ async def post(
     timeout_s: float,
     mask: Masker,
     hints: Mapping[str, str] | None = None,
+    check: ReplyCheck | None = None,
 ) -> Receipt:
     """POST ``content`` once and classify the outcome; the outbox owns retries.
 
     ``hints`` maps a provider's error word in the reply body (Slack's
     ``channel_not_found``) to a remedy that is appended to the error message.
+    ``check`` reads a provider's own verdict in the reply (DingTalk's non-zero
+    ``errcode`` in an HTTP 200 body) and raises the matching delivery error;
+    when it returns, the HTTP status decides as usual.
     """
     where = f"POST {redact_url(url)}"
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S))
@@ -142,6 +150,8 @@ async def post(
     except httpx.TransportError as exc:
         reason = mask(str(exc)) or type(exc).__name__
         raise RetryableDeliveryError(f"{where}: {reason}") from exc
+    if check is not None:
+        check(response, where)
     return classify(response, where=where, mask=mask, hints=hints or {})
 
 

@@ -49,6 +49,4 @@ class NotifierFactory(Protocol):
     @property
     def Options(self) -> type[NotifierOptions]: ...  # noqa: N802
 
-    def __call__(
-        self, name: str, options: Any, *, client: httpx.AsyncClient
-    ) -> Notifier: ...
+    def __call__(self, name: str, options: Any, *, client: httpx.AsyncClient) -> Notifier: ...

@@ -162,3 +162,78 @@ def _take_backward(lines: Sequence[str], stop: int, end: int, room: int) -> tupl
         room -= len(lines[begin - 1]) + 1
         begin -= 1
     return begin, room
+
+
+# Characters that start CommonMark syntax: emphasis, code, links and images,
+# headings, lists, quotes, strikethrough, tables and spoilers, autolinks and
+# Discord's <@mentions>. Escaping "." and "+" would only guard ordered lists.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]()#\-|>~<])")
+# ASCII -> fullwidth form (U+FF01..U+FF5E sit 0xFEE0 above their ASCII twins)
+_FULLWIDTH_MARKUP = str.maketrans({char: chr(ord(char) + 0xFEE0) for char in "<>[]*_`#~|@"})
+
+
+def markdown_escape(text: str) -> str:
+    """Backslash-escape every character that could start Markdown syntax.
+
+    For renderers that follow CommonMark's backslash escapes (Teams, Discord).
+    Works character by character, so it can serve as ``cut_escaped``'s escape.
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def fullwidth_markup(text: str) -> str:
+    """Swap the ASCII characters that start markup or mentions for their fullwidth forms.
+
+    For Markdown dialects that document no escape (DingTalk, WeCom): there a
+    backslash could show up while the markup after it stays live, whereas the
+    fullwidth ``<font>``, ``[x](y)``, ``**`` and ``@all`` (U+FF1C, U+FF3B, ...)
+    are never markup. Readers of those apps see fullwidth punctuation every
+    day. Works character by character.
+    """
+    return text.translate(_FULLWIDTH_MARKUP)
+
+
+def break_tags(text: str) -> str:
+    """Follow every ``<`` with a zero-width space, so no tag (``<at id=all>``) can form."""
+    return text.replace("<", "<" + ZERO_WIDTH_SPACE)
+
+
+def break_mentions(text: str) -> str:
+    """Follow every ``@`` with a zero-width space, so ``@everyone`` is no mention to any app."""
+    return text.replace("@", "@" + ZERO_WIDTH_SPACE)
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def cut_bytes(text: str, limit: int, marker: str = "…") -> str:
+    """Keep the start of ``text`` within ``limit`` UTF-8 bytes, never halving a character."""
+    if utf8_len(text) <= limit:
+        return text
+    room = max(limit - utf8_len(marker), 0)
+    return text.encode("utf-8")[:room].decode("utf-8", "ignore") + marker
+
+
+def shorten_traceback_to(
+    text: str,
+    exc_type: str | None,
+    limit: int,
+    *,
+    size: Callable[[str], int],
+    line_chars: int,
+    escape: Callable[[str], str] | None = None,
+) -> str:
+    """``shorten_traceback`` for a limit in another unit: UTF-8 bytes, bytes of JSON.
+
+    ``size`` measures the result in that unit and must never be below the
+    character count (true of both). The character budget shrinks by the excess
+    until the result fits; ``line_chars`` must leave room for the final line.
+    """
+    budget = limit
+    while True:
+        short = shorten_traceback(text, exc_type, budget, line_chars=line_chars, escape=escape)
+        excess = size(short) - limit
+        if excess <= 0 or budget <= 1:
+            return short
+        budget = max(budget - excess, 1)

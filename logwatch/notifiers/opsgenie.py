@@ -63,6 +63,16 @@ def _escape(text: str) -> str:
     return html.escape(printable(text), quote=False)
 
 
+def request(alert: Alert, options: OpsgenieOptions) -> tuple[str, dict[str, Any]]:
+    """The URL and JSON body to POST for ``alert``: create while firing, close once resolved."""
+    base = options.url.rstrip("/")
+    if alert.status is AlertStatus.RESOLVED:
+        # ":" is allowed in a path segment; "/" and the rest of a rule name are not
+        alias = quote(incident_key(alert, limit=ALIAS_CHARS), safe=":")
+        return f"{base}/v2/alerts/{alias}/close?identifierType=alias", render_close(alert)
+    return f"{base}/v2/alerts", render_create(alert, options)
+
+
 def render_create(alert: Alert, options: OpsgenieOptions) -> dict[str, Any]:
     """The body of ``POST /v2/alerts`` for a firing alert."""
     priorities = {**DEFAULT_PRIORITIES, **options.priorities}
@@ -123,21 +133,12 @@ class OpsgenieNotifier:
         self.name = name
         self._options = options
         self._client = client
-        self._base = options.url.rstrip("/")
         self._mask = _http.Masker.for_url(options.url, options.api_key)
-
-    def request(self, alert: Alert) -> tuple[str, dict[str, Any]]:
-        """The URL and JSON body that ``send`` posts for ``alert``."""
-        if alert.status is AlertStatus.RESOLVED:
-            # ":" is allowed in a path segment; "/" and the rest of a rule name are not
-            alias = quote(incident_key(alert, limit=ALIAS_CHARS), safe=":")
-            return f"{self._base}/v2/alerts/{alias}/close?identifierType=alias", render_close(alert)
-        return f"{self._base}/v2/alerts", render_create(alert, self._options)
 
     async def send(self, alert: Alert) -> Receipt:
         # 202 means queued: Opsgenie processes requests asynchronously. Retrying a
         # create is safe, since the alias deduplicates it on the open alert.
-        url, body = self.request(alert)
+        url, body = request(alert, self._options)
         return await _http.post(
             self._client,
             url,

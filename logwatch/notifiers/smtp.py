@@ -47,6 +47,10 @@ class EmailOptions(NotifierOptions):
     ca_file: str | None = Field(None, description="PEM bundle that signs a private relay's cert")
     timeout: Duration = Field(30.0, gt=0, description="seconds to wait for each SMTP reply")
 
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.tls]
+
     @field_validator("sender")
     @classmethod
     def _one_address(cls, value: str) -> str:
@@ -92,7 +96,7 @@ class EmailNotifier:
     ) -> None:
         self.name = name
         self._options = options
-        self._port = options.port or DEFAULT_PORTS[options.tls]
+        self._port = options.effective_port
         self._where = f"SMTP {options.host}:{self._port}"
         self._mask = Masker([options.password])
         # built once: loading the trust store is the expensive part of a TLS connection
@@ -152,6 +156,11 @@ class EmailNotifier:
             if 500 <= exc.smtp_code < 600:
                 return PermanentDeliveryError(text)
             return RetryableDeliveryError(text)
+        if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(
+            exc.__context__, TimeoutError
+        ):
+            # smtplib reports a read timeout as a disconnect; the cause is more useful
+            return RetryableDeliveryError(f"{where}: no reply within {self._options.timeout:g}s")
         if isinstance(exc, smtplib.SMTPServerDisconnected):
             return RetryableDeliveryError(f"{where}: {mask(str(exc)) or 'server disconnected'}")
         if isinstance(exc, smtplib.SMTPException):

@@ -18,11 +18,12 @@ class LineFramer:
     def __init__(
         self, *, offset: int = 0, lineno: int = 1, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     ) -> None:
-        self._buffer = bytearray()
-        self._buffer_offset = offset  # file offset of the first buffered byte
+        self._buffer = bytearray()  # kept bytes of the line in progress (<= max_line_bytes)
+        self._consumed = 0  # bytes of the line in progress seen so far, kept or not
+        self._overlong = False  # the line in progress is past the cap; its rest is discarded
+        self._buffer_offset = offset  # file offset of the line in progress
         self._lineno = lineno  # number of the next line to be framed
         self._max_line_bytes = max_line_bytes
-        self._overlong = False  # the buffered line is past the cap; its rest is discarded
         self.nul_bytes_skipped = 0
 
     @property
@@ -35,41 +36,42 @@ class LineFramer:
         return self._lineno
 
     @property
+    def max_line_bytes(self) -> int:
+        return self._max_line_bytes
+
+    @property
     def has_partial(self) -> bool:
-        return bool(self._buffer) or self._overlong
+        return self._consumed > 0
 
     def feed(self, chunk: bytes) -> list[Line]:
         lines: list[Line] = []
         start = 0
-        while True:
-            newline = chunk.find(b"\n", start)
-            if newline < 0:
-                self._hold(chunk[start:])
-                return lines
-            piece = chunk[start:newline]
-            line_end = newline + 1
-            if self._buffer or self._overlong:
-                self._hold(piece)
-                raw = bytes(self._buffer)
-                consumed = self._consumed + 1
+        while (newline := chunk.find(b"\n", start)) >= 0:
+            if self._consumed:
+                self._hold(chunk[start:newline])
+                lines.append(self._take(self._consumed + 1))
             else:
-                raw = piece
-                consumed = len(piece) + 1
-            lines.append(self._make_line(raw, consumed))
-            self._buffer.clear()
-            self._consumed = 0
-            truncated = self._overlong
-            self._overlong = False
-            if truncated:
-                lines[-1] = Line(
-                    lines[-1].text, lines[-1].offset, lines[-1].end, lines[-1].lineno, True
+                # fast path: the whole line is in this chunk, no copy into the buffer
+                piece = chunk[start:newline]
+                raw = self._skip_hole(piece)
+                overlong = len(raw) > self._max_line_bytes
+                lines.append(
+                    self._make_line(raw[: self._max_line_bytes], len(piece) + 1, overlong)
                 )
-            start = line_end
+            start = newline + 1
+        self._hold(chunk[start:])
+        return lines
 
-    _consumed = 0  # bytes of the current line seen so far, kept or discarded
+    def flush(self) -> list[Line]:
+        """Frame the unterminated last line, for a file that will not grow any more."""
+        if not self._consumed:
+            return []
+        return [self._take(self._consumed)]
 
     def _hold(self, piece: bytes) -> None:
         self._consumed += len(piece)
+        if not self._buffer:
+            piece = self._skip_hole(piece)
         room = self._max_line_bytes - len(self._buffer)
         if len(piece) > room:
             self._buffer += piece[: max(room, 0)]
@@ -77,12 +79,23 @@ class LineFramer:
         else:
             self._buffer += piece
 
-    def _make_line(self, raw: bytes, consumed: int) -> Line:
-        if raw.startswith(b"\0"):
-            # sparse file after copytruncate: the hole reads as NULs, not as log text
-            stripped = raw.lstrip(b"\0")
-            self.nul_bytes_skipped += len(raw) - len(stripped)
-            raw = stripped
+    def _take(self, consumed: int) -> Line:
+        line = self._make_line(bytes(self._buffer), consumed, self._overlong)
+        self._buffer.clear()
+        self._consumed = 0
+        self._overlong = False
+        return line
+
+    def _skip_hole(self, raw: bytes) -> bytes:
+        # a sparse file after copytruncate reads as NULs up to the writer's old
+        # offset: they are no log text, and may be far longer than any line
+        if not raw.startswith(b"\0"):
+            return raw
+        stripped = raw.lstrip(b"\0")
+        self.nul_bytes_skipped += len(raw) - len(stripped)
+        return stripped
+
+    def _make_line(self, raw: bytes, consumed: int, truncated: bool) -> Line:
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         line = Line(
@@ -90,6 +103,7 @@ class LineFramer:
             offset=self._buffer_offset,
             end=self._buffer_offset + consumed,
             lineno=self._lineno,
+            truncated=truncated,
         )
         self._buffer_offset += consumed
         self._lineno += 1

@@ -1,0 +1,273 @@
+"""Lines of one file -> events: envelopes off, grammar per stream, events built.
+
+Pure: no I/O and no clock. The caller feeds lines as it reads them and
+decides, from ``pending``, when idle time means a held event should be
+flushed; the events depend only on the lines, never on how they were batched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from logwatch.model import Event, Line, Origin
+from logwatch.multiline.envelopes import Unwrapped, docker_record, unwrap
+from logwatch.multiline.fingerprint import fingerprint, fingerprint_frames, fingerprint_record
+from logwatch.multiline.headers import HeaderParser
+from logwatch.multiline.jsonrecords import read_record
+from logwatch.multiline.kinds import Kind, classify
+from logwatch.multiline.machine import Draft, Machine, Pending, Row
+from logwatch.multiline.tracebacks import ELISION_PREFIX, parse_frames, parse_traceback
+
+Format = Literal["auto", "text", "json"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+_FATAL = ("Fatal Python error", "Windows fatal exception")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+class Assembler:
+    """Turn the lines of one file into events, as soon as the grammar proves them complete."""
+
+    def __init__(
+        self,
+        origin: Origin,
+        *,
+        format: Format = "auto",  # shadows the builtin: it is the config key's name
+        max_lines: int = 1000,
+        max_bytes: int = 1 << 20,
+        header_pattern: re.Pattern[str] | None = None,
+    ) -> None:
+        if max_lines < 1 or max_bytes < 1:
+            raise ValueError(f"max_lines and max_bytes must be positive: {max_lines}, {max_bytes}")
+        self._origin = origin
+        self._format = format
+        self._max_lines = max_lines
+        self._max_bytes = max_bytes
+        self._headers = HeaderParser(header_pattern)
+        self._machines: dict[str, Machine] = {}  # one per stream (stdout/stderr, pid, ...)
+        self._split: dict[str, list[tuple[Line, Unwrapped]]] = {}  # runtime-split lines
+
+    def feed(self, lines: Iterable[Line]) -> list[Event]:
+        """Consume lines; return the events the grammar proves complete (in completion order)."""
+        drafts: list[Draft] = []
+        for line in lines:
+            self._line(line, drafts)
+        return [self._event(draft) for draft in drafts]
+
+    @property
+    def pending(self) -> Pending:
+        """What is held back: "none", "tail" (may be complete) or "open" (unfinished)."""
+        states = {machine.pending for machine in self._machines.values()}
+        if "open" in states or self._split:
+            return "open"
+        return "tail" if "tail" in states else "none"
+
+    def pending_offset(self) -> int | None:
+        """Byte offset of the first line of the oldest event not yet emitted."""
+        offsets = [m.first_offset for m in self._machines.values() if m.first_offset is not None]
+        offsets.extend(parts[0][0].offset for parts in self._split.values())
+        return min(offsets, default=None)
+
+    def flush(self) -> list[Event]:
+        """Emit everything held; unfinished tracebacks get the flag "partial"."""
+        drafts: list[Draft] = []
+        for stream in list(self._split):
+            self._emit_row(stream, self._join(stream, None), drafts)
+        machines = sorted(
+            (m for m in self._machines.values() if m.first_offset is not None),
+            key=lambda machine: machine.first_offset or 0,
+        )
+        for machine in machines:
+            machine.flush(drafts)
+        return [self._event(draft) for draft in drafts]
+
+    # ------------------------------------------------------------------ rows
+
+    def _line(self, line: Line, drafts: list[Draft]) -> None:
+        wrapped = unwrap(line.text)
+        if wrapped is None:
+            self._emit_row("", self._row(line.text, line, line, line.text, None), drafts)
+            return
+        stream = f"{wrapped.envelope}:{wrapped.stream}"
+        parts = self._split.get(stream)
+        if wrapped.partial:
+            self._split.setdefault(stream, []).append((line, wrapped))
+            return
+        if parts is not None:
+            row = self._join(stream, (line, wrapped))
+        else:
+            row = self._row(wrapped.text, line, line, line.text, wrapped)
+        self._emit_row(stream, row, drafts)
+
+    def _join(self, stream: str, last: tuple[Line, Unwrapped] | None) -> Row:
+        """One row from the pieces a runtime split a long line into."""
+        parts = self._split.pop(stream)
+        if last is not None:
+            parts.append(last)
+        text = "".join(piece.text for _, piece in parts)
+        truncated = len(text) > self._max_bytes
+        row = self._row(
+            text[: self._max_bytes],
+            parts[0][0],
+            parts[-1][0],
+            "\n".join(line.text for line, _ in parts),
+            parts[0][1],
+        )
+        if truncated or last is None:
+            row = _replace_truncated(row)
+        return row
+
+    def _row(self, text: str, first: Line, last: Line, raw: str, wrapped: Unwrapped | None) -> Row:
+        clean = strip_ansi(text)
+        kind, header = classify(clean, self._headers, json_records=self._format != "text")
+        doc = None
+        if kind is Kind.JSON or self._format == "json":
+            doc = _json_object(clean)
+            if doc is not None and wrapped is None and (inner := docker_record(doc)) is not None:
+                # a Docker record whose keys came in an unusual order
+                return self._row(inner.text, first, last, raw, inner)
+            if doc is None and kind is Kind.JSON:
+                kind, header = classify(clean, self._headers, json_records=False)
+        return Row(
+            text=clean,
+            raw=raw,
+            first_lineno=first.lineno,
+            last_lineno=last.lineno,
+            offset=first.offset,
+            end=last.end,
+            kind=Kind.JSON if doc is not None else kind,
+            header=header,
+            timestamp=wrapped.timestamp if wrapped else None,
+            truncated=first.truncated or last.truncated,
+            doc=doc,
+        )
+
+    def _emit_row(self, stream: str, row: Row, drafts: list[Draft]) -> None:
+        if self._format == "json":
+            # every line is a record of its own; nothing is reassembled
+            drafts.append(Draft((row,), 1, 0, 0, row.header, json=row.doc is not None))
+            return
+        machine = self._machines.get(stream)
+        if machine is None:
+            machine = Machine(max_lines=self._max_lines, max_bytes=self._max_bytes)
+            self._machines[stream] = machine
+        machine.feed(row, drafts)
+
+    # ---------------------------------------------------------------- events
+
+    def _event(self, draft: Draft) -> Event:
+        if draft.json and draft.rows[0].doc is not None:
+            return self._json_event(draft.rows[0])
+        rows = draft.rows
+        raw = [row.raw for row in rows]
+        clean = [row.text for row in rows]
+        record_rows = draft.record_rows
+        if draft.elided:
+            marker = f"{ELISION_PREFIX}{draft.elided} lines elided ..."
+            raw.insert(draft.elided_at, marker)
+            clean.insert(draft.elided_at, marker)
+            if record_rows > draft.elided_at:
+                record_rows += 1
+        header = draft.header
+        record = clean[:record_rows]
+        body = clean[record_rows:]
+        chain = parse_traceback(body) if body and not draft.fault else ()
+        flags: set[str] = set()
+        level = header.level if header else None
+        if header is not None:
+            message = "\n".join((header.message, *record[1:]))
+        else:
+            message = "\n".join(record)
+        if draft.fault:
+            message = clean[0]
+            if clean[0].startswith(_FATAL):
+                flags.add("crash")
+                level = "CRITICAL"  # a dying interpreter prints no level; this is one
+            else:
+                flags.add("stack")  # faulthandler.dump_traceback(): a stack, not a crash
+            key = fingerprint_frames(clean[0].split(" 0x", 1)[0], parse_frames(body))
+        elif chain:
+            key = fingerprint(chain)
+        elif not record and body:
+            flags.add("stack")
+            key = fingerprint_frames("stack", parse_frames(body))
+        else:
+            key = fingerprint_record(level, header.logger if header else None, message)
+        if draft.partial:
+            flags.add("partial")
+        if draft.elided or any(row.truncated for row in rows):
+            flags.add("truncated")
+        return Event(
+            origin=self._origin,
+            first_line=rows[0].first_lineno,
+            last_line=rows[-1].last_lineno,
+            start_offset=rows[0].offset,
+            end_offset=rows[-1].end,
+            text="\n".join(raw),
+            message=message,
+            level=level,
+            logger=header.logger if header else None,
+            timestamp=(header.timestamp if header else None) or rows[0].timestamp,
+            chain=chain,
+            fingerprint=key,
+            flags=frozenset(flags),
+        )
+
+    def _json_event(self, row: Row) -> Event:
+        assert row.doc is not None
+        record = read_record(row.doc)
+        if record.traceback is not None:
+            chain = parse_traceback([strip_ansi(line) for line in record.traceback.splitlines()])
+        else:
+            chain = record.structured
+        key = (
+            fingerprint(chain)
+            if chain
+            else fingerprint_record(record.level, record.logger, record.message)
+        )
+        return Event(
+            origin=self._origin,
+            first_line=row.first_lineno,
+            last_line=row.last_lineno,
+            start_offset=row.offset,
+            end_offset=row.end,
+            text=row.raw,
+            message=record.message,
+            level=record.level,
+            logger=record.logger,
+            timestamp=record.timestamp or row.timestamp,
+            chain=chain,
+            fingerprint=key,
+            flags=frozenset(("json", "truncated") if row.truncated else ("json",)),
+            fields=record.fields,
+        )
+
+
+def _json_object(text: str) -> dict[str, object] | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _replace_truncated(row: Row) -> Row:
+    return Row(
+        text=row.text,
+        raw=row.raw,
+        first_lineno=row.first_lineno,
+        last_lineno=row.last_lineno,
+        offset=row.offset,
+        end=row.end,
+        kind=row.kind,
+        header=row.header,
+        timestamp=row.timestamp,
+        truncated=True,
+        doc=row.doc,
+    )

@@ -1,0 +1,131 @@
+"""Events -> grouping fingerprints: the same bug gets the same key, like Sentry.
+
+An exception is keyed by its chain's types plus its in-app frames: module
+(the path below the last site-packages, or the file's stem and its parent
+directory, so a different checkout, venv or container prefix does not
+matter), function and whitespace-normalised first source line. Line numbers
+are left out, so a deploy that shifts code does not open a new group;
+recursion is collapsed, so the depth a RecursionError reached does not matter
+either. Without in-app frames all frames count; without any frames the
+message does, with numbers, hex ids, UUIDs and quoted values blanked out.
+
+Events without an exception are keyed by level, logger and normalised
+message, so repeated identical error lines group too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+
+from logwatch.model import ExceptionInfo, Frame
+
+VERSION = "fp1"  # part of the hashed text: changing the recipe changes every key
+_MAX_CYCLE = 8  # longest mutual-recursion cycle collapsed
+
+_STDLIB = re.compile(r"[/\\](?:lib(?:64)?[/\\]python\d(?:\.\d+)?|Lib)[/\\]")
+_PACKAGES = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
+_HINT = re.compile(r"\. Did you (?:mean: '[^']*'|forget to import '[^']*')\?")
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
+_HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b")
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SPACE = re.compile(r"\s+")
+
+
+def fingerprint(chain: Sequence[ExceptionInfo]) -> str:
+    """The grouping key of an exception chain (printed order, the raised one last)."""
+    types = [kind for exc in chain for kind in _types(exc)]
+    frames = [frame for exc in chain for frame in exc.frames]
+    keys = frame_keys(frames)
+    if keys:
+        return _digest("exception", *types, *keys)
+    message = chain[-1].message.split("\n", 1)[0] if chain else ""
+    return _digest("exception", *types, "message", normalise_message(message))
+
+
+def fingerprint_record(level: str | None, logger: str | None, message: str) -> str:
+    """The grouping key of an event without exception."""
+    first = message.split("\n", 1)[0]
+    return _digest("record", level or "", logger or "", normalise_message(first))
+
+
+def fingerprint_frames(label: str, frames: Sequence[Frame]) -> str:
+    """The grouping key of a bare stack (print_stack, a faulthandler dump)."""
+    return _digest("stack", normalise_message(label), *frame_keys(frames))
+
+
+def frame_keys(frames: Sequence[Frame]) -> list[str]:
+    """In-app frames (else all of them) as line-number-free keys, recursion collapsed."""
+    chosen = [frame for frame in frames if is_in_app(frame.filename)] or list(frames)
+    keys: list[str] = []
+    for frame in chosen:
+        keys.append(_frame_key(frame))
+        _collapse_cycle(keys)
+    return keys
+
+
+def is_in_app(filename: str) -> bool:
+    """Not the standard library, not an installed package, not frozen bootstrap code."""
+    if filename.startswith("<frozen"):
+        return False
+    return _PACKAGES.search(filename) is None and _STDLIB.search(filename) is None
+
+
+def module_of(filename: str) -> str:
+    """A path reduced to what survives another checkout, venv or container."""
+    path = filename.replace("\\", "/")
+    if path.startswith("<"):
+        return path
+    packages = _PACKAGES.search(filename)
+    if packages is not None:
+        return _strip_suffix(path[packages.end() :])
+    parts = [part for part in path.split("/") if part not in ("", ".", "..")]
+    if not parts:
+        return path
+    stem = _strip_suffix(parts[-1])
+    return f"{parts[-2]}/{stem}" if len(parts) > 1 else stem
+
+
+def normalise_message(message: str) -> str:
+    """Blank out what varies between occurrences of the same problem."""
+    text = _HINT.sub("", message)
+    text = _UUID.sub("<uuid>", text)
+    text = _QUOTED.sub("<str>", text)
+    text = _HEX.sub("<hex>", text)
+    text = _NUMBER.sub("<n>", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _types(exc: ExceptionInfo) -> Iterable[str]:
+    yield exc.type
+    if exc.group_members:
+        # members of a group can finish in any order: their set, not their sequence
+        yield "[" + ",".join(sorted({kind for m in exc.group_members for kind in _types(m)})) + "]"
+
+
+def _frame_key(frame: Frame) -> str:
+    # only the first source line: 3.13 prints every line of a multi-line call
+    source = (frame.source or "").split("\n", 1)[0]
+    return f"{module_of(frame.filename)}|{frame.function or ''}|{_SPACE.sub(' ', source).strip()}"
+
+
+def _collapse_cycle(keys: list[str]) -> None:
+    """Drop the newest keys while they repeat the cycle right before them."""
+    for length in range(1, min(_MAX_CYCLE, len(keys) // 2) + 1):
+        if keys[-length:] == keys[-2 * length : -length]:
+            del keys[-length:]
+            return
+
+
+def _strip_suffix(name: str) -> str:
+    for suffix in (".py", ".pyc", ".pyw", ".pyx", ".so"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _digest(*parts: str) -> str:
+    text = "\n".join((VERSION, *parts))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

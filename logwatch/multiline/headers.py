@@ -1,0 +1,208 @@
+"""Record header lines -> timestamp, level, logger and message.
+
+A header is the first line of a log record: what ``logging`` (or a framework
+formatter) writes before the message. The built-in heuristics know the usual
+shapes: a leading timestamp followed by a level token somewhere in the next
+few tokens (``asctime levelname name``, ``asctime - name - levelname``,
+gunicorn, celery, loguru, structlog's console renderer), or a leading level
+(``ERROR:root:msg`` from ``basicConfig``, uvicorn's ``ERROR:    msg``), and
+Python's ``path:N: SomeWarning: msg`` warning lines. A user pattern replaces
+them when the heuristics guess wrong for a file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from logwatch.multiline.timestamps import leading_timestamp, parse_timestamp
+
+LEVELS = {
+    "TRACE": "DEBUG",
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "NOTICE": "INFO",
+    "WARN": "WARNING",
+    "WARNING": "WARNING",
+    "ERR": "ERROR",
+    "ERROR": "ERROR",
+    "CRIT": "CRITICAL",
+    "CRITICAL": "CRITICAL",
+    "FATAL": "CRITICAL",
+    "ALERT": "CRITICAL",
+    "EMERG": "CRITICAL",
+}
+
+_TOKEN = re.compile(r"\S+")
+_LEVEL_FIRST = re.compile(r"([A-Z]{3,8})(?=[:\s/\]])")
+_BASIC = re.compile(r"([A-Z]{3,8}):([^:\s]+):")  # logging.basicConfig: LEVEL:name:message
+_WARNING = re.compile(r".*?:\d+: (?:[\w.]+\.)?[A-Z]\w*Warning: ")
+_LOGGER = re.compile(r"[A-Za-z_<][\w.<>-]*(?::[\w.<>-]+)*")
+_SEPARATORS = frozenset(("-", "|", ":", "--", "::", "-:", "]", "[", "|:"))
+_STRIP = "[]()|:,"
+_SCAN_TOKENS = 6  # how far after the timestamp a level may appear
+
+
+def normalise_level(name: str) -> str | None:
+    return LEVELS.get(name.strip(_STRIP).upper())
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What a record's first line says about the record."""
+
+    level: str | None
+    logger: str | None
+    message: str
+    timestamp: datetime | None
+
+
+class HeaderParser:
+    """Recognise record headers, with the built-in heuristics or a user pattern."""
+
+    def __init__(self, pattern: re.Pattern[str] | None = None) -> None:
+        self._pattern = pattern
+
+    def parse(self, text: str) -> Header | None:
+        """The header this line is, or None when it does not start a record."""
+        if self._pattern is not None:
+            return self._parse_with_pattern(self._pattern, text)
+        first = text[:1]
+        if first.isdigit() or first == "[":
+            return _after_timestamp(text)
+        if "A" <= first <= "Z":
+            return _level_first(text) or _after_timestamp(text)
+        if first == "/" or first == "<" or first == ".":
+            return _warning(text)
+        if first.islower():
+            return _warning(text)
+        return None
+
+    @staticmethod
+    def _parse_with_pattern(pattern: re.Pattern[str], text: str) -> Header | None:
+        match = pattern.match(text)
+        if match is None:
+            return None
+        groups = match.groupdict()
+        level = groups.get("level")
+        stamp = groups.get("timestamp")
+        message = groups.get("message")
+        return Header(
+            level=normalise_level(level) if level else None,
+            logger=groups.get("logger") or None,
+            message=message if message is not None else text[match.end() :].lstrip(),
+            timestamp=parse_timestamp(stamp) if stamp else None,
+        )
+
+
+def _after_timestamp(text: str) -> Header | None:
+    pos = 1 if text.startswith("[") else 0
+    found = leading_timestamp(text, pos)
+    if found is None:
+        return None
+    timestamp, end = found
+    level, logger, message_at = _scan(text, end)
+    return Header(level, logger, text[message_at:].rstrip(), timestamp)
+
+
+def _level_first(text: str) -> Header | None:
+    match = _LEVEL_FIRST.match(text)
+    if match is None or match.group(1) not in LEVELS:
+        return _warning(text)
+    level = LEVELS[match.group(1)]
+    basic = _BASIC.match(text)
+    if basic is not None:
+        return Header(level, basic.group(2), text[basic.end() :], None)
+    if text[match.end()] == ":":
+        # uvicorn's "ERROR:    message": the colon ends the level, no logger follows
+        return Header(level, None, text[match.end() + 1 :].strip(), None)
+    _, logger, message_at = _scan(text, match.end(), level_found=True)
+    return Header(level, logger, text[message_at:].rstrip(), None)
+
+
+def _warning(text: str) -> Header | None:
+    # "path:N: DeprecationWarning: msg" from warnings.showwarning
+    if _WARNING.match(text) is None:
+        return None
+    return Header("WARNING", None, text, None)
+
+
+def _scan(text: str, pos: int, *, level_found: bool = False) -> tuple[str | None, str | None, int]:
+    """Find level and logger in the tokens after ``pos``; return where the message starts."""
+    tokens = []
+    for match in _TOKEN.finditer(text, pos):
+        tokens.append(match)
+        if len(tokens) >= _SCAN_TOKENS:
+            break
+    level: str | None = None
+    level_at = -1
+    structlog = False
+    boxed = False  # "[ERROR]", "ERROR/MainProcess]": bracket formats that name no bare logger
+    if not level_found:
+        for index, token in enumerate(tokens[:4]):
+            word = token.group()
+            core = word.strip(_STRIP).split("/", 1)[0]
+            name = LEVELS.get(core.upper())
+            # A lower-case level only counts in brackets (structlog's "[error    ]"),
+            # so a message word like "error" is not taken for one.
+            if name is not None and (core.isupper() or word.startswith("[")):
+                level, level_at = name, index
+                structlog = not core.isupper()
+                boxed = word.startswith("[") or word.endswith("]") or "/" in word
+                break
+        if level is None:
+            return None, None, _skip_separators(tokens, 0, pos)
+    after = _skip_separators_index(tokens, level_at + 1)
+    logger: str | None = None
+    if structlog:
+        # structlog's console renderer puts the event right after the level
+        return level, None, tokens[after].start() if after < len(tokens) else len(text)
+    before = _previous_word(tokens, level_at)
+    if before is not None and _looks_like_logger(before, strict=False):
+        # "asctime - name - levelname - message": the logger came first
+        logger = before.strip(_STRIP)
+    elif after < len(tokens) and _looks_like_logger(tokens[after].group(), bare=not boxed):
+        logger = tokens[after].group().strip(_STRIP)
+        after = _skip_separators_index(tokens, after + 1)
+    if after < len(tokens):
+        return level, logger, tokens[after].start()
+    return level, logger, len(text)
+
+
+def _previous_word(tokens: list[re.Match[str]], index: int) -> str | None:
+    index -= 1
+    while index >= 0 and tokens[index].group() in _SEPARATORS:
+        index -= 1
+    return tokens[index].group() if index >= 0 else None
+
+
+def _skip_separators_index(tokens: list[re.Match[str]], index: int) -> int:
+    while index < len(tokens) and tokens[index].group() in _SEPARATORS:
+        index += 1
+    return index
+
+
+def _skip_separators(tokens: list[re.Match[str]], index: int, default: int) -> int:
+    index = _skip_separators_index(tokens, index)
+    return tokens[index].start() if index < len(tokens) else default
+
+
+def _looks_like_logger(word: str, *, strict: bool = True, bare: bool = True) -> bool:
+    """A logger name next to the level: dotted, bracketed, colon-ended or (``bare``) lower-case.
+
+    A bare lower-case word is the ambiguous case: "ERROR app start" names logger
+    "app", while "ERROR query failed" from a format without %(name)s does not.
+    """
+    core = word.strip(_STRIP)
+    if not core or _LOGGER.fullmatch(core) is None or core.isdigit():
+        return False
+    if not strict:
+        return not core[0].isupper() or "." in core
+    return (
+        "." in core
+        or ":" in core
+        or word.endswith(":")
+        or word.startswith("[")
+        or (bare and (core[0].islower() or core[0] == "_"))
+    )

@@ -1,0 +1,519 @@
+"""Rows of one stream -> drafts of events: where each event starts and ends.
+
+An explicit state machine over line kinds (see ``kinds``). It decides as soon
+as the grammar allows: a line that cannot continue the held event closes it
+and is then read afresh. What it holds back is reported by ``pending``:
+``tail`` when the held event may already be complete (a record header, a final
+exception line that notes or a chained exception could still follow) and
+``open`` when it cannot be (inside frames, after a chain separator).
+
+    IDLE ──header/context──▶ RECORD ──Traceback (if the record takes it)──▶ TB_START
+      │                        │                                              │
+      ├──Traceback────────────────────────────────────────────────────────────┤
+      ├──File line──▶ FRAMES ◀──────────────────────File line─────────────────┘
+      │                 │ exception line
+      ├──Type: msg──▶ EXC ──blank──▶ EXC_BLANK ──separator──▶ SEP ──▶ TB_START|GROUP|FRAMES|EXC
+      ├──'  + Exception Group'──▶ GROUP (gutter lines)
+      ├──Stack (most recent call last):──▶ STACK   (also after RECORD/EXC/GROUP)
+      └──Fatal Python error / Current thread──▶ FAULT
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from logwatch.multiline.headers import Header
+from logwatch.multiline.kinds import Kind, is_closing_box, is_exception_line
+
+Pending = Literal["none", "tail", "open"]
+
+# Levels whose header may take a traceback that directly follows. logging writes
+# a header and its traceback in one write(), so an ERROR header right before
+# "Traceback" is that record's; after an INFO/WARNING header the traceback is
+# far more likely an unrelated uncaught one (print_exc, excepthook).
+_GLUE_LEVELS = frozenset(("ERROR", "CRITICAL"))
+# A headerless line introduces the traceback under it when it reads like an
+# error report ("Internal Server Error: /api/orders/").
+_INTRODUCES = re.compile(r"(?i)error|exception|fail|fatal|critical|crash|traceback|unhandled")
+_MAX_BLANKS = 3  # CPython prints one blank line around a chain separator
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"
+    RECORD = "record"  # a header (or CPython context line) and its continuation lines
+    TB_START = "tb_start"  # after "Traceback (most recent call last):"
+    FRAMES = "frames"  # inside frames: File lines, source, carets
+    EXC = "exc"  # after the final exception line: message continuation and notes
+    EXC_BLANK = "exc_blank"  # blank lines after it: a chain separator may follow
+    SEP = "sep"  # after a chain separator: the next block must come
+    GROUP = "group"  # inside an exception group's gutter lines
+    STACK = "stack"  # logging's "Stack (most recent call last):" / "Call stack:"
+    LOGERR_TAIL = "logerr_tail"  # "Message: ..." of a "--- Logging error ---" block
+    FAULT = "fault"  # a faulthandler dump
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One logical line: a physical line, or several a runtime split (CRI "P")."""
+
+    text: str  # clean: envelope and ANSI codes stripped
+    raw: str  # as in the file (joined by "\n" when several physical lines)
+    first_lineno: int
+    last_lineno: int
+    offset: int
+    end: int
+    kind: Kind
+    header: Header | None = None
+    timestamp: datetime | None = None  # from the envelope
+    truncated: bool = False
+    doc: Mapping[str, Any] | None = None  # the parsed object of a JSON row
+
+    @property
+    def size(self) -> int:
+        return self.end - self.offset
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One event's rows and what the grammar learnt about them."""
+
+    rows: tuple[Row, ...]  # first and last always present; middle elided past the limits
+    record_rows: int  # leading rows that are the record (header + continuation), not traceback
+    elided: int  # rows dropped from the middle
+    elided_at: int  # index in ``rows`` where they were
+    header: Header | None
+    partial: bool = False  # closed before the grammar said it was complete
+    fault: bool = False  # a faulthandler dump
+    json: bool = False
+
+
+class _Held:
+    """The rows of the event being built: head and tail kept, middle dropped past limits."""
+
+    def __init__(self, max_lines: int, max_bytes: int) -> None:
+        self._head_lines = max(max_lines // 4, 1)
+        self._tail_lines = max(max_lines - self._head_lines, 1)
+        self._head_bytes = max(max_bytes // 4, 1)
+        self._tail_bytes = max(max_bytes - self._head_bytes, 1)
+        self.head: list[Row] = []
+        self.tail: deque[Row] = deque()
+        self.head_size = 0
+        self.tail_size = 0
+        self.count = 0
+        self.elided = 0
+        self.elided_record = 0  # elided rows that belonged to the record part
+
+    def append(self, row: Row, *, record: bool) -> None:
+        self.count += 1
+        size = row.size
+        if not self.tail and (
+            not self.head
+            or (len(self.head) < self._head_lines and self.head_size + size <= self._head_bytes)
+        ):
+            self.head.append(row)
+            self.head_size += size
+            return
+        self.tail.append(row)
+        self.tail_size += size
+        while len(self.tail) > 1 and (
+            len(self.tail) > self._tail_lines or self.tail_size > self._tail_bytes
+        ):
+            dropped = self.tail.popleft()
+            self.tail_size -= dropped.size
+            self.elided += 1
+            if record:
+                self.elided_record += 1
+
+    def rows(self) -> tuple[Row, ...]:
+        return (*self.head, *self.tail)
+
+
+class Machine:
+    """Event boundaries for one stream of rows."""
+
+    def __init__(self, *, max_lines: int, max_bytes: int) -> None:
+        self._max_lines = max_lines
+        self._max_bytes = max_bytes
+        # Whether this stream writes record headers. Then every record starts with
+        # one, so a header-less line after an exception is the message going on;
+        # in a header-less stream it is as likely the next record.
+        self._headered = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._phase = Phase.IDLE
+        self._held = _Held(self._max_lines, self._max_bytes)
+        self._blanks: list[Row] = []  # blank rows that belong to the event only if it goes on
+        self._header: Header | None = None
+        self._record_rows = 0
+        self._glue = False  # the record takes a traceback that follows it
+        self._continues = False  # the record takes continuation lines
+        self._context = False  # opened by a CPython context line: a traceback must follow
+        self._logerr = False  # a "--- Logging error ---" block
+        self._bare = False  # frames with no "Traceback" header (SyntaxError, print_stack)
+        self._embedded = False  # the message quotes a whole traceback
+        self._quoted = False  # inside a '"""'-quoted remote traceback
+        self._group_closed = False
+        self._fault = False
+        self._last_text = ""
+
+    # ------------------------------------------------------------------ API
+
+    @property
+    def pending(self) -> Pending:
+        phase = self._phase
+        if phase is Phase.IDLE:
+            return "none"
+        if phase in (Phase.TB_START, Phase.SEP):
+            return "open"
+        if phase is Phase.RECORD:
+            return "open" if self._context or self._logerr else "tail"
+        if phase is Phase.FRAMES:
+            return "tail" if self._bare else "open"
+        if phase is Phase.GROUP:
+            return "tail" if self._group_closed else "open"
+        if phase in (Phase.EXC, Phase.EXC_BLANK) and self._quoted:
+            return "open"
+        return "tail"
+
+    @property
+    def first_offset(self) -> int | None:
+        if self._held.head:
+            return self._held.head[0].offset
+        return None
+
+    def feed(self, row: Row, out: list[Draft]) -> None:
+        """Consume one row; append the drafts it completes to ``out``."""
+        if row.kind is Kind.HEADER:
+            self._headered = True
+        while not self._step(row, out):
+            pass
+
+    def flush(self, out: list[Draft]) -> None:
+        """Close whatever is held; an unfinished traceback is marked partial."""
+        if self._phase is not Phase.IDLE:
+            self._close(out)
+
+    # ------------------------------------------------------------ transitions
+
+    def _step(self, row: Row, out: list[Draft]) -> bool:
+        """Handle ``row`` in the current phase; False: the event closed, read it again."""
+        phase = self._phase
+        if phase is Phase.IDLE:
+            return self._idle(row, out)
+        if phase is Phase.RECORD:
+            return self._record(row, out)
+        if phase is Phase.TB_START or phase is Phase.FRAMES:
+            return self._frames(row, out)
+        if phase is Phase.EXC:
+            return self._exc(row, out)
+        if phase is Phase.EXC_BLANK:
+            return self._exc_blank(row, out)
+        if phase is Phase.SEP:
+            return self._sep(row, out)
+        if phase is Phase.GROUP:
+            return self._group(row, out)
+        if phase is Phase.STACK:
+            return self._stack(row, out)
+        if phase is Phase.LOGERR_TAIL:
+            return self._logerr_tail(row, out)
+        return self._fault_dump(row, out)
+
+    def _idle(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind is Kind.BLANK:
+            return True  # a blank line between records is nobody's
+        if kind is Kind.JSON:
+            out.append(Draft((row,), 1, 0, 0, None, json=True))
+            return True
+        if kind is Kind.HEADER:
+            level = row.header.level if row.header else None
+            self._open_record(row, glue=level is None or level in _GLUE_LEVELS, continues=True)
+        elif kind is Kind.CONTEXT:
+            self._open_record(row, glue=True, continues=True)
+            self._context = True
+        elif kind is Kind.LOGGING_ERROR:
+            self._open_record(row, glue=True, continues=False)
+            self._logerr = True
+        elif kind is Kind.TRACEBACK:
+            self._begin(row, Phase.TB_START)
+        elif kind is Kind.GROUP_START:
+            self._begin(row, Phase.GROUP)
+        elif kind is Kind.FRAME:
+            self._begin(row, Phase.FRAMES)
+            self._bare = True
+        elif kind is Kind.STACK:
+            self._begin(row, Phase.STACK)
+        elif kind is Kind.FAULT or kind is Kind.FAULT_THREAD:
+            self._begin(row, Phase.FAULT)
+            self._fault = True
+        elif kind is Kind.EXCEPTION:
+            self._begin(row, Phase.EXC)
+            self._note_message_start(row)
+        elif kind is Kind.SEPARATOR:
+            self._begin(row, Phase.SEP)
+        elif kind is Kind.TEXT and _INTRODUCES.search(row.text):
+            self._open_record(row, glue=True, continues=False)
+        else:
+            out.append(Draft((row,), 1, 0, 0, None))
+        return True
+
+    def _record(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind is Kind.BLANK:
+            if len(self._blanks) >= _MAX_BLANKS:
+                return self._close_and_retry(out)  # a run of blank lines separates records
+            self._blanks.append(row)
+            return True
+        if self._glue:
+            if kind is Kind.TRACEBACK:
+                return self._enter(row, Phase.TB_START)
+            if kind is Kind.GROUP_START:
+                return self._enter(row, Phase.GROUP)
+            if kind is Kind.FRAME:
+                self._bare = True
+                return self._enter(row, Phase.FRAMES)
+            if self._takes_frameless(row):
+                self._enter(row, Phase.EXC)
+                self._note_message_start(row)
+                return True
+        if kind is Kind.STACK:
+            return self._enter(row, Phase.STACK)  # stack_info=True belongs to its record
+        if self._logerr or not self._continues or kind in _STARTS:
+            return self._close_and_retry(out)
+        if kind is Kind.EXCEPTION and not self._glue:
+            return self._close_and_retry(out)  # an exception line after an INFO record
+        self._append_blanks(record=True)
+        self._append(row, record=True)
+        self._record_rows = self._held.count
+        return True
+
+    def _takes_frameless(self, row: Row) -> bool:
+        """``sys.tracebacklimit = 0`` prints the exception line alone, right under the header."""
+        if self._held.count != 1 or self._blanks:
+            return False
+        if row.kind is Kind.EXCEPTION:
+            return True
+        return row.kind is Kind.TEXT and is_exception_line(row.text, strict=True)
+
+    def _frames(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind in _FRAME_CONTENT:
+            self._append_blanks()
+            self._append(row)
+            self._phase = Phase.FRAMES
+            return True
+        if kind is Kind.BLANK:
+            if row.text.startswith("    "):
+                self._append(row)  # 3.8 prints a SyntaxError's empty source line as spaces
+                return True
+            if len(self._blanks) >= _MAX_BLANKS:
+                return self._close_and_retry(out)
+            self._blanks.append(row)  # loguru puts blank lines between frames
+            return True
+        if self._is_final_exception(row):
+            self._append_blanks()
+            self._append(row)
+            self._phase = Phase.EXC
+            self._note_message_start(row)
+            return True
+        return self._close_and_retry(out)
+
+    def _is_final_exception(self, row: Row) -> bool:
+        """After frames: any "Type: msg" line; after header-less frames, only a likely one."""
+        if row.kind is Kind.EXCEPTION:
+            return True
+        if self._bare or row.kind is not Kind.TEXT:
+            return False
+        return is_exception_line(row.text, strict=False)
+
+    def _exc(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if self._quoted:
+            if kind in (Kind.HEADER, Kind.JSON):
+                return self._close_and_retry(out)
+            self._append(row)
+            if row.text.strip() == '"""':
+                self._quoted = False
+            return True
+        if kind is Kind.BLANK:
+            self._blanks.append(row)
+            self._phase = Phase.EXC_BLANK
+            return True
+        if kind is Kind.SEPARATOR:
+            return self._enter(row, Phase.SEP)
+        if kind is Kind.STACK or (kind is Kind.CALL_STACK and self._logerr):
+            return self._enter(row, Phase.STACK)
+        if kind in (Kind.TRACEBACK, Kind.FRAME):
+            # A message may quote a whole traceback ("child failed:\nTraceback ...");
+            # otherwise this is the next, unrelated one.
+            if self._embedded or self._last_text.rstrip().endswith(":"):
+                self._embedded = True
+                self._append(row)
+                return True
+            return self._close_and_retry(out)
+        if kind in _STARTS or not (self._headered or self._embedded or kind is Kind.SOURCE):
+            return self._close_and_retry(out)
+        self._append(row)
+        if row.text.strip() == '"""':
+            self._quoted = True
+        return True
+
+    def _exc_blank(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind is Kind.BLANK and len(self._blanks) < _MAX_BLANKS:
+            self._blanks.append(row)
+            return True
+        if kind is Kind.SEPARATOR:
+            return self._enter(row, Phase.SEP)
+        if self._headered and kind not in _STARTS and kind is not Kind.BLANK:
+            # in a stream of headed records, text after a blank line is still the
+            # message (SQLAlchemy's "(Background on this error at: ...)")
+            self._append_blanks()
+            self._append(row)
+            self._phase = Phase.EXC
+            return True
+        return self._close_and_retry(out)
+
+    def _sep(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind is Kind.BLANK:
+            self._append(row)
+            return True
+        if kind is Kind.TRACEBACK:
+            return self._enter(row, Phase.TB_START)
+        if kind is Kind.GROUP_START or kind is Kind.GUTTER:
+            self._group_closed = False
+            return self._enter(row, Phase.GROUP)
+        if kind is Kind.FRAME:
+            return self._enter(row, Phase.FRAMES)
+        if kind is Kind.EXCEPTION or (
+            kind is Kind.TEXT and is_exception_line(row.text, strict=False)
+        ):
+            # a chained exception that was never raised has no traceback of its own
+            self._enter(row, Phase.EXC)
+            self._note_message_start(row)
+            return True
+        return self._close_and_retry(out)
+
+    def _group(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind is Kind.GUTTER or kind is Kind.GROUP_START:
+            self._append(row)
+            self._group_closed = is_closing_box(row.text)
+            return True
+        if kind is Kind.BLANK and self._group_closed:
+            self._blanks.append(row)
+            self._phase = Phase.EXC_BLANK
+            return True
+        if kind is Kind.STACK:
+            return self._enter(row, Phase.STACK)
+        return self._close_and_retry(out)
+
+    def _stack(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind in (Kind.FRAME, Kind.SOURCE, Kind.CARET, Kind.REPEAT) or (
+            kind is Kind.BLANK and row.text.startswith("    ")
+        ):
+            self._append(row)
+            return True
+        if self._logerr and row.text.startswith("Message: "):
+            return self._enter(row, Phase.LOGERR_TAIL)
+        return self._close_and_retry(out)
+
+    def _logerr_tail(self, row: Row, out: list[Draft]) -> bool:
+        if row.text.startswith("Arguments: "):
+            self._append(row)
+            self._close(out)  # the last line logging prints for a logging error
+            return True
+        return self._close_and_retry(out)
+
+    def _fault_dump(self, row: Row, out: list[Draft]) -> bool:
+        kind = row.kind
+        if kind in (Kind.FRAME, Kind.SOURCE, Kind.FAULT_THREAD, Kind.FAULT_EXTRA):
+            self._append_blanks()
+            self._append(row)
+            return True
+        if kind is Kind.BLANK and len(self._blanks) < _MAX_BLANKS:
+            self._blanks.append(row)
+            return True
+        return self._close_and_retry(out)
+
+    # --------------------------------------------------------------- helpers
+
+    def _open_record(self, row: Row, *, glue: bool, continues: bool) -> None:
+        self._phase = Phase.RECORD
+        self._append(row, record=True)
+        self._header = row.header
+        self._glue = glue
+        self._continues = continues
+        self._record_rows = 1
+
+    def _begin(self, row: Row, phase: Phase) -> None:
+        self._phase = phase
+        self._append(row)
+
+    def _enter(self, row: Row, phase: Phase) -> bool:
+        """Take ``row`` (after any held blank lines) and move to ``phase``."""
+        self._append_blanks()
+        self._append(row)
+        self._phase = phase
+        return True
+
+    def _append(self, row: Row, *, record: bool = False) -> None:
+        self._held.append(row, record=record)
+        if row.kind is not Kind.BLANK:
+            self._last_text = row.text
+
+    def _append_blanks(self, *, record: bool = False) -> None:
+        for blank in self._blanks:
+            self._held.append(blank, record=record)
+        self._blanks.clear()
+
+    def _note_message_start(self, row: Row) -> None:
+        _, _, message = row.text.partition(": ")
+        self._quoted = message.strip() == '"""'
+
+    def _close_and_retry(self, out: list[Draft]) -> bool:
+        self._close(out)
+        return False
+
+    def _close(self, out: list[Draft]) -> None:
+        held = self._held
+        out.append(
+            Draft(
+                rows=held.rows(),
+                record_rows=self._record_rows - held.elided_record,
+                elided=held.elided,
+                elided_at=len(held.head),
+                header=self._header,
+                partial=self.pending == "open",
+                fault=self._fault,
+            )
+        )
+        self._reset()
+
+
+# Lines that start something new wherever they appear outside a traceback.
+_STARTS = frozenset(
+    (
+        Kind.HEADER,
+        Kind.JSON,
+        Kind.CONTEXT,
+        Kind.LOGGING_ERROR,
+        Kind.FAULT,
+        Kind.FAULT_THREAD,
+        Kind.TRACEBACK,
+        Kind.GROUP_START,
+        Kind.FRAME,
+        Kind.SEPARATOR,
+        Kind.STACK,
+    )
+)
+_FRAME_CONTENT = frozenset((Kind.FRAME, Kind.SOURCE, Kind.CARET, Kind.REPEAT, Kind.GUTTER))

@@ -1,0 +1,101 @@
+"""Rules stage, what an alert says: ids, titles, severities and group keys of events.
+
+Pure functions of an event and a rule name, so the same bytes re-read after a
+crash yield the same id and the same group, and a receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from logwatch.model import Event, Severity
+from logwatch.rules.match import effective_level
+
+TITLE_MAX = 200
+
+GROUP_FIELDS = frozenset(
+    {"fingerprint", "exc_type", "logger", "source", "file", "host", "message", "rule"}
+)
+"""Names `group_by` accepts, besides `fields.NAME` (a field of a JSON record)."""
+
+_SEVERITY_OF_LEVEL = {
+    "CRITICAL": Severity.CRITICAL,
+    "ERROR": Severity.ERROR,
+    "WARNING": Severity.WARNING,
+}
+
+
+def digest(*parts: str) -> str:
+    """A stable hex id of the parts; NUL-separated so ("ab", "c") != ("a", "bc")."""
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def occurrence_id(event: Event, rule: str) -> str:
+    """The id of this event's alert under this rule: the same bytes give the same id."""
+    origin = event.origin
+    # Without a file identity (standard input) the path and source stand in.
+    file_key = origin.file_uid or f"{origin.source}\0{origin.path}"
+    return digest(file_key, str(event.start_offset), rule)
+
+
+def derived_severity(event: Event) -> Severity:
+    """Severity from the record's level; a traceback without a level is an error."""
+    level = effective_level(event)
+    return _SEVERITY_OF_LEVEL.get(level or "", Severity.INFO)
+
+
+def short_type(type_name: str) -> str:
+    return type_name.rsplit(".", 1)[-1]
+
+
+def title(exc_type: str | None, exc_message: str | None, message: str, text: str) -> str:
+    """`"ShortType: message"` for a traceback, else the record's message, cut to TITLE_MAX.
+
+    Call it with redacted parts: cutting first could leave half a secret that
+    no pattern recognises any more.
+    """
+    if exc_type is not None:
+        short = short_type(exc_type)
+        line = f"{short}: {exc_message}" if exc_message else short
+    else:
+        line = message.strip() or text.strip().split("\n", 1)[0]
+    line = " ".join(line.split())
+    return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1] + "…"
+
+
+def check_group_by(names: tuple[str, ...]) -> None:
+    """Raise ValueError naming the first field `group_by` cannot use."""
+    for name in names:
+        if name not in GROUP_FIELDS and not (name.startswith("fields.") and len(name) > 7):
+            known = ", ".join(sorted(GROUP_FIELDS))
+            raise ValueError(f"cannot group by {name!r}; known: {known}, fields.NAME")
+
+
+def group_value(event: Event, name: str, *, rule: str, host: str) -> str:
+    """The value of one `group_by` field for an event."""
+    if name.startswith("fields."):
+        return str(event.fields.get(name.removeprefix("fields."), ""))
+    values: Mapping[str, str | None] = {
+        # Records without a traceback may come without a fingerprint; their
+        # message is the next best identity.
+        "fingerprint": event.fingerprint or f"message:{event.message}",
+        "exc_type": event.exc_type,
+        "logger": event.logger,
+        "source": event.origin.source,
+        "file": event.origin.path,
+        "host": host,
+        "message": event.message,
+        "rule": rule,
+    }
+    return values[name] or ""
+
+
+def group_key(event: Event, group_by: tuple[str, ...], *, rule: str, host: str) -> str:
+    """The state key of the (rule, group) an event belongs to.
+
+    Hashed: a key built from messages must not carry their secrets into the
+    state database.
+    """
+    values = [group_value(event, name, rule=rule, host=host) for name in group_by]
+    return f"{rule}:{digest(*group_by, '', *values)}"

@@ -1,0 +1,179 @@
+"""Rules stage, last step: mask secrets in alert text before it leaves the engine.
+
+Log lines are written by programs that never expected a chat room to read
+them, so connection strings, headers and tokens end up in tracebacks. The
+defaults mask what is common in Python services; operators add their own
+patterns. Every replacement keeps the surrounding text (key names, URL hosts,
+quotes), so the alert stays readable and it stays clear that something was
+masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+MASK = "***"
+
+_Replacer = Callable[[re.Match[str]], str]
+
+# Private key blocks first: they span lines, and a cut-off block (a truncated
+# event) is masked to the end rather than left half visible.
+_PEM = re.compile(
+    r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?"
+    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+# Log lines are hostile input: every pattern starts at a literal or at the
+# start of a character run (lookbehind), and bounds what it scans, so that no
+# line makes a pattern re-scan the text from each position (quadratic time).
+_URL_PASSWORD = re.compile(
+    r"(?P<head>(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^:/?#@\s]{0,256}:)"
+    r"(?P<secret>[^@/?#\s]{1,256})(?P<tail>@)"
+)
+# The scheme word is kept ("Authorization: Basic ***") because it tells the
+# reader which kind of credential was sent. A quoted value is masked to its
+# closing quote; a bare one to the end of the line, since Digest credentials
+# carry quotes and commas of their own.
+_AUTHORIZATION = re.compile(
+    r"(?P<head>\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*)"
+    r"(?:(?P<quote>[\"'])(?:(?P<qscheme>[A-Za-z][\w-]*)\s+)?[^\"'\r\n]*(?P=quote)"
+    r"|(?:(?P<scheme>[A-Za-z][\w-]*)\s+)?[^\r\n]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"(?P<head>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
+_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# `key=value`, `key: value`, `"key": "value"` and Python's `'key': 'value'`.
+# The match starts at the keyword: a prefix (`db_password`, `X-Auth-Token`)
+# stays as it is anyway. A quoted value ends at its closing quote or, cut
+# off, at the end of the line.
+_KEY_VALUE = re.compile(
+    r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key|apikey)[\w.-]{0,64})"
+    r"(?P<sep>[\"']?\s{0,8}[=:]\s{0,8})"
+    r"(?:(?P<quote>[\"'])(?:[^\"'\\\r\n]|\\.|(?!(?P=quote))[\"'])*(?P=quote)?"
+    r"|(?P<bare>[^\s,;&\"'}\])]+))",
+    re.IGNORECASE,
+)
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+
+
+def _keep_head(match: re.Match[str]) -> str:
+    return match["head"] + MASK + (match.groupdict().get("tail") or "")
+
+
+def _pem(match: re.Match[str]) -> str:
+    kind = match["kind"]
+    return f"-----BEGIN {kind}-----{MASK}-----END {kind}-----"
+
+
+def _authorization(match: re.Match[str]) -> str:
+    quote = match["quote"] or ""
+    scheme = match["qscheme"] if quote else match["scheme"]
+    return match["head"] + quote + (f"{scheme} " if scheme else "") + MASK + quote
+
+
+def _key_value(match: re.Match[str]) -> str:
+    head = match["key"] + match["sep"]
+    quote = match["quote"]
+    if quote is not None:
+        return f"{head}{quote}{MASK}{quote}"
+    if match["bare"] == MASK:
+        return match[0]
+    return head + MASK
+
+
+def _whole(match: re.Match[str]) -> str:
+    return MASK
+
+
+def _aws_secret(match: re.Match[str]) -> str:
+    # 40 base64 characters alone are also a git sha or a path; a secret key
+    # mixes upper case, lower case and digits, and is not a path.
+    token = match[0]
+    looks_random = (
+        any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+        and any(c.isdigit() for c in token)
+    )
+    if not looks_random or token.count("/") > 2 or "//" in token or token.startswith("/"):
+        return token
+    return MASK
+
+
+def luhn_ok(digits: str) -> bool:
+    """Return whether a digit string passes the Luhn check that card numbers carry."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match[0])
+    # Only issuer prefixes (Amex/Diners 3, Visa 4, Mastercard 2x/5x, Discover
+    # and UnionPay 6): epoch milliseconds and ids start with 1 and would pass
+    # Luhn one time in ten.
+    issuer = digits[0] in "3456" or "22" <= digits[:2] <= "27"
+    if 13 <= len(digits) <= 19 and issuer and luhn_ok(digits):
+        return MASK
+    return match[0]
+
+
+_DEFAULTS: tuple[tuple[re.Pattern[str], _Replacer], ...] = (
+    (_PEM, _pem),
+    (_URL_PASSWORD, _keep_head),
+    (_AUTHORIZATION, _authorization),
+    (_BEARER, _keep_head),
+    (_JWT, _whole),
+    (_KEY_VALUE, _key_value),
+    (_AWS_KEY_ID, _whole),
+    (_AWS_SECRET, _aws_secret),
+    (_CARD, _card),
+)
+
+
+def _mask_groups(match: re.Match[str]) -> str:
+    """Mask the capturing groups of a user pattern, or the whole match without groups."""
+    if match.re.groups == 0:
+        return MASK
+    text = match[0]
+    base = match.start()
+    pieces: list[str] = []
+    cursor = 0
+    for index in range(1, match.re.groups + 1):
+        start, end = match.span(index)
+        if start < 0 or start - base < cursor:
+            continue  # group did not take part, or is nested in one already masked
+        pieces.append(text[cursor : start - base])
+        pieces.append(MASK)
+        cursor = end - base
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+class Redactor:
+    """Mask secrets in text: the built-in patterns, then the operator's.
+
+    A user pattern without groups is masked whole; with groups, only the
+    groups are (``r"session=(\\w+)"`` keeps ``session=``).
+    """
+
+    def __init__(
+        self, patterns: Sequence[re.Pattern[str]] = (), *, defaults: bool = True
+    ) -> None:
+        rules = list(_DEFAULTS) if defaults else []
+        rules.extend((pattern, _mask_groups) for pattern in patterns)
+        self._rules = tuple(rules)
+
+    def __call__(self, text: str) -> str:
+        for pattern, replace in self._rules:
+            text = pattern.sub(replace, text)
+        return text
+
+    def optional(self, text: str | None) -> str | None:
+        return None if text is None else self(text)

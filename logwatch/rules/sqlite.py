@@ -1,0 +1,113 @@
+"""Rules stage memory on disk: the RuleState kept in the daemon's state.db.
+
+Its own connection and its own tables (``rule_windows``, ``rule_groups``) in
+the same file as the offsets and the outbox, so cooldowns, windows and open
+incidents survive a restart and a config reload. Commits use
+``synchronous=NORMAL``: losing the last writes to a power cut means at worst
+one repeated alert, which beats an fsync per log record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from logwatch.errors import StateError
+from logwatch.rules.state import GroupState
+from logwatch.store import DB_NAME
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rule_windows (
+    key TEXT NOT NULL,
+    member TEXT NOT NULL,          -- the occurrence id: re-reading it counts once
+    at REAL NOT NULL,
+    until REAL NOT NULL,           -- at + the window's span: after it, it cannot count
+    PRIMARY KEY (key, member)
+);
+CREATE INDEX IF NOT EXISTS rule_windows_at ON rule_windows (key, at);
+CREATE INDEX IF NOT EXISTS rule_windows_until ON rule_windows (until);
+CREATE TABLE IF NOT EXISTS rule_groups (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,           -- GroupState as JSON
+    due_at REAL,
+    expires_at REAL
+);
+CREATE INDEX IF NOT EXISTS rule_groups_due ON rule_groups (due_at);
+"""
+
+
+class SqliteRuleState:
+    """A RuleState in the state database; one thread uses it at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The engine is built on the main thread and used on the reader
+            # thread; it is never used by two threads at once.
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=5.0, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open rule state in {path}: {exc}") from exc
+
+    @classmethod
+    def in_dir(cls, state_dir: Path) -> SqliteRuleState:
+        return cls(state_dir / DB_NAME)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def window_add(self, key: str, member: str, at: float, within: float) -> tuple[int, float]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT OR IGNORE INTO rule_windows (key, member, at, until) VALUES (?, ?, ?, ?)",
+                (key, member, at, at + within),
+            )
+            self._db.execute(
+                "DELETE FROM rule_windows WHERE key = ? AND at < ?", (key, at - within)
+            )
+            count, oldest = self._db.execute(
+                "SELECT COUNT(*), MIN(at) FROM rule_windows WHERE key = ?", (key,)
+            ).fetchone()
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return int(count), float(oldest)
+
+    def get(self, key: str) -> GroupState | None:
+        row = self._db.execute("SELECT value FROM rule_groups WHERE key = ?", (key,)).fetchone()
+        return None if row is None else GroupState.from_json(row[0])
+
+    def put(self, key: str, value: GroupState) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO rule_groups (key, value, due_at, expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (key, value.to_json(), value.due_at, value.expires_at),
+        )
+
+    def delete(self, key: str) -> None:
+        self._db.execute("DELETE FROM rule_groups WHERE key = ?", (key,))
+
+    def due(self, now: float) -> list[tuple[str, GroupState]]:
+        rows = self._db.execute(
+            "SELECT key, value FROM rule_groups WHERE due_at IS NOT NULL AND due_at <= ?"
+            " ORDER BY due_at, key",
+            (now,),
+        ).fetchall()
+        return [(key, GroupState.from_json(value)) for key, value in rows]
+
+    def prune(self, now: float) -> int:
+        groups = self._db.execute(
+            "DELETE FROM rule_groups WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+        ).rowcount
+        # Windows are trimmed when added to; this clears those that went quiet.
+        windows = self._db.execute("DELETE FROM rule_windows WHERE until < ?", (now,)).rowcount
+        return int(groups) + int(windows)
+

@@ -1,0 +1,141 @@
+"""Rules stage memory: sliding windows and per-group records, behind one Protocol.
+
+The engine keeps everything it must remember between events here: threshold
+windows, the last alert of each group (cooldown), occurrences held back since
+then, and whether the group is firing (resolve). Times are float epoch seconds
+so that every backend (memory, SQLite, later Redis) stores plain numbers.
+
+Each operation stands on its own, so a networked backend can make each one
+atomic (``window_add`` is a ZADD + ZREMRANGEBYSCORE + ZCARD; ``put`` a SET with
+an expiry and a ZADD into a due index).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """What the engine remembers about one (rule, group) pair."""
+
+    rule: str
+    last_seen: float  # the latest matching occurrence, sent or not
+    last_sent_at: float | None = None  # when the group last produced a firing alert
+    last_sent_id: str | None = None  # the id of that alert; re-reading it re-sends it
+    # The current incident: opened by the first alert, closed by `resolved`.
+    incident_id: str | None = None
+    incident_first_seen: float | None = None
+    incident_count: int = 0
+    # Occurrences held back by the cooldown since the last alert.
+    pending: int = 0
+    pending_first_seen: float | None = None
+    pending_last_id: str | None = None
+    # The payload (already redacted) of the latest occurrence, from which
+    # time-driven alerts are built when no event is at hand.
+    snapshot: Mapping[str, Any] = field(default_factory=dict)
+    due_at: float | None = None  # when `tick` has work for this group
+    expires_at: float | None = None  # when the record may be forgotten
+
+    def replace(self, **changes: Any) -> GroupState:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GroupState:
+        data = json.loads(text)
+        names = {f.name for f in dataclasses.fields(cls)}
+        # Fields written by a newer version are ignored rather than fatal.
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class RuleState(Protocol):
+    """Where the engine keeps windows and group records."""
+
+    def window_add(self, key: str, member: str, at: float, within: float) -> tuple[int, float]:
+        """Record occurrence ``member`` at ``at`` in the sliding window ``key``.
+
+        Forget members older than ``at - within``; adding a member twice (the
+        same bytes re-read after a crash) counts it once. Return how many
+        members the window holds and the time of the oldest.
+        """
+        ...
+
+    def get(self, key: str) -> GroupState | None: ...
+
+    def put(self, key: str, value: GroupState) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def due(self, now: float) -> list[tuple[str, GroupState]]:
+        """Return the groups whose ``due_at`` has come, oldest first."""
+        ...
+
+    def prune(self, now: float) -> int:
+        """Forget records past their ``expires_at`` and windows gone quiet; return how many."""
+        ...
+
+
+class MemoryRuleState:
+    """A RuleState in dicts: for replay, tests, and daemons that accept forgetting."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[list[float], dict[str, float]]] = {}
+        self._window_span: dict[str, float] = {}
+        self._groups: dict[str, GroupState] = {}
+
+    def window_add(self, key: str, member: str, at: float, within: float) -> tuple[int, float]:
+        times, members = self._windows.setdefault(key, ([], {}))
+        self._window_span[key] = within
+        if member not in members:
+            members[member] = at
+            bisect.insort(times, at)
+        cut = bisect.bisect_left(times, at - within)
+        if cut:
+            horizon = times[cut - 1]
+            del times[:cut]
+            for name in [name for name, seen in members.items() if seen <= horizon]:
+                del members[name]
+        return len(times), times[0]
+
+    def get(self, key: str) -> GroupState | None:
+        return self._groups.get(key)
+
+    def put(self, key: str, value: GroupState) -> None:
+        self._groups[key] = value
+
+    def delete(self, key: str) -> None:
+        self._groups.pop(key, None)
+
+    def due(self, now: float) -> list[tuple[str, GroupState]]:
+        ready = [
+            (key, group)
+            for key, group in self._groups.items()
+            if group.due_at is not None and group.due_at <= now
+        ]
+        return sorted(ready, key=lambda item: (item[1].due_at or 0.0, item[0]))
+
+    def prune(self, now: float) -> int:
+        gone = [
+            key
+            for key, group in self._groups.items()
+            if group.expires_at is not None and group.expires_at <= now
+        ]
+        for key in gone:
+            del self._groups[key]
+        quiet = [
+            key
+            for key, (times, _) in self._windows.items()
+            if not times or times[-1] < now - self._window_span[key]
+        ]
+        for key in quiet:
+            del self._windows[key]
+            del self._window_span[key]
+        return len(gone) + len(quiet)

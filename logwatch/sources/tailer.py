@@ -1,0 +1,595 @@
+"""Paths -> Chunks: follow every file the sources match, across rotation, truncation and restarts.
+
+The caller's thread does all the work in ``poll``; watchdog's thread only sets
+a wake-up flag. Each poll reconciles what is on disk with what we follow:
+
+- every tick, ``fstat`` each open reader and ``stat`` its path: growth, a
+  rotation (the path names another inode, or none), a truncation (smaller than
+  our position, or the bytes before it changed);
+- on a directory hint, or every ``scan_interval``, expand the globs again and
+  ``stat`` the idle files, whose descriptors were given back;
+- then read what is new, at most ``max_batch_bytes`` per poll, round robin.
+
+Nothing here depends on an event arriving: events only make it sooner.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from logwatch.model import Line, Origin
+from logwatch.sources.discovery import expand, watch_dirs
+from logwatch.sources.identity import Probe, Verdict, heads_agree, match, read_head, read_marker
+from logwatch.sources.reader import FileReader, ReaderState, last_line_end
+from logwatch.sources.rotation import find_rotated, live_name, open_readonly
+from logwatch.sources.values import Chunk, FileStat, SourceSpec, TailCounters
+from logwatch.sources.watcher import DirectoryWatcher, Hints
+from logwatch.store import FileState
+
+logger = logging.getLogger(__name__)
+
+FORGOTTEN_KEPT = 10_000  # retired files remembered, so a rediscovered one is not read again
+
+
+class Tailer:
+    """Follow the files of some sources; hand out their new complete lines.
+
+    ``known`` are the committed file states from the store; ``first_start``
+    says there were none ever, so files present now follow ``start_at``.
+    Intervals are in seconds of ``clock``: ``tick_s`` between looks at open
+    files, ``scan_interval_s`` between glob expansions without a hint,
+    ``rotate_wait_s`` of quiet before a drained rotated file is closed,
+    ``close_inactive_s`` of quiet before an idle file's fd is given back.
+    Not thread-safe: one thread calls everything but ``wake``.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[SourceSpec],
+        known: Sequence[FileState],
+        *,
+        first_start: bool,
+        read_chunk: int = 64 * 1024,
+        max_batch_bytes: int = 1 << 20,
+        tick_s: float = 1.0,
+        scan_interval_s: float = 10.0,
+        rotate_wait_s: float = 30.0,
+        close_inactive_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        new_uid: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._specs = {source.name: source for source in sources}
+        self._read_chunk = read_chunk
+        self._max_batch_bytes = max_batch_bytes
+        self._tick_s = tick_s
+        self._scan_interval_s = scan_interval_s
+        self._rotate_wait_s = rotate_wait_s
+        self._close_inactive_s = close_inactive_s
+        self._clock = clock
+        self._new_uid = new_uid
+        self._known = {row.uid: row for row in known}  # files not followed now
+        # committed files to look for (among rotated siblings) if no glob finds them
+        self._unclaimed = {row.uid for row in known if row.state == "active"}
+        self._fresh_sources = set(self._specs) if first_start else set()  # start_at applies
+        self._recheck_sources: set[str] = set()  # globs changed: drop files they lost
+        self._readers: dict[str, FileReader] = {}
+        self._by_path: dict[str, str] = {}  # followed path -> uid of its active/idle reader
+        self._open_inodes: dict[tuple[int, int], FileReader] = {}
+        self._out: dict[str, tuple[Origin, list[Line]]] = {}
+        self._retired: list[str] = []
+        self._hints = Hints()
+        self._watcher = DirectoryWatcher(self._hints)
+        self._next_tick = float("-inf")
+        self._next_scan = float("-inf")
+        self._round_robin = 0
+        self._reported: set[str] = set()
+        self.counters = TailCounters()
+
+    # -- the API the pipeline drives -----------------------------------------
+
+    def start(self) -> None:
+        """Start watching directories; without it, polling alone still finds everything."""
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._watcher.stop()
+        for reader in self._readers.values():
+            self._closed(reader)
+
+    def wake(self) -> None:
+        """Make a blocked ``wait`` return (signal handlers use it)."""
+        self._hints.wake()
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until a filesystem hint arrives, the next tick is due, or the timeout."""
+        if self._out or any(reader.behind for reader in self._readers.values()):
+            return
+        self._hints.wait(max(0.0, min(timeout_s, self._next_tick - self._clock())))
+
+    def poll(self) -> list[Chunk]:
+        now = self._clock()
+        hints = self._hints.drain()
+        tick = now >= self._next_tick
+        if tick:
+            self._next_tick = now + self._tick_s
+        if hints.rescan or now >= self._next_scan or (tick and self._watcher.changed()):
+            self._scan(now)
+        for reader in list(self._readers.values()):
+            if self._readers.get(reader.uid) is not reader:
+                continue  # replaced earlier in this loop
+            hinted = hints.paths is None or reader.path in hints.paths
+            if reader.state is ReaderState.IDLE:
+                if hinted:
+                    self._wake_idle(reader, now)
+            elif tick or hinted:
+                self._look(reader, now)
+        if self._unclaimed:
+            self._scan(now)  # an idle file lost its path: look for it before reading on
+        self._read(now)
+        self._settle(now)
+        return self._take_output()
+
+    def checkpoint(self, uid: str, offset: int, lineno: int) -> FileState:
+        """The state to persist when everything before ``offset`` is safely handled."""
+        reader = self._readers.get(uid)
+        if reader is None:
+            row = self._known.get(uid)
+            if row is None:
+                raise KeyError(f"no file with uid {uid} is or was followed")
+            if (row.offset, row.lineno) == (offset, lineno):
+                return row
+            logger.debug("checkpoint of closed %s off its end; its marker is unknown", row.path)
+            return replace(row, offset=offset, lineno=lineno, marker=b"")
+        state = reader.state_at(offset, lineno)
+        reader.committed = (offset, lineno, state.marker)
+        return state
+
+    def retired(self) -> list[str]:
+        """Uids closed since the last call: their last lines were handed out already."""
+        retired, self._retired = self._retired, []
+        return retired
+
+    def reconfigure(self, sources: Sequence[SourceSpec]) -> None:
+        """Follow a new set of sources; files that stay keep their readers and offsets."""
+        specs = {source.name: source for source in sources}
+        for reader in list(self._readers.values()):
+            if reader.source not in specs:
+                self._out.pop(reader.uid, None)  # its source is gone: nobody takes its lines
+                self._retire(reader, emit=False)
+        # a source added by a reload starts like a first start: no flood of its history
+        self._fresh_sources |= set(specs) - set(self._specs)
+        self._recheck_sources |= {
+            name for name, spec in specs.items() if self._specs.get(name, spec) != spec
+        }
+        self._specs = specs
+        self._next_scan = float("-inf")
+        self._hints.wake()
+
+    def stats(self) -> list[FileStat]:
+        return [
+            FileStat(
+                uid=reader.uid, path=reader.path, source=reader.source, offset=reader.pos,
+                size=reader.size, lag_bytes=max(reader.size - reader.pos, 0),
+                state=reader.state.value,
+            )
+            for reader in self._readers.values()
+        ]
+
+    @property
+    def watched_dirs(self) -> frozenset[str]:
+        return self._watcher.watched
+
+    @property
+    def polled_dirs(self) -> frozenset[str]:
+        return self._watcher.polled
+
+    # -- reconcile -------------------------------------------------------------
+
+    def _scan(self, now: float) -> None:
+        self._next_scan = now + self._scan_interval_s
+        for reader in [r for r in self._readers.values() if r.state is ReaderState.IDLE]:
+            self._wake_idle(reader, now)
+        owners = expand(self._specs.values())
+        self._watcher.sync(watch_dirs(self._specs.values()))
+        for path, source in owners.items():
+            if path not in self._by_path:
+                self._discover(path, source, now)
+        for reader in list(self._readers.values()):
+            if reader.source in self._recheck_sources and owners.get(reader.path) != reader.source:
+                logger.info("%s is no longer matched by source %s", reader.path, reader.source)
+                self._retire(reader)
+        self._recheck_sources.clear()
+        self._fresh_sources.clear()
+        for uid in sorted(self._unclaimed):
+            row = self._known.get(uid)
+            if row is not None and row.source in self._specs:
+                self._catch_up(row, now)
+        self._unclaimed.clear()
+
+    def _refresh(self, reader: FileReader, now: float) -> None:
+        assert reader.fd is not None
+        st = os.fstat(reader.fd)
+        if reader.state is ReaderState.ACTIVE:
+            self._check_path(reader, st, now)
+        changed = st.st_size != reader.size or st.st_mtime_ns != reader.mtime_ns
+        if st.st_size < reader.pos or (changed and not reader.tail_intact()):
+            self._truncated(reader, now)
+            return
+        if st.st_size > reader.size:
+            reader.changed_at = now
+            reader.at_eof = False
+        reader.size, reader.mtime_ns = st.st_size, st.st_mtime_ns
+
+    def _check_path(self, reader: FileReader, st: os.stat_result, now: float) -> None:
+        """Does our path still name our file? If not, drain ours and follow the new one."""
+        try:
+            current: os.stat_result | None = Path(reader.path).stat()
+        except OSError:
+            current = None
+        if current is not None and (current.st_dev, current.st_ino) == (reader.dev, reader.ino):
+            return
+        self.counters.rotations += 1
+        if current is None:
+            logger.info("%s was deleted or moved away; reading it to its end", reader.path)
+        else:
+            logger.info("rotated %s (inode %d -> %d): reading the old file to its end",
+                        reader.path, reader.ino, current.st_ino)
+        reader.state = ReaderState.DRAINING
+        reader.changed_at = now  # the writer may not have reopened yet: give it rotate_wait
+        self._by_path.pop(reader.path, None)
+        if current is not None and stat.S_ISREG(current.st_mode):
+            self._discover(reader.path, reader.source, now, whole=True)
+
+    def _truncated(self, reader: FileReader, now: float) -> None:
+        """Same inode, other bytes: copytruncate, ``> file``, or a rewrite in place."""
+        self.counters.truncations += 1
+        path, source = reader.path, reader.source
+        if reader.state is not ReaderState.ACTIVE:
+            self._lost(reader, f"{path} was truncated while we drained it")
+            self._retire(reader)
+            return
+        found = find_rotated(path, reader.head, reader.pos, reader.tail, skip=self._followed)
+        if found is None or found.fd is None:
+            self._lost(reader, f"{path} was truncated; no rotated copy holds offset {reader.pos}")
+            self._retire(reader)
+        else:
+            # copytruncate: the bytes we had not read yet are in the copy, under the same uid
+            logger.info("%s was copied and truncated: reading %s from offset %d first",
+                        path, found.path, reader.pos)
+            self.counters.copies_caught_up += 1
+            self._switch_to_copy(reader, found.fd, found.path, found.st, now)
+        self._by_path.pop(path, None)
+        try:
+            fd = open_readonly(path)
+        except OSError:
+            return  # gone meanwhile; the next scan finds whatever replaces it
+        try:
+            self._by_path[path] = self._follow_new(fd, path, source, now, from_end=False).uid
+        except OSError as exc:
+            os.close(fd)
+            logger.warning("cannot read %s: %s", path, exc)
+
+    def _lost(self, reader: FileReader, why: str) -> None:
+        lost = max(reader.size - reader.pos, 0)
+        self.counters.bytes_lost += lost
+        logger.warning("%s: %d unread bytes lost (more if written since the last read)", why, lost)
+
+    def _switch_to_copy(
+        self, reader: FileReader, fd: int, path: str, st: os.stat_result, now: float
+    ) -> None:
+        self._closed(reader)
+        reader.fd, reader.path = fd, path
+        reader.dev, reader.ino, reader.size, reader.mtime_ns = (
+            st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        self._opened(reader)
+        reader.state = ReaderState.DRAINING
+        reader.is_copy = True
+        reader.at_eof = False
+        reader.changed_at = now
+
+    def _wake_idle(self, reader: FileReader, now: float) -> None:
+        """Reopen an idle file that changed; if its path names another file, look for it."""
+        try:
+            current: os.stat_result | None = Path(reader.path).stat()
+        except OSError:
+            current = None
+        if current is not None and (current.st_dev, current.st_ino) == (reader.dev, reader.ino):
+            if (current.st_size, current.st_mtime_ns) == (reader.size, reader.mtime_ns):
+                return
+            try:
+                fd = open_readonly(reader.path)
+            except OSError:
+                return
+            try:
+                st = os.fstat(fd)
+            except OSError:
+                st = current
+            if (st.st_dev, st.st_ino) != (reader.dev, reader.ino) or st is current:
+                os.close(fd)  # replaced between stat and open: the next look sorts it out
+                return
+            reader.fd = fd
+            reader.state = ReaderState.ACTIVE
+            reader.at_eof = False
+            self._opened(reader)
+            self._look(reader, now)
+            return
+        # rotated or deleted while we held no descriptor: it is a committed file to find
+        del self._readers[reader.uid]
+        self._by_path.pop(reader.path, None)
+        self._known[reader.uid] = reader.state_at(*reader.committed[:2])
+        self._unclaimed.add(reader.uid)
+
+    def _catch_up(self, row: FileState, now: float) -> None:
+        """A committed file no glob found again: read the rest from where it was rotated to."""
+        found = find_rotated(row.path, row.head, row.offset, row.marker, skip=self._followed,
+                             compressed=True)
+        if found is None or found.fd is None:
+            if found is None:
+                logger.warning("lost %s (at offset %d): it is gone and no rotated sibling "
+                               "holds it", row.path, row.offset)
+            else:
+                logger.warning("the rest of %s after offset %d was compressed into %s "
+                               "before it was read", row.path, row.offset, found.path)
+            self._known[row.uid] = replace(row, state="gone")
+            self._retired.append(row.uid)
+        else:
+            logger.info("%s was rotated to %s: reading it from offset %d", row.path,
+                        found.path, row.offset)
+            del self._known[row.uid]
+            reader = self._new_reader(
+                row.uid, row.source, found.path, found.fd, found.st, found.head, now,
+                offset=row.offset, lineno=row.lineno, marker=row.marker,
+            )
+            reader.state = ReaderState.DRAINING
+        # generations rotated after it were never seen: read them whole
+        for path in reversed(found.newer if found is not None else ()):
+            try:
+                fd = open_readonly(path)
+            except OSError:
+                continue
+            if (drained := self._adopt(fd, path, row.source, now, whole=True)) is not None:
+                drained.state = ReaderState.DRAINING
+
+    # -- opening files ---------------------------------------------------------
+
+    def _discover(self, path: str, source: str, now: float, *, whole: bool = False) -> None:
+        try:
+            fd = open_readonly(path)
+        except OSError as exc:
+            if not isinstance(exc, FileNotFoundError):
+                self.counters.unreadable += 1
+                self._report(path, "cannot read %s: %s", path, exc)
+            return
+        reader = self._adopt(fd, path, source, now, whole=whole)
+        if reader is not None:
+            self._by_path[path] = reader.uid
+
+    def _adopt(
+        self, fd: int, path: str, source: str, now: float, *, whole: bool = False
+    ) -> FileReader | None:
+        """Follow the file open at ``fd``, known or new; close ``fd`` if we do not.
+
+        ``whole``: the file continues a log we follow (it replaced a followed
+        path, or is a generation rotated while we were not looking), so a new
+        one is read from its start whatever the start policy says.
+        """
+        try:
+            return self._identify(fd, path, source, now, whole=whole)
+        except OSError as exc:
+            os.close(fd)  # no I/O follows handing fd to a reader, so it is still ours
+            self.counters.unreadable += 1
+            self._report(path, "cannot read %s: %s", path, exc)
+            return None
+
+    def _identify(
+        self, fd: int, path: str, source: str, now: float, *, whole: bool
+    ) -> FileReader | None:
+        st = os.fstat(fd)
+        followed = self._reader_of(st)
+        if (
+            followed is not None
+            and followed.state is ReaderState.ACTIVE
+            and followed.path != path
+        ):
+            self._look(followed, now)  # found under a new name before a tick saw the rename
+        if not stat.S_ISREG(st.st_mode) or followed is not None:
+            if followed is not None and followed.state is ReaderState.DRAINING:
+                # rotated to a name the globs match too: it is simply followed there now
+                followed.path, followed.state = path, ReaderState.ACTIVE
+                self._by_path[path] = followed.uid
+            os.close(fd)
+            return None
+        head = read_head(fd)
+        if self._is_snapshot(fd, path, st, head):
+            os.close(fd)
+            return None
+        probe = Probe(fd, st.st_dev, st.st_ino, st.st_size, head, path, source)
+        verdict, row = match(probe, self._known.values())
+        if verdict is Verdict.RESUME and row is not None:
+            reader = self._new_reader(
+                row.uid, source, path, fd, st, head, now,
+                offset=row.offset, lineno=row.lineno, marker=row.marker,
+            )
+            del self._known[row.uid]
+            self._unclaimed.discard(row.uid)
+            logger.debug("resuming %s at offset %d", path, row.offset)
+            return reader
+        if verdict is Verdict.REWRITTEN:
+            self.counters.rewritten += 1
+            logger.info("%s holds other bytes at our offset: reading it from the start", path)
+        elif verdict is Verdict.INODE_REUSE:
+            self.counters.inode_reuses += 1
+            logger.info("%s reuses the inode of a file we knew: reading it from the start", path)
+        spec = self._specs[source]
+        policy = spec.start_at if source in self._fresh_sources else spec.new_files_from
+        from_end = verdict is Verdict.NEW and policy == "end" and not whole
+        return self._follow_new(fd, path, source, now, from_end=from_end, st=st, head=head)
+
+    def _follow_new(
+        self, fd: int, path: str, source: str, now: float, *, from_end: bool,
+        st: os.stat_result | None = None, head: bytes | None = None,
+    ) -> FileReader:
+        """Follow a file under a new uid, from its start or from its last complete line."""
+        st = os.fstat(fd) if st is None else st
+        head = read_head(fd) if head is None else head
+        offset, lineno = last_line_end(fd, st.st_size) if from_end else (0, 1)
+        return self._new_reader(
+            self._new_uid(), source, path, fd, st, head, now,
+            offset=offset, lineno=lineno, marker=read_marker(fd, offset),
+        )
+
+    def _new_reader(
+        self, uid: str, source: str, path: str, fd: int, st: os.stat_result, head: bytes,
+        now: float, *, offset: int, lineno: int, marker: bytes,
+    ) -> FileReader:
+        reader = FileReader(
+            uid=uid, source=source, path=path, fd=fd, st=st, head=head, offset=offset,
+            lineno=lineno, marker=marker, max_line_bytes=self._specs[source].max_line_bytes,
+            now=now,
+        )
+        self._readers[uid] = reader
+        self._opened(reader)
+        return reader
+
+    def _reader_of(self, st: os.stat_result) -> FileReader | None:
+        """The reader holding this inode open, if any: an open inode cannot be reused."""
+        reader = self._open_inodes.get((st.st_dev, st.st_ino))
+        return reader if reader is not None and reader.fd is not None else None
+
+    def _opened(self, reader: FileReader) -> None:
+        self._open_inodes[reader.dev, reader.ino] = reader
+
+    def _closed(self, reader: FileReader) -> None:
+        if self._open_inodes.get((reader.dev, reader.ino)) is reader:
+            del self._open_inodes[reader.dev, reader.ino]
+        reader.close()
+
+    def _followed(self, st: os.stat_result) -> bool:
+        return self._reader_of(st) is not None
+
+    def _is_snapshot(self, fd: int, path: str, st: os.stat_result, head: bytes) -> bool:
+        """Is this a rotated copy (``copy``/``copytruncate``) of a file we follow?
+
+        Its bytes are the live file's bytes; reading it as a new file would
+        repeat them. If the live file is truncated later, the copy is found then.
+        """
+        live = live_name(path)
+        uid = None if live is None else self._by_path.get(live)
+        reader = None if uid is None else self._readers[uid]
+        if reader is None or reader.fd is None or not heads_agree(head, reader.head):
+            return False
+        end = min(st.st_size, reader.size)
+        return read_marker(fd, end) == read_marker(reader.fd, end)
+
+    # -- reading and closing ---------------------------------------------------
+
+    def _read(self, now: float) -> None:
+        budget = self._max_batch_bytes
+        work = [reader for reader in self._readers.values() if reader.behind]
+        if work:
+            # start where the last poll stopped, so one huge file cannot starve the rest
+            start = self._round_robin % len(work)
+            work = work[start:] + work[:start]
+            self._round_robin += 1
+        while work and budget > 0:
+            for reader in list(work):
+                lines, read, at_eof = self._read_some(reader, min(self._read_chunk, budget))
+                budget -= read
+                if read:
+                    reader.changed_at = now
+                self._emit(reader, lines)
+                if at_eof:
+                    work.remove(reader)
+                if budget <= 0:
+                    break
+
+    def _read_some(self, reader: FileReader, share: int) -> tuple[list[Line], int, bool]:
+        try:
+            return reader.read(share, self._read_chunk)
+        except OSError as exc:
+            self._fail(reader, exc)
+            return [], 0, True
+
+    def _settle(self, now: float) -> None:
+        """Retire drained rotated files; give the fds of quiet, committed files back."""
+        for reader in list(self._readers.values()):
+            if reader.fd is None or reader.behind:
+                continue
+            quiet_s = now - reader.changed_at
+            if reader.state is ReaderState.DRAINING:
+                if (reader.is_copy or quiet_s >= self._rotate_wait_s) and self._still(reader, now):
+                    self._retire(reader)
+            elif (
+                quiet_s >= self._close_inactive_s
+                and reader.committed[0] == reader.framer.offset
+                and self._still(reader, now)
+            ):
+                reader.rewind_to_line()
+                self._closed(reader)
+                reader.state = ReaderState.IDLE
+
+    def _still(self, reader: FileReader, now: float) -> bool:
+        """A last look before closing: nothing written since the last tick?"""
+        assert reader.fd is not None
+        if os.fstat(reader.fd).st_size <= reader.pos:
+            return True
+        self._look(reader, now)
+        return False
+
+    def _retire(self, reader: FileReader, *, emit: bool = True) -> None:
+        if emit:
+            # it will not grow any more: an unterminated last line is complete as it is
+            self._emit(reader, reader.framer.flush())
+        final = reader.state_at(reader.framer.offset, reader.framer.lineno, state="gone")
+        self._closed(reader)
+        del self._readers[reader.uid]
+        if self._by_path.get(reader.path) == reader.uid:
+            del self._by_path[reader.path]
+        self._known[reader.uid] = final
+        if len(self._known) > FORGOTTEN_KEPT:
+            oldest = next(uid for uid, row in self._known.items() if row.state == "gone")
+            del self._known[oldest]
+        self._retired.append(reader.uid)
+        logger.debug("closed %s (uid %s) at offset %d", reader.path, reader.uid, reader.pos)
+
+    def _look(self, reader: FileReader, now: float) -> None:
+        try:
+            self._refresh(reader, now)
+        except OSError as exc:
+            self._fail(reader, exc)
+
+    def _fail(self, reader: FileReader, exc: OSError) -> None:
+        """An I/O error (EIO, ESTALE on NFS) retires just this file."""
+        logger.warning("cannot read %s any more (%s); closing it", reader.path, exc)
+        if self._readers.get(reader.uid) is reader:
+            self._retire(reader)
+
+    def _emit(self, reader: FileReader, lines: list[Line]) -> None:
+        if not lines:
+            return
+        entry = self._out.get(reader.uid)
+        if entry is None:
+            self._out[reader.uid] = (reader.origin, lines)
+        else:
+            entry[1].extend(lines)
+            self._out[reader.uid] = (reader.origin, entry[1])
+
+    def _take_output(self) -> list[Chunk]:
+        chunks = []
+        for uid, (origin, lines) in self._out.items():
+            reader = self._readers.get(uid)
+            chunks.append(Chunk(origin, lines, at_eof=reader is None or not reader.behind))
+        self._out = {}
+        return chunks
+
+    def _report(self, key: str, message: str, *args: object) -> None:
+        if key not in self._reported:
+            self._reported.add(key)
+            logger.warning(message, *args)

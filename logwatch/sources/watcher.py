@@ -1,0 +1,207 @@
+"""Filesystem hints: watchdog on the log directories wakes the tailer early.
+
+This is the only module that imports watchdog. Its events are a latency hint,
+never the truth: inotify drops events silently on queue overflow, sees nothing
+on network filesystems and goes quiet for good when the watched directory is
+deleted. The tailer's reconcile loop is correct without any event; this module
+only makes it prompt. Directories that cannot be watched (missing, watch
+limits, no inotify) are polled instead: one ``stat`` per directory per tick,
+rescanning when its mtime or inode changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Set
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+
+logger = logging.getLogger(__name__)
+
+# opened/closed-without-write are left out: our own reads would wake us up
+_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, DirCreatedEvent, FileDeletedEvent, DirDeletedEvent,
+    FileMovedEvent, DirMovedEvent, FileModifiedEvent, FileClosedEvent,
+]
+_NAMESPACE_EVENTS = frozenset({"created", "deleted", "moved"})
+
+
+@dataclass(frozen=True, slots=True)
+class HintBatch:
+    rescan: bool  # entries were created, moved or deleted: expand the globs again
+    paths: frozenset[str] | None  # paths that changed; None: too many to list, check all
+
+
+class Hints:
+    """The one thing shared with the observer thread: a wake-up flag and what changed."""
+
+    MAX_PATHS = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._paths: set[str] = set()
+        self._rescan = False
+        self._overflow = False
+
+    def note(self, paths: tuple[str, ...], *, rescan: bool) -> None:
+        with self._lock:
+            self._rescan |= rescan
+            if not self._overflow:
+                self._paths.update(paths)
+                if len(self._paths) > self.MAX_PATHS:
+                    self._overflow = True
+                    self._paths.clear()
+            self._event.set()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout_s: float) -> None:
+        self._event.wait(timeout_s)
+
+    def drain(self) -> HintBatch:
+        with self._lock:
+            batch = HintBatch(self._rescan, None if self._overflow else frozenset(self._paths))
+            self._paths = set()
+            self._rescan = self._overflow = False
+            self._event.clear()
+        return batch
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(
+        self, hints: Hints, *, observer_factory: Callable[[], BaseObserver] = Observer
+    ) -> None:
+        self._hints = hints
+        self._observer_factory = observer_factory
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        paths = tuple(os.fsdecode(p) for p in (event.src_path, event.dest_path) if p)
+        self._hints.note(paths, rescan=event.event_type in _NAMESPACE_EVENTS)
+
+
+def _identity(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
+
+
+class DirectoryWatcher:
+    """Keeps one non-recursive watch per log directory, or polls it."""
+
+    def __init__(
+        self, hints: Hints, *, observer_factory: Callable[[], BaseObserver] = Observer
+    ) -> None:
+        self._hints = hints
+        self._observer_factory = observer_factory
+        self._handler = _Handler(hints)
+        self._observer: BaseObserver | None = None
+        self._watches: dict[str, tuple[ObservedWatch, tuple[int, int]]] = {}
+        self._polled: dict[str, tuple[int, int, int, int] | None] = {}
+        self._reported: set[str] = set()
+
+    @property
+    def watched(self) -> frozenset[str]:
+        return frozenset(self._watches)
+
+    @property
+    def polled(self) -> frozenset[str]:
+        return frozenset(self._polled)
+
+    def start(self) -> None:
+        observer = self._observer_factory()
+        observer.start()
+        self._observer = observer
+        for directory in list(self._polled):
+            self._try_watch(directory)
+
+    def stop(self) -> None:
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join()
+        for directory in self._watches:
+            self._polled[directory] = _identity(directory)
+        self._watches.clear()
+
+    def sync(self, dirs: Set[str]) -> None:
+        """Watch exactly ``dirs``; re-arm watches whose directory was replaced."""
+        for directory in set(self._watches) - dirs:
+            self._unwatch(directory)
+        for directory in set(self._polled) - dirs:
+            del self._polled[directory]
+        for directory in dirs:
+            watch = self._watches.get(directory)
+            if watch is None:
+                if directory not in self._polled:
+                    self._polled[directory] = _identity(directory)
+                    self._try_watch(directory)
+                continue
+            now = _identity(directory)
+            if now is None or now[:2] != watch[1]:
+                # deleted (and maybe recreated): inotify's watch died with the old inode
+                self._unwatch(directory)
+                self._polled[directory] = now
+                self._try_watch(directory)
+
+    def changed(self) -> bool:
+        """Poll the directories we cannot watch; True when one of them changed."""
+        changed = False
+        for directory, before in self._polled.items():
+            now = _identity(directory)
+            if now != before:
+                self._polled[directory] = now
+                changed = True
+        if changed and self._observer is not None:
+            for directory in list(self._polled):
+                self._try_watch(directory)
+        return changed
+
+    def _try_watch(self, directory: str) -> None:
+        if self._observer is None:
+            return
+        before = _identity(directory)
+        if before is None:
+            return  # polled until it exists
+        try:
+            watch = self._observer.schedule(
+                self._handler, directory, recursive=False, event_filter=_EVENTS
+            )
+        except OSError as exc:
+            # ENOSPC/EMFILE: inotify watch or instance limit reached
+            if directory not in self._reported:
+                self._reported.add(directory)
+                logger.warning("cannot watch %s (%s); polling it instead", directory, exc)
+            return
+        self._watches[directory] = (watch, before[:2])
+        self._polled.pop(directory, None)
+        # whatever happened before the watch existed was not reported
+        self._hints.note((), rescan=True)
+
+    def _unwatch(self, directory: str) -> None:
+        watch, _ = self._watches.pop(directory)
+        if self._observer is not None:
+            try:
+                self._observer.unschedule(watch)
+            except KeyError:
+                logger.debug("watch on %s was already gone", directory)

@@ -1,0 +1,66 @@
+"""Bytes -> Line: exact offsets, whatever the chunking of reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from logwatch.model import Line
+from logwatch.sources.framing import LineFramer
+
+
+def frame(*chunks: bytes, max_line_bytes: int = 1 << 20) -> list[Line]:
+    framer = LineFramer(max_line_bytes=max_line_bytes)
+    return [line for chunk in chunks for line in framer.feed(chunk)]
+
+
+class TestLineFramer:
+    def test_lines_carry_byte_offsets_and_numbers(self) -> None:
+        assert frame(b"ab\n\ncd\n") == [
+            Line("ab", 0, 3, 1), Line("", 3, 4, 2), Line("cd", 4, 7, 3),
+        ]
+
+    @pytest.mark.parametrize("size", [1, 2, 3, 5, 64])
+    def test_chunking_never_changes_the_lines(self, size: int) -> None:
+        """A line split across reads comes out exactly as if read at once."""
+        data = "héllo\nwörld\r\n\0\0tail\nlong " * 3
+        raw = data.encode()
+        chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
+        assert frame(*chunks, max_line_bytes=8) == frame(raw, max_line_bytes=8)
+
+    def test_partial_last_line_waits_and_offset_stays_at_its_start(self) -> None:
+        framer = LineFramer(offset=100, lineno=7)
+        assert framer.feed(b"done\nhal") == [Line("done", 100, 105, 7)]
+        assert (framer.offset, framer.lineno, framer.has_partial) == (105, 8, True)
+        assert framer.feed(b"f\n") == [Line("half", 105, 110, 8)]
+        assert framer.has_partial is False
+
+    def test_flush_frames_an_unterminated_last_line(self) -> None:
+        framer = LineFramer()
+        framer.feed(b"a\nlast")
+        assert framer.flush() == [Line("last", 2, 6, 2)]
+        assert framer.offset == 6
+        assert framer.flush() == []
+
+    def test_long_line_in_one_chunk_is_cut_and_flagged(self) -> None:
+        assert frame(b"x" * 20 + b"\nok\n", max_line_bytes=10) == [
+            Line("x" * 10, 0, 21, 1, truncated=True), Line("ok", 21, 24, 2),
+        ]
+
+    def test_long_line_across_chunks_is_cut_and_flagged(self) -> None:
+        assert frame(b"x" * 6, b"y" * 6, b"z\nok\n", max_line_bytes=10) == [
+            Line("xxxxxxyyyy", 0, 14, 1, truncated=True), Line("ok", 14, 17, 2),
+        ]
+
+    def test_invalid_utf8_is_replaced_not_fatal(self) -> None:
+        texts = [line.text for line in frame(b"caf\xc3\n\xff\xfe\n")]
+        assert texts == ["caf\ufffd", "\ufffd\ufffd"]
+
+    def test_crlf_loses_its_cr(self) -> None:
+        assert frame(b"a\r\n") == [Line("a", 0, 3, 1)]
+
+    def test_nul_hole_before_a_line_is_skipped_and_counted(self) -> None:
+        """A sparse file after copytruncate: the hole is no text, however long."""
+        framer = LineFramer(max_line_bytes=4)
+        lines = framer.feed(b"\0" * 10) + framer.feed(b"\0" * 10 + b"next\n")
+        assert lines == [Line("next", 0, 25, 1)]
+        assert framer.nul_bytes_skipped == 20

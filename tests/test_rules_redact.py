@@ -1,0 +1,175 @@
+"""The redactor: each built-in pattern masks its secret and leaves ordinary text alone."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from logwatch.rules import Redactor
+from logwatch.rules.redact import luhn_ok
+
+redact = Redactor()
+
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "postgres://app:hunter2@db:5432/shop",
+            "postgres://app:***@db:5432/shop",
+            id="url password",
+        ),
+        pytest.param(
+            "redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0", id="url password no user"
+        ),
+        pytest.param("password=hunter2 user=bob", "password=*** user=bob", id="password="),
+        pytest.param("passwd=x1&next=2", "passwd=***&next=2", id="passwd= in query"),
+        pytest.param("pwd = abc", "pwd = ***", id="pwd spaced"),
+        pytest.param("secret=abc;", "secret=***;", id="secret="),
+        pytest.param("token=t0k3n", "token=***", id="token="),
+        pytest.param("api_key=AIzaSyA", "api_key=***", id="api_key="),
+        pytest.param("db_password=hunter2", "db_password=***", id="prefixed key"),
+        pytest.param(
+            '{"password": "hunter2", "user": "bob"}',
+            '{"password": "***", "user": "bob"}',
+            id="json",
+        ),
+        pytest.param(
+            "{'token': 'abc def', 'n': 1}", "{'token': '***', 'n': 1}", id="python repr with space"
+        ),
+        pytest.param("password: hunter2", "password: ***", id="yaml"),
+        pytest.param(
+            "Authorization: Basic dXNlcjpwYXNz",
+            "Authorization: Basic ***",
+            id="authorization basic",
+        ),
+        pytest.param("authorization=abcdef", "authorization=***", id="authorization bare"),
+        pytest.param(
+            'Proxy-Authorization: Digest username="u", response="abc"',
+            "Proxy-Authorization: Digest ***",
+            id="authorization to end of line",
+        ),
+        pytest.param(
+            """{'Authorization': 'Bearer abc', 'Host': 'h'}""",
+            """{'Authorization': 'Bearer ***', 'Host': 'h'}""",
+            id="authorization quoted",
+        ),
+        pytest.param("sent Bearer abc.DEF-123_x~+/= to api", "sent Bearer *** to api", id="bearer"),
+        pytest.param(f"jwt {JWT} end", "jwt *** end", id="jwt"),
+        pytest.param("key AKIAIOSFODNN7EXAMPLE used", "key *** used", id="aws key id"),
+        pytest.param(
+            "aws wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end", "aws *** end", id="aws secret alone"
+        ),
+        pytest.param(
+            f"key:\n{PEM}\nafter",
+            "key:\n-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----\nafter",
+            id="pem block",
+        ),
+        pytest.param(
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQ\nMIIE (cut)",
+            "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----",
+            id="pem cut",
+        ),
+        pytest.param("card 4111 1111 1111 1111 declined", "card *** declined", id="visa spaced"),
+        pytest.param("card 5500-0000-0000-0004", "card ***", id="mastercard dashed"),
+        pytest.param("amex 378282246310005.", "amex ***.", id="amex"),
+    ],
+)
+def test_default_pattern_masks(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ValueError: invalid literal for int() with base 10: 'abc'", id="plain"),
+        pytest.param("https://example.com:8443/path?q=1", id="url with port, no password"),
+        pytest.param("user@example.com wrote", id="email"),
+        pytest.param("password is wrong for bob", id="prose"),
+        pytest.param("order 4111111111111112 failed", id="16 digits failing luhn"),
+        pytest.param("epoch 1767225600000 ms", id="epoch millis"),
+        pytest.param("ts 2026-01-01 12:00:00,123", id="timestamp"),
+        pytest.param("commit 3f786850e387550fdab836ed7e6dc881de23001b", id="git sha"),
+        pytest.param(
+            'File "/srv/app/lib/python3.11/site-packages/sqlalchemy/engine/base.py"', id="long path"
+        ),
+        pytest.param("Authorization failed for bob", id="authorization in prose"),
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_redaction_is_idempotent() -> None:
+    """Masking masked text changes nothing, so layers can each apply the redactor."""
+    once = redact("password=x token='y' https://u:p@h Bearer z " + JWT)
+    assert redact(once) == once
+
+
+def test_user_pattern_without_groups_masks_the_whole_match() -> None:
+    assert Redactor([re.compile(r"ssn \d{3}-\d{2}-\d{4}")])("ssn 078-05-1120 ok") == "*** ok"
+
+
+def test_user_pattern_with_groups_masks_only_the_groups() -> None:
+    """Groups say which part is secret: the label stays readable."""
+    custom = Redactor([re.compile(r"session=(\w+)/(\w+)")])
+    assert custom("session=abc/def end") == "session=***/*** end"
+
+
+def test_defaults_can_be_turned_off() -> None:
+    assert Redactor(defaults=False)("password=hunter2") == "password=hunter2"
+
+
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [("4111111111111111", True), ("4111111111111112", False), ("79927398713", True)],
+)
+def test_luhn(digits: str, valid: bool) -> None:
+    assert luhn_ok(digits) is valid
+
+
+HOSTILE_SIZE = 150_000
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "tokenizer_",
+        "a.",
+        "eyJ-",
+        'password="',
+        "password='\"",
+        'authorization: "',
+        "bearer ",
+        "1 ",
+        "1-",
+        "x://:",
+        " A",
+        "Ab1/",
+        "pwd:     ",
+        "-----BEGIN PRIVATE KEY-----",
+    ],
+)
+def test_hostile_text_is_redacted_in_linear_time(unit: str) -> None:
+    """A log line built to make a pattern backtrack still redacts in well under a second.
+
+    A quadratic pattern takes tens of seconds on 150 kB; the bound only
+    catches that, not a slow machine.
+    """
+    text = unit * (HOSTILE_SIZE // len(unit))
+    started = time.perf_counter()
+    redact(text)
+    assert time.perf_counter() - started < 3.0

@@ -1,0 +1,81 @@
+"""RuleState backends: the same contract for memory and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from logwatch.rules import GroupState, MemoryRuleState, RuleState, SqliteRuleState
+from logwatch.store import Store
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RuleState]:
+    if request.param == "memory":
+        yield MemoryRuleState()
+        return
+    sqlite = SqliteRuleState(tmp_path / "state.db")
+    yield sqlite
+    sqlite.close()
+
+
+class TestWindows:
+    def test_counts_members_within_the_span(self, state: RuleState) -> None:
+        assert state.window_add("k", "a", 0.0, 60.0) == (1, 0.0)
+        assert state.window_add("k", "b", 30.0, 60.0) == (2, 0.0)
+        assert state.window_add("k", "c", 61.0, 60.0) == (2, 30.0)
+
+    def test_a_member_counts_once(self, state: RuleState) -> None:
+        """Re-adding the same occurrence (re-read after a crash) does not inflate the count."""
+        state.window_add("k", "a", 0.0, 60.0)
+        assert state.window_add("k", "a", 1.0, 60.0) == (1, 0.0)
+
+    def test_keys_are_separate(self, state: RuleState) -> None:
+        state.window_add("k1", "a", 0.0, 60.0)
+        assert state.window_add("k2", "a", 0.0, 60.0) == (1, 0.0)
+
+    def test_prune_forgets_quiet_windows(self, state: RuleState) -> None:
+        state.window_add("k", "a", 0.0, 60.0)
+        state.prune(1000.0)
+        assert state.window_add("k", "b", 1000.0, 60.0) == (1, 1000.0)
+
+
+class TestGroups:
+    def test_put_get_delete(self, state: RuleState) -> None:
+        group = GroupState(rule="r", last_seen=1.0, snapshot={"id": "x"}, pending=2)
+        state.put("k", group)
+        assert state.get("k") == group
+        state.delete("k")
+        assert state.get("k") is None
+
+    def test_due_returns_groups_whose_time_has_come_in_order(self, state: RuleState) -> None:
+        state.put("late", GroupState(rule="r", last_seen=0.0, due_at=20.0))
+        state.put("early", GroupState(rule="r", last_seen=0.0, due_at=10.0))
+        state.put("idle", GroupState(rule="r", last_seen=0.0))
+        assert [key for key, _ in state.due(15.0)] == ["early"]
+        assert [key for key, _ in state.due(20.0)] == ["early", "late"]
+
+    def test_prune_forgets_expired_groups(self, state: RuleState) -> None:
+        state.put("old", GroupState(rule="r", last_seen=0.0, expires_at=10.0))
+        state.put("new", GroupState(rule="r", last_seen=0.0, expires_at=100.0))
+        state.prune(50.0)
+        assert (state.get("old"), state.get("new") is not None) == (None, True)
+
+
+def test_group_state_ignores_fields_it_does_not_know() -> None:
+    """A record written by a newer version still loads after a downgrade."""
+    text = GroupState(rule="r", last_seen=1.0).to_json().replace("{", '{"future": 1, ', 1)
+    assert GroupState.from_json(text) == GroupState(rule="r", last_seen=1.0)
+
+
+def test_sqlite_state_shares_the_store_database(tmp_path: Path) -> None:
+    """The rule tables live beside the offsets and outbox, and both open the same file."""
+    store = Store.in_dir(tmp_path)
+    rules = SqliteRuleState.in_dir(tmp_path)
+    rules.put("k", GroupState(rule="r", last_seen=1.0))
+    assert store.outbox_counts() == {"pending": 0, "sent": 0, "dead": 0}
+    assert SqliteRuleState(store.path).get("k") is not None
+    store.close()
+    rules.close()
