@@ -1,0 +1,243 @@
+"""`logwatch status`: is the daemon alive, where each file stands, what waits in the outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from logwatch.daemon.heartbeat import HEARTBEAT_KEY, Heartbeat, daemon_state
+from logwatch.status import collect_status, render_status
+from logwatch.store import Delivery, FileState, Store
+from logwatch.testing import sample_alert
+from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, stop, wait_for
+
+NOW = 1_800_000_000.0
+COUNTS = {"lines": 10, "events": 2, "alerts": 1, "suppressed": 0}
+
+
+class Clock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.in_dir(tmp_path)
+    yield store
+    store.close()
+
+
+class TestHeartbeat:
+    def test_a_fresh_heartbeat_means_running(self, store: Store) -> None:
+        """Beats a few seconds old: running, with pid, uptime and counters."""
+        clock = Clock()
+        Heartbeat(store, clock=clock).beat(COUNTS)
+        state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 4)
+        assert state["running"] is True
+        assert state["state"] == "running"
+        assert state["pid"] == os.getpid()
+        assert state["uptime_s"] == 4
+        assert state["counters"] == COUNTS
+
+    def test_beats_are_rate_limited(self, store: Store) -> None:
+        """The reader loop calls it every turn; the row is written once per interval."""
+        clock = Clock()
+        heartbeat = Heartbeat(store, interval_s=5, clock=clock)
+        heartbeat.beat(COUNTS)
+        clock.now += 4
+        heartbeat.beat({**COUNTS, "lines": 11})
+        assert json.loads(store.get_meta(HEARTBEAT_KEY) or "")["counters"]["lines"] == 10
+        clock.now += 1
+        heartbeat.beat({**COUNTS, "lines": 12})
+        assert json.loads(store.get_meta(HEARTBEAT_KEY) or "")["counters"]["lines"] == 12
+
+    def test_a_clean_stop_is_recorded(self, store: Store) -> None:
+        """After SIGTERM the row says stopped, not merely silent."""
+        clock = Clock()
+        heartbeat = Heartbeat(store, clock=clock)
+        heartbeat.beat(COUNTS)
+        heartbeat.stopped(COUNTS)
+        state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 1)
+        assert (state["running"], state["state"]) == (False, "stopped")
+
+    def test_a_stale_heartbeat_of_a_live_process_is_unresponsive(self, store: Store) -> None:
+        """The process exists but its loop stopped beating: a wedged daemon, said loudly."""
+        Heartbeat(store, interval_s=5, clock=Clock()).beat(COUNTS)
+        state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 60)
+        assert (state["running"], state["state"]) == (False, "unresponsive")
+
+    def test_a_stale_heartbeat_of_a_dead_process_is_gone(self, store: Store) -> None:
+        """No clean stop and no such process: it was killed or crashed."""
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        child.wait()
+        Heartbeat(store, interval_s=5, clock=Clock()).beat(COUNTS)
+        record = json.loads(store.get_meta(HEARTBEAT_KEY) or "")
+        store.set_meta(HEARTBEAT_KEY, json.dumps({**record, "pid": child.pid}))
+        state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 60)
+        assert state["state"] == "gone"
+
+    def test_no_heartbeat_means_never_started(self) -> None:
+        assert daemon_state(None, NOW) == {"running": False, "state": "never-started"}
+
+
+class TestCollectAndRender:
+    def test_everything_an_operator_asks_first(self, store: Store, tmp_path: Path) -> None:
+        """Daemon state, files with offset and lag, outbox depth, dead letters, recent alerts."""
+        log = tmp_path / "app.log"
+        log.write_bytes(b"y" * 2048)
+        Heartbeat(store, clock=Clock()).beat(COUNTS)
+        store.commit(
+            [FileState("u1", "web", str(log), 1, 2, b"", 1024, 40, b"")],
+            [Delivery(sample_alert(id=f"a{n}"), "hook") for n in range(3)],
+            now=NOW - 30,
+        )
+        first, second, third = sorted(store.outbox(), key=lambda row: row.id)
+        store.mark_sent(first.id, NOW - 20)
+        store.mark_dead(second.id, "HTTP 400: no such hook")
+        status = collect_status(tmp_path, now=NOW + 2)
+        assert status["daemon"]["state"] == "running"
+        assert status["files"] == [{
+            "path": str(log), "source": "web", "uid": "u1", "offset": 1024, "line": 40,
+            "size": 2048, "lag_bytes": 1024,
+        }]
+        assert status["outbox"] == {"pending": 1, "sent": 1, "dead": 1,
+                                    "oldest_pending_age_s": 32.0}
+        assert [dead["id"] for dead in status["dead_letters"]] == [second.id]
+        assert status["dead_letters"][0]["error"] == "HTTP 400: no such hook"
+        assert [alert["notifier"] for alert in status["recent_alerts"]] == ["hook"]
+        assert status["recent_alerts"][0]["rule"] == "db-down"
+        json.dumps(status)  # --json prints it as is
+
+        text = render_status(status, now=NOW + 2)
+        assert text.splitlines()[0].startswith(f"daemon:    running (pid {os.getpid()}, up 2s")
+        assert "1.0 KiB" in text
+        assert "outbox: 1 pending, 1 sent, 1 dead; oldest pending for 32s" in text
+        assert "HTTP 400: no such hook" in text
+        assert "logwatch outbox retry" in text
+        assert "22s ago" in text  # the sent alert
+        assert third.state == "pending"
+
+    def test_columns_line_up(self, store: Store, tmp_path: Path) -> None:
+        """The file table is aligned however long the paths are."""
+        short, long = tmp_path / "a.log", tmp_path / ("very-long-name-" * 4 + ".log")
+        for path in (short, long):
+            path.write_bytes(b"z" * 10)
+        store.commit(
+            [FileState("u1", "web", str(short), 1, 2, b"", 10, 2, b""),
+             FileState("u2", "worker", str(long), 1, 3, b"", 5, 1, b"")],
+            [], now=NOW,
+        )
+        lines = render_status(collect_status(tmp_path, now=NOW), now=NOW).splitlines()
+        header, first, second = [
+            line for line in lines if line.startswith(("FILE", str(tmp_path)))
+        ]
+        assert header.index("SOURCE") == first.index("web") == second.index("worker")
+        assert header.index("LAG") + len("LAG") == len(first) == len(second)
+
+    def test_a_state_dir_the_daemon_never_used(self, tmp_path: Path) -> None:
+        """No database yet: say so, and create nothing."""
+        status = collect_status(tmp_path / "nothing-here")
+        assert status["daemon"]["state"] == "never-started"
+        assert "has not run here" in render_status(status)
+        assert not (tmp_path / "nothing-here").exists()
+
+
+# -- against the running daemon ----------------------------------------------
+
+
+@pytest.fixture
+def app_log(tmp_path: Path) -> Iterator[AppLog]:
+    (tmp_path / "logs").mkdir()
+    log = AppLog(tmp_path / "logs" / "app.log")
+    log.info("service started")
+    yield log
+    log.close()
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "logwatch.yaml"
+    config.write_text(
+        f"""
+state_dir: {tmp_path / "state"}
+sources:
+  - name: app
+    paths: ["{tmp_path / "logs"}/*.log"]
+rules:
+  - name: tracebacks
+    match: {{traceback: true}}
+    notify: [hook]
+notifiers:
+  hook: {{type: webhook, url: "{url}"}}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+class TestStatusOfARunningDaemon:
+    def test_status_json_follows_the_daemon_through_its_life(
+        self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
+    ) -> None:
+        """Running with its pid while up, the file caught up, the alert listed; stopped after."""
+        receiver = Receiver()
+        httpserver.expect_request("/alerts").respond_with_handler(receiver.handle)
+        config = write_config(tmp_path, httpserver.url_for("/alerts"))
+
+        def status() -> dict[str, object]:
+            result = logwatch("status", "--json", "-c", str(config))
+            assert result.returncode == 0, result.stderr
+            parsed: dict[str, object] = json.loads(result.stdout)
+            return parsed
+
+        def caught_up() -> bool:
+            files = status()["files"]
+            assert isinstance(files, list)
+            return len(files) == 1 and files[0]["lag_bytes"] == 0
+
+        with running_daemon(config, tmp_path) as process:
+            app_log.exception(7)
+            wait_for(lambda: receiver.count() == 1, 15, "the alert")
+            wait_for(caught_up, 15, "the committed offset to reach the end of app.log")
+            running = status()
+            daemon = running["daemon"]
+            assert isinstance(daemon, dict)
+            assert (daemon["state"], daemon["pid"]) == ("running", process.pid)
+            recent = running["recent_alerts"]
+            assert isinstance(recent, list)
+            assert recent[0]["title"] == "ValueError: card declined for order 7"
+            text = logwatch("status", "-c", str(config)).stdout
+            assert f"running (pid {process.pid}" in text
+            assert str(tmp_path / "logs" / "app.log") in text
+            code, _ = stop(process)
+        assert code == 0
+        stopped = status()["daemon"]
+        assert isinstance(stopped, dict)
+        assert stopped["state"] == "stopped"
+
+    def test_a_killed_daemon_is_reported_gone(
+        self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
+    ) -> None:
+        """kill -9 leaves no clean-stop mark; once the heartbeat is stale, status says so."""
+        config = write_config(tmp_path, httpserver.url_for("/alerts"))
+        with running_daemon(config, tmp_path) as process:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        store = Store.in_dir(tmp_path / "state")
+        raw = store.get_meta(HEARTBEAT_KEY)
+        store.close()
+        assert raw is not None
+        beat_at = json.loads(raw)["beat_at"]
+        # a beat ages in wall-clock time: judge it as `status` would a little and a while later
+        assert daemon_state(raw, beat_at + 1)["state"] == "running"
+        assert daemon_state(raw, beat_at + 60)["state"] == "gone"
