@@ -130,12 +130,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
-    for record in replay_files(config, args.files, all_events=args.events):
+    unreadable: list[str] = []
+
+    def report(name: str, exc: OSError) -> None:
+        unreadable.append(name)
+        print(f"logwatch: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+
+    for record in replay_files(config, args.files, all_events=args.events, on_error=report):
         if args.json:
             print(json.dumps(record, ensure_ascii=False))
         else:
             print(_human_replay(record))
-    return 0
+    return 1 if unreadable else 0
 
 
 def _human_replay(record: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,11 +23,18 @@ READ_SIZE = 1 << 16
 
 
 def replay_files(
-    config: Config, files: Sequence[str], *, all_events: bool
+    config: Config,
+    files: Sequence[str],
+    *,
+    all_events: bool,
+    on_error: Callable[[str, OSError], None] = lambda name, exc: None,
 ) -> Iterator[dict[str, Any]]:
+    """Yield SPEC's replay records; a file that cannot be read goes to ``on_error``."""
     engine = RuleEngine(config.rules, host=config.host, labels=config.labels)
     clock = _RecordClock()
     for name in files:
+        if name != "-" and not _readable(name, on_error):
+            continue
         source = _source_for(config, name)
         origin = Origin(
             source=source.name if source else "replay",
@@ -46,6 +53,11 @@ def replay_files(
                 continue
             for decision in decisions:
                 yield event_record(event, decision)
+    # what the log's own end leaves due (cooldown summaries) is still shown
+    if clock.now is not None:
+        for decision in engine.tick(clock.now):
+            if decision.alert is not None:
+                yield _tick_record(decision)
 
 
 def event_record(event: Event, decision: Decision | None) -> dict[str, Any]:
@@ -98,15 +110,24 @@ class _RecordClock:
     """Time as the log tells it: each record's own timestamp, never going back."""
 
     def __init__(self) -> None:
-        self._now: datetime | None = None
+        self.now: datetime | None = None
 
     def advance(self, event: Event) -> datetime:
         stamp = event.timestamp
-        if stamp is not None and (self._now is None or stamp > self._now):
-            self._now = stamp
-        if self._now is None:
-            self._now = datetime.now(UTC)
-        return self._now
+        if stamp is not None and (self.now is None or stamp > self.now):
+            self.now = stamp
+        if self.now is None:
+            self.now = datetime.now(UTC)
+        return self.now
+
+
+def _readable(name: str, on_error: Callable[[str, OSError], None]) -> bool:
+    try:
+        with Path(name).open("rb"):
+            return True
+    except OSError as exc:
+        on_error(name, exc)
+        return False
 
 
 def _source_for(config: Config, name: str) -> SourceConfig | None:

@@ -287,6 +287,9 @@ class TestRestart:
         assert rec.texts() == ["new file"]
         assert rec.tailer.counters.inode_reuses == 1
         assert "old" in rec.retired  # and nowhere else to be found
+        final = rec.tailer.final("old")
+        assert final is not None
+        assert (final.state, final.offset) == ("gone", 5)
 
     def test_file_rewritten_under_the_same_head_is_read_from_its_start(
         self, tmp_path: Path, follow: Follow

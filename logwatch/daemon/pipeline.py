@@ -196,13 +196,17 @@ class Pipeline:
                 stream.dirty = True
 
     def _retire(self, uid: str) -> None:
-        stream = self._streams.get(uid)
-        if stream is None:
-            return
-        self._emit(stream, stream.assembler.flush())
-        stream.dirty = True
-        self.commit()
-        del self._streams[uid]
+        """A file was drained and closed (rotated away, deleted): finish it for good."""
+        stream = self._streams.pop(uid, None)
+        if stream is not None:
+            # nothing more will follow its last event: emit it now, complete or partial
+            self._emit(stream, stream.assembler.flush())
+        final = self._tailer.final(uid)
+        deliveries, self._pending = self._pending, []
+        if final is not None or deliveries:
+            self._store.commit([final] if final else [], deliveries, now=time.time())
+            if deliveries:
+                self._on_commit()
 
     def _emit(self, stream: _Stream, events: Sequence[Event]) -> None:
         for event in events:

@@ -21,7 +21,14 @@ from logwatch.delivery.worker import Outcome
 from logwatch.errors import ConfigError
 from logwatch.notifiers.base import Notifier
 from logwatch.notifiers.registry import load as load_notifier
-from logwatch.rules import RuleEngine
+from logwatch.rules import (
+    AnySilencer,
+    Redactor,
+    RuleEngine,
+    RuleState,
+    SilenceStore,
+    SqliteRuleState,
+)
 from logwatch.sources import Tailer
 from logwatch.store import Delivery, Store
 
@@ -37,8 +44,18 @@ def build_notifiers(config: Config, client: httpx.AsyncClient) -> dict[str, Noti
     }
 
 
-def build_engine(config: Config) -> RuleEngine:
-    return RuleEngine(config.rules, host=config.host, labels=config.labels)
+def build_engine(
+    config: Config, *, state: RuleState | None = None, silences: SilenceStore | None = None
+) -> RuleEngine:
+    """The rule engine for a config; the state and silences outlive reloads."""
+    return RuleEngine(
+        config.rules,
+        host=config.host,
+        labels=config.labels,
+        state=state,
+        redactor=Redactor(),
+        silencer=AnySilencer(silences) if silences is not None else None,
+    )
 
 
 class Daemon:
@@ -52,6 +69,8 @@ class Daemon:
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._store = Store.in_dir(config.state_dir)
+        self._rule_state = SqliteRuleState.in_dir(config.state_dir)
+        self._silences = SilenceStore.in_dir(config.state_dir)
         first_start = self._store.get_meta(FIRST_START_KEY) is None
         self._tailer = Tailer(config.sources, self._store.files(), first_start=first_start)
         self._sender = SenderThread(
@@ -65,11 +84,14 @@ class Daemon:
         )
         self._systemd = SystemdNotifier()
         self.pipeline = Pipeline(
-            config, self._store, self._tailer, build_engine(config), on_commit=self._sender.wake
+            config, self._store, self._tailer, self._engine_for(config), on_commit=self._sender.wake
         )
         self._ops = Operations(
             config, self._store, lambda: self.pipeline.counters, log_level=log_level
         )
+
+    def _engine_for(self, config: Config) -> RuleEngine:
+        return build_engine(config, state=self._rule_state, silences=self._silences)
 
     def _notifiers_for_sender(self, client: httpx.AsyncClient) -> dict[str, Notifier]:
         return build_notifiers(self.config, client)
@@ -127,6 +149,8 @@ class Daemon:
             self._sender.stop(self.config.delivery.grace_on_stop)
             self._ops.close()
             self._store.close()
+            self._rule_state.close()
+            self._silences.close()
         return 0
 
     def _status_line(self) -> str:
@@ -145,7 +169,7 @@ class Daemon:
         if config.state_dir != self.config.state_dir:
             logger.error("reload refused: state_dir cannot change while running")
             return
-        self.pipeline.reconfigure(config, build_engine(config))
+        self.pipeline.reconfigure(config, self._engine_for(config))
         self.config = config
         # notifiers live in the sender thread; restart it so it uses the new set
         self._sender.stop(self.config.delivery.grace_on_stop)

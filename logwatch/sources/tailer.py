@@ -26,7 +26,15 @@ from pathlib import Path
 
 from logwatch.model import Line, Origin
 from logwatch.sources.discovery import expand, watch_dirs
-from logwatch.sources.identity import Probe, Verdict, heads_agree, match, read_head, read_marker
+from logwatch.sources.identity import (
+    Probe,
+    Verdict,
+    heads_agree,
+    marker_holds,
+    match,
+    read_head,
+    read_marker,
+)
 from logwatch.sources.reader import FileReader, ReaderState, last_line_end
 from logwatch.sources.rotation import find_rotated, live_name, open_readonly
 from logwatch.sources.values import Chunk, FileStat, SourceSpec, TailCounters
@@ -155,6 +163,12 @@ class Tailer:
         """Uids closed since the last call: their last lines were handed out already."""
         retired, self._retired = self._retired, []
         return retired
+
+    def final(self, uid: str) -> FileState | None:
+        """The last state of a retired file (state "gone"), for a caller that holds none:
+        a committed file that was lost while we were stopped is retired unread."""
+        row = self._known.get(uid)
+        return row if row is not None and row.state == "gone" else None
 
     def reconfigure(self, sources: Sequence[SourceSpec]) -> None:
         """Follow a new set of sources; files that stay keep their readers and offsets."""
@@ -485,6 +499,10 @@ class Tailer:
         reader = None if uid is None else self._readers[uid]
         if reader is None or reader.fd is None or not heads_agree(head, reader.head):
             return False
+        if st.st_size >= reader.pos:
+            # compare with the bytes we read, not the live file's: copytruncate may have
+            # truncated it already, before a tick noticed; the truncation finds this copy
+            return marker_holds(fd, st.st_size, reader.pos, reader.tail)
         end = min(st.st_size, reader.size)
         return read_marker(fd, end) == read_marker(reader.fd, end)
 
