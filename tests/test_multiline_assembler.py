@@ -275,15 +275,30 @@ class TestHeaderPattern:
         assert (events[1].logger, events[1].message) == ("app.custom.b", "declined")
 
     def test_a_user_pattern_keeps_the_level_rule(self, tmp_path: Path) -> None:
-        """A WARNING header found by the pattern does not take the traceback under it."""
-        data = write_log(tmp_path / "c.log", self.FORMAT, level=logging.WARNING, message="retry")
+        """An INFO header found by the pattern does not take the traceback under it."""
+        data = write_log(tmp_path / "c.log", self.FORMAT, level=logging.INFO, message="retry")
         events = assemble(data, header_pattern=self.PATTERN)
         assert [(e.exc_type, e.level) for e in events] == [
             (None, "INFO"),
-            (None, "WARNING"),
+            (None, "INFO"),
             ("KeyError", None),
             (None, "INFO"),
         ]
+
+
+class TestPublicSurface:
+    def test_everything_listed_is_importable_and_nothing_else_is_promised(self) -> None:
+        """__all__ names the stage, the fingerprint and the grammar, and they exist."""
+        import logwatch.multiline as multiline
+
+        assert sorted(multiline.__all__) == [
+            "Assembler",
+            "Format",
+            "fingerprint",
+            "fingerprint_record",
+            "parse_traceback",
+        ]
+        assert all(hasattr(multiline, name) for name in multiline.__all__)
 
 
 def cri(stream: str, tag: str, text: str) -> str:
@@ -304,6 +319,17 @@ class TestSplitLines:
         [event] = assembler.flush()
         assert (event.first_line, event.last_line) == (1, 2)
         assert event.message == message.split(" ", 4)[-1]
+
+    def test_a_line_that_never_ends_is_cut_at_max_bytes(self, samples: Samples) -> None:
+        """Endless "P" pieces are emitted, flagged truncated, once past max_bytes."""
+        message = max(samples.log(NEWEST, "long_message").read_text().split("\n"), key=len)
+        pieces = [cri("stderr", "P", message[i : i + 1000]) for i in range(0, 8000, 1000)]
+        assembler = new_assembler(max_bytes=2500)
+        events = assembler.feed(frame(("\n".join(pieces) + "\n").encode()))
+        events += assembler.flush()
+        assert len(events) == 3
+        assert all("truncated" in event.flags for event in events)
+        assert events[0].first_line == 1
 
     def test_streams_of_one_container_are_assembled_apart(self, samples: Samples) -> None:
         """stdout lines landing inside a stderr traceback do not break it."""

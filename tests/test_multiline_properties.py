@@ -55,6 +55,7 @@ RECORD_SCENARIOS = (
     "framework_gunicorn",
     "framework_celery",
     "framework_uvicorn",
+    "warning_level_traceback",
 )
 # Mixed files: plain records, uncaught tracebacks, CPython headers, crashes.
 MIXED_SCENARIOS = ("uncaught", "cpython_headers", "stderr_misc", "exception_groups", "notes")

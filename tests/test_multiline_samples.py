@@ -114,13 +114,14 @@ class TestEnvelopes:
                 failures.append((scenario, sorted(set(got) ^ set(expected))))
         assert failures == []
 
-    def test_envelope_time_stands_in_for_a_missing_header_time(
-        self, samples: Samples, version: str, envelope: str
-    ) -> None:
-        """A bare traceback in a timestamped envelope still gets a timestamp."""
-        if envelope not in ("docker", "cri"):
-            pytest.skip("only container runtimes stamp every line with a year")
-        data, _, _ = wrap(samples.log(version, "uncaught").read_bytes(), envelope)
-        bare = [event for event in assemble(data) if event.chain and event.level is None]
-        assert bare
-        assert all(event.timestamp is not None for event in bare)
+
+@pytest.mark.parametrize("envelope", ["docker", "cri"])
+@pytest.mark.parametrize("version", VERSIONS)
+def test_envelope_time_stands_in_for_a_missing_header_time(
+    samples: Samples, version: str, envelope: str
+) -> None:
+    """A bare traceback in a container runtime's envelope still gets a timestamp."""
+    data, _, _ = wrap(samples.log(version, "uncaught").read_bytes(), envelope)
+    bare = [event for event in assemble(data) if event.chain and event.level is None]
+    assert bare
+    assert all(event.timestamp is not None for event in bare)

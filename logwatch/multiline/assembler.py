@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Literal
 
 from logwatch.model import Event, Line, Origin
@@ -18,7 +19,8 @@ from logwatch.multiline.fingerprint import fingerprint, fingerprint_frames, fing
 from logwatch.multiline.headers import HeaderParser
 from logwatch.multiline.jsonrecords import read_record
 from logwatch.multiline.kinds import Kind, classify
-from logwatch.multiline.machine import Draft, Machine, Pending, Row
+from logwatch.multiline.machine import Machine, Pending
+from logwatch.multiline.rows import Draft, Row
 from logwatch.multiline.tracebacks import ELISION_PREFIX, parse_frames, parse_traceback
 
 Format = Literal["auto", "text", "json"]
@@ -95,11 +97,14 @@ class Assembler:
             self._emit_row("", self._row(line.text, line, line, line.text, None), drafts)
             return
         stream = f"{wrapped.envelope}:{wrapped.stream}"
-        parts = self._split.get(stream)
         if wrapped.partial:
-            self._split.setdefault(stream, []).append((line, wrapped))
+            parts = self._split.setdefault(stream, [])
+            parts.append((line, wrapped))
+            if sum(len(piece.text) for _, piece in parts) > self._max_bytes:
+                # a line that never ends: cut it here rather than hold it forever
+                self._emit_row(stream, self._join(stream, None), drafts)
             return
-        if parts is not None:
+        if stream in self._split:
             row = self._join(stream, (line, wrapped))
         else:
             row = self._row(wrapped.text, line, line, line.text, wrapped)
@@ -120,7 +125,7 @@ class Assembler:
             parts[0][1],
         )
         if truncated or last is None:
-            row = _replace_truncated(row)
+            row = replace(row, truncated=True)
         return row
 
     def _row(self, text: str, first: Line, last: Line, raw: str, wrapped: Unwrapped | None) -> Row:
@@ -255,19 +260,3 @@ def _json_object(text: str) -> dict[str, object] | None:
     except ValueError:
         return None
     return doc if isinstance(doc, dict) else None
-
-
-def _replace_truncated(row: Row) -> Row:
-    return Row(
-        text=row.text,
-        raw=row.raw,
-        first_lineno=row.first_lineno,
-        last_lineno=row.last_lineno,
-        offset=row.offset,
-        end=row.end,
-        kind=row.kind,
-        header=row.header,
-        timestamp=row.timestamp,
-        truncated=True,
-        doc=row.doc,
-    )

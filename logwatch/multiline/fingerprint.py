@@ -15,6 +15,7 @@ message, so repeated identical error lines group too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -27,11 +28,17 @@ _MAX_CYCLE = 8  # longest mutual-recursion cycle collapsed
 _STDLIB = re.compile(r"[/\\](?:lib(?:64)?[/\\]python\d(?:\.\d+)?|Lib)[/\\]")
 _PACKAGES = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
 _HINT = re.compile(r"\. Did you (?:mean: '[^']*'|forget to import '[^']*')\?")
-_UUID = re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
-_HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b")
-_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# One pass over a message; earlier alternatives win (a UUID is not five numbers).
+_VARYING = re.compile(
+    r"(?P<uuid>\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b)"
+    r"|(?P<str>'[^'\n]*'|\"[^\"\n]*\")"
+    r"|(?P<hex>\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b)"
+    r"|(?P<n>\d+(?:\.\d+)?)"
+)
+_PLACEHOLDERS = {"uuid": "<uuid>", "str": "<str>", "hex": "<hex>", "n": "<n>"}
 _SPACE = re.compile(r"\s+")
+_MAY_VARY = re.compile(r"[\d'\"]")  # nothing to blank without a digit or a quote
+_MAY_SPACE = re.compile(r"\s\s|[\t\n\r\f\v]")
 
 
 def fingerprint(chain: Sequence[ExceptionInfo]) -> str:
@@ -45,6 +52,7 @@ def fingerprint(chain: Sequence[ExceptionInfo]) -> str:
     return _digest("exception", *types, "message", normalise_message(message))
 
 
+@functools.lru_cache(maxsize=4096)  # the same record line repeats; hashing it again is waste
 def fingerprint_record(level: str | None, logger: str | None, message: str) -> str:
     """The grouping key of an event without exception."""
     first = message.split("\n", 1)[0]
@@ -90,12 +98,14 @@ def module_of(filename: str) -> str:
 
 def normalise_message(message: str) -> str:
     """Blank out what varies between occurrences of the same problem."""
-    text = _HINT.sub("", message)
-    text = _UUID.sub("<uuid>", text)
-    text = _QUOTED.sub("<str>", text)
-    text = _HEX.sub("<hex>", text)
-    text = _NUMBER.sub("<n>", text)
-    return _SPACE.sub(" ", text).strip()
+    text = _HINT.sub("", message) if "Did you" in message else message
+    if _MAY_VARY.search(text):
+        text = _VARYING.sub(_placeholder, text)
+    return _SPACE.sub(" ", text).strip() if _MAY_SPACE.search(text) else text.strip()
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    return _PLACEHOLDERS[match.lastgroup or "n"]
 
 
 def _types(exc: ExceptionInfo) -> Iterable[str]:

@@ -34,14 +34,15 @@ LEVELS = {
     "EMERG": "CRITICAL",
 }
 
-_TOKEN = re.compile(r"\S+")
+# the first tokens after a timestamp, with their positions, in one match
+_TOKENS = re.compile(r"\s*(\S+)" + r"(?:\s+(\S+))?" * 5)
 _LEVEL_FIRST = re.compile(r"([A-Z]{3,8})(?=[:\s/\]])")
 _BASIC = re.compile(r"([A-Z]{3,8}):([^:\s]+):")  # logging.basicConfig: LEVEL:name:message
 _WARNING = re.compile(r".*?:\d+: (?:[\w.]+\.)?[A-Z]\w*Warning: ")
 _LOGGER = re.compile(r"[A-Za-z_<][\w.<>-]*(?::[\w.<>-]+)*")
 _SEPARATORS = frozenset(("-", "|", ":", "--", "::", "-:", "]", "[", "|:"))
 _STRIP = "[]()|:,"
-_SCAN_TOKENS = 6  # how far after the timestamp a level may appear
+_SCAN_TOKENS = 6  # how far after the timestamp a level may appear (groups in _TOKENS)
 
 
 def normalise_level(name: str) -> str | None:
@@ -130,18 +131,20 @@ def _warning(text: str) -> Header | None:
 
 def _scan(text: str, pos: int, *, level_found: bool = False) -> tuple[str | None, str | None, int]:
     """Find level and logger in the tokens after ``pos``; return where the message starts."""
-    tokens = []
-    for match in _TOKEN.finditer(text, pos):
-        tokens.append(match)
-        if len(tokens) >= _SCAN_TOKENS:
-            break
+    match = _TOKENS.match(text, pos)
+    if match is None:
+        return None, None, len(text)
+    tokens = [
+        (match.start(index), word)
+        for index in range(1, _SCAN_TOKENS + 1)
+        if (word := match.group(index)) is not None
+    ]
     level: str | None = None
     level_at = -1
     structlog = False
     boxed = False  # "[ERROR]", "ERROR/MainProcess]": bracket formats that name no bare logger
     if not level_found:
-        for index, token in enumerate(tokens[:4]):
-            word = token.group()
+        for index, (_, word) in enumerate(tokens[:4]):
             core = word.strip(_STRIP).split("/", 1)[0]
             name = LEVELS.get(core.upper())
             # A lower-case level only counts in brackets (structlog's "[error    ]"),
@@ -152,40 +155,29 @@ def _scan(text: str, pos: int, *, level_found: bool = False) -> tuple[str | None
                 boxed = word.startswith("[") or word.endswith("]") or "/" in word
                 break
         if level is None:
-            return None, None, _skip_separators(tokens, 0, pos)
-    after = _skip_separators_index(tokens, level_at + 1)
+            first = _skip_separators(tokens, 0)
+            return None, None, tokens[first][0] if first < len(tokens) else len(text)
+    after = _skip_separators(tokens, level_at + 1)
     logger: str | None = None
     if structlog:
         # structlog's console renderer puts the event right after the level
-        return level, None, tokens[after].start() if after < len(tokens) else len(text)
-    before = _previous_word(tokens, level_at)
-    if before is not None and _looks_like_logger(before, strict=False):
+        return level, None, tokens[after][0] if after < len(tokens) else len(text)
+    before = _skip_separators(tokens, level_at - 1, step=-1)
+    if before >= 0 and _looks_like_logger(tokens[before][1], strict=False):
         # "asctime - name - levelname - message": the logger came first
-        logger = before.strip(_STRIP)
-    elif after < len(tokens) and _looks_like_logger(tokens[after].group(), bare=not boxed):
-        logger = tokens[after].group().strip(_STRIP)
-        after = _skip_separators_index(tokens, after + 1)
+        logger = tokens[before][1].strip(_STRIP)
+    elif after < len(tokens) and _looks_like_logger(tokens[after][1], bare=not boxed):
+        logger = tokens[after][1].strip(_STRIP)
+        after = _skip_separators(tokens, after + 1)
     if after < len(tokens):
-        return level, logger, tokens[after].start()
+        return level, logger, tokens[after][0]
     return level, logger, len(text)
 
 
-def _previous_word(tokens: list[re.Match[str]], index: int) -> str | None:
-    index -= 1
-    while index >= 0 and tokens[index].group() in _SEPARATORS:
-        index -= 1
-    return tokens[index].group() if index >= 0 else None
-
-
-def _skip_separators_index(tokens: list[re.Match[str]], index: int) -> int:
-    while index < len(tokens) and tokens[index].group() in _SEPARATORS:
-        index += 1
+def _skip_separators(tokens: list[tuple[int, str]], index: int, step: int = 1) -> int:
+    while 0 <= index < len(tokens) and tokens[index][1] in _SEPARATORS:
+        index += step
     return index
-
-
-def _skip_separators(tokens: list[re.Match[str]], index: int, default: int) -> int:
-    index = _skip_separators_index(tokens, index)
-    return tokens[index].start() if index < len(tokens) else default
 
 
 def _looks_like_logger(word: str, *, strict: bool = True, bare: bool = True) -> bool:

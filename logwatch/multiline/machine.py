@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import enum
 import re
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from logwatch.multiline.headers import Header
-from logwatch.multiline.kinds import Kind, is_closing_box, is_exception_line
+from logwatch.multiline.kinds import FRAME_LINE, Kind, is_closing_box, is_exception_line
+from logwatch.multiline.rows import Draft, Held, Row
 
 Pending = Literal["none", "tail", "open"]
 
@@ -38,6 +35,10 @@ Pending = Literal["none", "tail", "open"]
 # "Traceback" is that record's; after an INFO/WARNING header the traceback is
 # far more likely an unrelated uncaught one (print_exc, excepthook).
 _GLUE_LEVELS = frozenset(("ERROR", "CRITICAL"))
+# A WARNING header takes the traceback under it (logger.warning(..., exc_info=True))
+# unless that traceback starts in the main module: then it is an uncaught one,
+# printed by sys.excepthook, that only happens to follow the warning.
+_MAIN_FRAMES = frozenset(("<module>", "_run_module_as_main", "_run_code"))
 # A headerless line introduces the traceback under it when it reads like an
 # error report ("Internal Server Error: /api/orders/").
 _INTRODUCES = re.compile(r"(?i)error|exception|fail|fatal|critical|crash|traceback|unhandled")
@@ -58,82 +59,6 @@ class Phase(enum.Enum):
     FAULT = "fault"  # a faulthandler dump
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One logical line: a physical line, or several a runtime split (CRI "P")."""
-
-    text: str  # clean: envelope and ANSI codes stripped
-    raw: str  # as in the file (joined by "\n" when several physical lines)
-    first_lineno: int
-    last_lineno: int
-    offset: int
-    end: int
-    kind: Kind
-    header: Header | None = None
-    timestamp: datetime | None = None  # from the envelope
-    truncated: bool = False
-    doc: Mapping[str, Any] | None = None  # the parsed object of a JSON row
-
-    @property
-    def size(self) -> int:
-        return self.end - self.offset
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """One event's rows and what the grammar learnt about them."""
-
-    rows: tuple[Row, ...]  # first and last always present; middle elided past the limits
-    record_rows: int  # leading rows that are the record (header + continuation), not traceback
-    elided: int  # rows dropped from the middle
-    elided_at: int  # index in ``rows`` where they were
-    header: Header | None
-    partial: bool = False  # closed before the grammar said it was complete
-    fault: bool = False  # a faulthandler dump
-    json: bool = False
-
-
-class _Held:
-    """The rows of the event being built: head and tail kept, middle dropped past limits."""
-
-    def __init__(self, max_lines: int, max_bytes: int) -> None:
-        self._head_lines = max(max_lines // 4, 1)
-        self._tail_lines = max(max_lines - self._head_lines, 1)
-        self._head_bytes = max(max_bytes // 4, 1)
-        self._tail_bytes = max(max_bytes - self._head_bytes, 1)
-        self.head: list[Row] = []
-        self.tail: deque[Row] = deque()
-        self.head_size = 0
-        self.tail_size = 0
-        self.count = 0
-        self.elided = 0
-        self.elided_record = 0  # elided rows that belonged to the record part
-
-    def append(self, row: Row, *, record: bool) -> None:
-        self.count += 1
-        size = row.size
-        if not self.tail and (
-            not self.head
-            or (len(self.head) < self._head_lines and self.head_size + size <= self._head_bytes)
-        ):
-            self.head.append(row)
-            self.head_size += size
-            return
-        self.tail.append(row)
-        self.tail_size += size
-        while len(self.tail) > 1 and (
-            len(self.tail) > self._tail_lines or self.tail_size > self._tail_bytes
-        ):
-            dropped = self.tail.popleft()
-            self.tail_size -= dropped.size
-            self.elided += 1
-            if record:
-                self.elided_record += 1
-
-    def rows(self) -> tuple[Row, ...]:
-        return (*self.head, *self.tail)
-
-
 class Machine:
     """Event boundaries for one stream of rows."""
 
@@ -148,7 +73,7 @@ class Machine:
 
     def _reset(self) -> None:
         self._phase = Phase.IDLE
-        self._held = _Held(self._max_lines, self._max_bytes)
+        self._held = Held(self._max_lines, self._max_bytes)
         self._blanks: list[Row] = []  # blank rows that belong to the event only if it goes on
         self._header: Header | None = None
         self._record_rows = 0
@@ -161,6 +86,7 @@ class Machine:
         self._quoted = False  # inside a '"""'-quoted remote traceback
         self._group_closed = False
         self._fault = False
+        self._tentative = False  # a WARNING record took a traceback; its first frame decides
         self._last_text = ""
 
     # ------------------------------------------------------------------ API
@@ -283,6 +209,9 @@ class Machine:
                 self._enter(row, Phase.EXC)
                 self._note_message_start(row)
                 return True
+        elif kind is Kind.TRACEBACK and self._takes_tentatively():
+            self._tentative = True
+            return self._enter(row, Phase.TB_START)
         if kind is Kind.STACK:
             return self._enter(row, Phase.STACK)  # stack_info=True belongs to its record
         if self._logerr or not self._continues or kind in _STARTS:
@@ -294,6 +223,10 @@ class Machine:
         self._record_rows = self._held.count
         return True
 
+    def _takes_tentatively(self) -> bool:
+        header = self._header
+        return header is not None and header.level == "WARNING" and not self._blanks
+
     def _takes_frameless(self, row: Row) -> bool:
         """``sys.tracebacklimit = 0`` prints the exception line alone, right under the header."""
         if self._held.count != 1 or self._blanks:
@@ -304,6 +237,10 @@ class Machine:
 
     def _frames(self, row: Row, out: list[Draft]) -> bool:
         kind = row.kind
+        if self._tentative:
+            self._tentative = False
+            if kind is Kind.FRAME and _in_main_module(row.text):
+                return self._split_off_record(out)
         if kind in _FRAME_CONTENT:
             self._append_blanks()
             self._append(row)
@@ -351,9 +288,13 @@ class Machine:
         if kind is Kind.STACK or (kind is Kind.CALL_STACK and self._logerr):
             return self._enter(row, Phase.STACK)
         if kind in (Kind.TRACEBACK, Kind.FRAME):
-            # A message may quote a whole traceback ("child failed:\nTraceback ...");
-            # otherwise this is the next, unrelated one.
-            if self._embedded or self._last_text.rstrip().endswith(":"):
+            # A message may quote a whole traceback ("child failed:\nTraceback ...")
+            # or lines shaped like frames (a template error); otherwise this is the
+            # next, unrelated traceback.
+            quoting = self._last_text.rstrip().endswith(":") or (
+                kind is Kind.FRAME and self._headered
+            )
+            if self._embedded or quoting:
                 self._embedded = True
                 self._append(row)
                 return True
@@ -480,6 +421,17 @@ class Machine:
         _, _, message = row.text.partition(": ")
         self._quoted = message.strip() == '"""'
 
+    def _split_off_record(self, out: list[Draft]) -> bool:
+        """Undo a tentative glue: emit the record alone, restart at its "Traceback" line."""
+        rows = self._held.rows()
+        out.append(
+            Draft(rows[:-1], len(rows) - 1, self._held.elided, len(self._held.head), self._header)
+        )
+        traceback = rows[-1]
+        self._reset()
+        self._begin(traceback, Phase.TB_START)
+        return False
+
     def _close_and_retry(self, out: list[Draft]) -> bool:
         self._close(out)
         return False
@@ -498,6 +450,11 @@ class Machine:
             )
         )
         self._reset()
+
+
+def _in_main_module(frame_line: str) -> bool:
+    match = FRAME_LINE.search(frame_line)
+    return match is not None and (match.group("func") or "") in _MAIN_FRAMES
 
 
 # Lines that start something new wherever they appear outside a traceback.

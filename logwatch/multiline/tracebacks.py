@@ -33,8 +33,6 @@ from logwatch.multiline.kinds import (
 
 ELISION_PREFIX = "... logwatch: "  # the marker line put where a long event was cut
 
-# CPython's traceback module appends its suggestion to the message itself.
-_HINT = re.compile(r"\. Did you (?:mean: '[^']*'|forget to import '[^']*')\?$")
 _LOGURU_ANNOTATION = ("│", "└")
 _TB_HEADERS = (TRACEBACK_LINE, GROUP_TRACEBACK_LINE)
 
@@ -167,8 +165,8 @@ class _Parser:
             self.index += 1
         while len(message) > 1 and not message[-1].strip():
             message.pop()
-        text = "\n".join(message)
-        return ExceptionInfo(type=match.group(1), message=_HINT.sub("", text), frames=tuple(frames))
+        # the message as printed, "Did you mean" hint included (fingerprints drop it)
+        return ExceptionInfo(type=match.group(1), message="\n".join(message), frames=tuple(frames))
 
     def _gutter_region(self) -> list[str]:
         start = self.index

@@ -9,10 +9,9 @@ that crashes with its stderr appended to the log), and exception types and
 messages come from the live exception objects.
 """
 
-# ruff: noqa: UP017, UP031, BLE001
-# This script runs under every CPython from 3.8 on (datetime.UTC is 3.11+, and
-# %-formatting mirrors what the logging calls themselves do), and it catches
-# whatever the code under test raises on purpose.
+# ruff: noqa: UP017, UP031
+# This script runs under every CPython from 3.8 on (datetime.UTC is 3.11+), and
+# its %-formatting mirrors what the logging calls themselves do.
 
 from __future__ import annotations
 
@@ -83,18 +82,19 @@ def type_name(cls: type) -> str:
 
 
 def exc_message(exc: BaseException) -> str:
-    if isinstance(exc, SyntaxError):
-        text = exc.msg or ""
-    else:
-        try:
-            text = str(exc)
-        except Exception:
-            # what traceback.py prints when str() raises
-            if PY >= (3, 11):
-                text = "<exception str() failed>"
-            else:
-                text = "<unprintable %s object>" % type(exc).__name__
-    return text.split("\n", 1)[0]
+    """The first line after "Type: " as traceback.py prints this live exception.
+
+    Not str(exc): the printer adds "Did you mean" hints (3.12+), prints
+    SyntaxError's msg alone and stands in for a failing __str__.
+    """
+    printed = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    prefix = type_name(type(exc))
+    for chunk in printed.format_exception_only():
+        if chunk.startswith(prefix + ": "):
+            return chunk[len(prefix) + 2 :].split("\n", 1)[0]
+        if chunk.rstrip("\n") == prefix:
+            return ""
+    raise AssertionError("no exception line printed for %r" % (type(exc),))
 
 
 def printed_chain(exc: BaseException) -> list[BaseException]:
@@ -858,6 +858,8 @@ def s_uncaught(r: Recorder) -> None:
     r.log(log, "ERROR", "worker died")
     r.log(log, "INFO", "restarting again")
     r.child("keyboard_interrupt")
+    r.log(log, "WARNING", "disk almost full")
+    r.child("uncaught_value")
 
 
 def s_cpython_headers(r: Recorder) -> None:

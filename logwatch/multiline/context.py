@@ -1,0 +1,49 @@
+"""Lines -> the few lines before each event (``context_lines``), kept per stream by the reader.
+
+The assembler emits an event only once a later line proves it complete, so
+by then the lines before it may be far back in the chunk. ``RecentLines``
+keeps what could still be needed: ``keep`` lines before the oldest event not
+yet emitted, and nothing at all when ``keep`` is 0.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Sequence
+
+from logwatch.model import Event, Line
+
+
+class RecentLines:
+    """The tail of one stream, for the context of the events it gives."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._offsets: list[int] = []
+        self._lines: list[Line] = []
+
+    def add(self, lines: Sequence[Line]) -> None:
+        if self.keep:
+            self._lines.extend(lines)
+            self._offsets.extend(line.offset for line in lines)
+
+    def attach(self, event: Event) -> Event:
+        """``event`` with up to ``keep`` lines that came right before it."""
+        if not self.keep:
+            return event
+        start = bisect.bisect_left(self._offsets, event.start_offset)
+        before = self._lines[max(0, start - self.keep) : start]
+        return dataclasses.replace(event, context=tuple(line.text for line in before))
+
+    def trim(self, pending_offset: int | None) -> None:
+        """Forget what no event to come can need; ``pending_offset`` starts the oldest one."""
+        if not self.keep:
+            return
+        if pending_offset is None:
+            cut = len(self._lines) - self.keep
+        else:
+            cut = bisect.bisect_left(self._offsets, pending_offset) - self.keep
+        if cut > 0:
+            del self._lines[:cut]
+            del self._offsets[:cut]
