@@ -1,4 +1,5 @@
-"""The `logwatch` command line: run · check · replay · test-notify · status · outbox · schema.
+"""The `logwatch` command line: run · check · replay · test · test-notify · status · silence ·
+outbox · schema.
 
 Imports of the heavier stages happen inside each command so that `logwatch
 check` and `--help` start fast.
@@ -103,7 +104,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from logwatch.errors import ConfigError
 
     try:
-        _load(args)
+        config = _load(args)
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
@@ -111,7 +112,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{_config_path(args)}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print("ok")
+    _print_slow_rules(config)
     return 0
+
+
+def _print_slow_rules(config: Config) -> None:
+    """Name the rules that make every line worth assembling (not an error: a cost)."""
+    from logwatch.rules.literals import rule_literals
+
+    for name in rule_literals(config.rules).slow_rules:
+        print(
+            f"note: rule {name!r} is slow: it names no text a line must contain (a"
+            " message regex with a literal, a level, or a traceback), so no line can"
+            " be passed over unassembled",
+            file=sys.stderr,
+        )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -146,6 +161,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def _human_replay(record: dict[str, Any]) -> str:
     where = f"{record['file']}:{record['first_line']}-{record['last_line']}"
+    if record.get("by_time"):
+        # sent by time alone (summary, digest, resolved): no event of its own
+        status = "" if record["status"] == "firing" else f"{record['status'].upper()} "
+        return (f"{where} [{record['rule']}] {status}{record['title']}"
+                f" (count {record['count']}) -> {','.join(record['notifiers'])}")
     what = record["exc_type"] or record["level"] or "-"
     text = record["exc_message"] if record["exc_type"] else record["message"]
     verdict = (
@@ -207,7 +227,7 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from logwatch.errors import ConfigError
+    from logwatch.errors import ConfigError, StateError
     from logwatch.status import collect_status, render_status
 
     try:
@@ -215,7 +235,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
-    status = collect_status(config.state_dir)
+    try:
+        status = collect_status(config.state_dir)
+    except StateError as exc:
+        # most often: the state belongs to the service's user and we are not root
+        print(f"logwatch: {exc}", file=sys.stderr)
+        return 1
     print(json.dumps(status, indent=2) if args.json else render_status(status))
     return 0
 
@@ -223,15 +248,23 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_outbox(args: argparse.Namespace) -> int:
     import time
 
-    from logwatch.errors import ConfigError
-    from logwatch.store import Store
+    from logwatch.errors import ConfigError, StateError
+    from logwatch.store import DB_NAME, Store
 
     try:
         config = _load(args)
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
-    store = Store.in_dir(config.state_dir)
+    if not (config.state_dir / DB_NAME).exists():
+        # opening it would create it, owned by whoever asked, before the daemon ever ran
+        print(f"no state yet in {config.state_dir}: the daemon has not run here")
+        return 0
+    try:
+        store = Store.in_dir(config.state_dir)
+    except StateError as exc:
+        print(f"logwatch: {exc}", file=sys.stderr)
+        return 1
     try:
         if args.outbox_command == "retry":
             count = store.requeue(args.ids, time.time())
@@ -246,6 +279,104 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from logwatch.ruletest import RuleTestError, run_file
+
+    default = (lambda: _load(args)) if args.config else None
+    passed = failed = 0
+    for name in args.files:
+        try:
+            results = run_file(Path(name), default)
+        except RuleTestError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+            continue
+        for result in results:
+            if result.passed:
+                passed += 1
+                print(f"ok    {name}: {result.name}")
+            else:
+                failed += 1
+                print(f"FAIL  {name}: {result.name}\n{result.diff}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from logwatch.config import parse_duration
+    from logwatch.errors import ConfigError, StateError
+    from logwatch.rules import LabelMatcher, SilenceStore
+
+    try:
+        config = _load(args)
+        store = SilenceStore.in_dir(config.state_dir)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return 2
+    except StateError as exc:
+        print(f"logwatch: {exc}", file=sys.stderr)
+        return 1
+    now = datetime.now(UTC)
+    try:
+        if args.silence_command == "add":
+            try:
+                matchers = [LabelMatcher.parse(text) for text in args.match]
+                ends_at = now + timedelta(seconds=parse_duration(args.duration))
+                silence = store.add(
+                    matchers,
+                    starts_at=now,
+                    ends_at=ends_at,
+                    comment=args.comment,
+                    created_by=args.author or os.environ.get("USER", ""),
+                )
+            except ValueError as exc:
+                print(f"logwatch: {exc}", file=sys.stderr)
+                return 2
+            for matcher in matchers:
+                if matcher.name not in _label_names(config):
+                    print(f"warning: no alert carries the label {matcher.name!r}; known: "
+                          f"{', '.join(sorted(_label_names(config)))}", file=sys.stderr)
+            print(silence.id)
+            return 0
+        if args.silence_command == "expire":
+            if not store.expire(args.id, now):
+                print(f"logwatch: no active silence {args.id!r}", file=sys.stderr)
+                return 1
+            print(f"expired {args.id}")
+            return 0
+        silences = store.list(now, include_expired=args.all)
+        if args.json:
+            for item in silences:
+                print(json.dumps({
+                    "id": item.id, "state": item.state(now),
+                    "matchers": [str(m) for m in item.matchers],
+                    "starts_at": item.starts_at.isoformat(), "ends_at": item.ends_at.isoformat(),
+                    "comment": item.comment, "created_by": item.created_by,
+                }))
+        for item in [] if args.json else silences:
+            shown = " ".join(str(m) for m in item.matchers)
+            until = item.ends_at.isoformat(timespec="seconds")
+            print(f"{item.id}  {item.state(now):<7}  until {until}  {shown}  {item.comment}")
+        return 0
+    finally:
+        store.close()
+
+
+def _label_names(config: Config) -> set[str]:
+    """Every label an alert of this config can carry: its fields and the configured labels."""
+    from logwatch.model import Severity
+    from logwatch.rules import alert_labels
+    from logwatch.testing import sample_alert
+
+    names = set(alert_labels(sample_alert(severity=Severity.ERROR, labels={})))
+    names.update(config.labels)
+    for rule in config.rules:
+        names.update(rule.labels)
+    return names
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -300,7 +431,41 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_list.add_argument("--limit", type=int, default=50)
     outbox_retry = outbox_commands.add_parser("retry", help="requeue dead letters (all by default)")
     outbox_retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    for sub in (outbox_list, outbox_retry):
+        # `logwatch outbox list -c CFG` as well as `logwatch outbox -c CFG list`
+        sub.add_argument("-c", "--config", default=argparse.SUPPRESS,
+                         help=f"config file (default: $LOGWATCH_CONFIG, then {DEFAULT_CONFIG})")
     outbox.set_defaults(func=cmd_outbox)
+
+    test = command("test", "rule unit tests: log text in, expected alerts out, diff on failure")
+    test.add_argument("files", nargs="+", metavar="FILE", help="test files (YAML)")
+    test.set_defaults(func=cmd_test)
+
+    silence = command("silence", "mute matching alerts for a while (applied live by the daemon)")
+    silence_commands = silence.add_subparsers(dest="silence_command", required=True)
+    silence_add = silence_commands.add_parser(
+        "add", help="add a silence; prints its id",
+        description="Matchers: NAME=VALUE, NAME!=VALUE, NAME=~REGEX, NAME!~REGEX (regexes"
+        " match the whole value) on rule, severity, host, source, file, exc_type,"
+        " fingerprint, level, logger and the labels.",
+    )
+    silence_add.add_argument("--match", action="append", required=True, metavar="MATCHER",
+                             help="e.g. rule=db-down; repeat for more (all must hold)")
+    silence_add.add_argument("--for", dest="duration", required=True, metavar="DURATION",
+                             help="how long: 30m, 2h, 1d")
+    silence_add.add_argument("--comment", required=True, help="why; shown by silence list")
+    silence_add.add_argument("--author", help="who (default: $USER)")
+    silence_list = silence_commands.add_parser("list", help="active and pending silences")
+    silence_list.add_argument("--all", action="store_true", help="expired ones too")
+    silence_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    silence_expire = silence_commands.add_parser("expire", help="end a silence now")
+    silence_expire.add_argument("id", metavar="ID")
+    for sub in (silence_add, silence_list, silence_expire):
+        # `logwatch silence add -c CFG ...` as well as `logwatch silence -c CFG add ...`
+        sub.add_argument("-c", "--config", default=argparse.SUPPRESS,
+                         help="config file (default: $LOGWATCH_CONFIG, then "
+                              f"{DEFAULT_CONFIG})")
+    silence.set_defaults(func=cmd_silence)
 
     command("schema", "print the JSON Schema of the config").set_defaults(func=cmd_schema)
     return parser

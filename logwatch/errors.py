@@ -3,6 +3,7 @@
     LogwatchError
      ├── ConfigError            the config cannot be used; carries every problem at once
      ├── StateError             the state directory cannot be opened or is corrupt
+     │    └── StateUnavailableError    the shared state (Redis) does not answer right now
      └── DeliveryError          a notifier could not deliver an alert
           ├── RetryableDeliveryError   try again later (timeouts, 408, 429, 5xx)
           └── PermanentDeliveryError   retrying cannot help (other 4xx, a bad payload)
@@ -39,6 +40,10 @@ class ConfigError(LogwatchError):
 
 class StateError(LogwatchError):
     pass
+
+
+class StateUnavailableError(StateError):
+    """Connection refused, timed out or reset: the caller falls back to local state."""
 
 
 class DeliveryError(LogwatchError):

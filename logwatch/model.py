@@ -86,6 +86,9 @@ class Event:
     fingerprint: str | None = None
     flags: frozenset[str] = frozenset()  # partial, truncated, interleaved, json, ...
     fields: Mapping[str, Any] = field(default_factory=dict)  # JSON record fields
+    # The lines just before the event, when a source or rule asks for context;
+    # filled in by the reader (it alone sees the stream), not by the assembler.
+    context: tuple[str, ...] = ()
 
     @property
     def exc_type(self) -> str | None:
@@ -133,10 +136,18 @@ class Alert:
     level: str | None = None
     logger: str | None = None
     message: str = ""
+    # Named regex groups and scalar record fields (redacted), and the lines
+    # before the event; in the payload only when present.
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    context: tuple[str, ...] = ()
+    # Where the occurrences this alert counts were seen: several hosts when
+    # daemons share their rule state (`state: {backend: redis}`); in the
+    # payload only when known.
+    hosts: tuple[str, ...] = ()
 
     def payload(self) -> dict[str, Any]:
         """The generic webhook body of SPEC, also what the outbox stores."""
-        return {
+        body = {
             "id": self.id,
             "status": str(self.status),
             "rule": self.rule,
@@ -159,6 +170,13 @@ class Alert:
             "logger": self.logger,
             "message": self.message,
         }
+        if self.fields:
+            body["fields"] = dict(self.fields)
+        if self.context:
+            body["context"] = list(self.context)
+        if self.hosts:
+            body["hosts"] = list(self.hosts)
+        return body
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any]) -> Alert:
@@ -184,6 +202,9 @@ class Alert:
             level=data.get("level"),
             logger=data.get("logger"),
             message=data.get("message", ""),
+            fields=dict(data.get("fields") or {}),
+            context=tuple(data.get("context") or ()),
+            hosts=tuple(data.get("hosts") or ()),
         )
 
 

@@ -2,6 +2,10 @@
 
 No state, no network, nothing written. Rules run on the records' own
 timestamps, so replaying yesterday's log shows what would have been sent.
+What is still held back when the input ends (cooldown summaries, batches
+waiting for ``group_wait``) is shown too: the quiet after the last record is
+replayed as long as the longest cooldown or batch timer. `resolved` notices
+that quiet would bring are not: the log ending is not the problem ending.
 """
 
 from __future__ import annotations
@@ -9,14 +13,18 @@ from __future__ import annotations
 import fnmatch
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from logwatch.config import Config, SourceConfig
-from logwatch.model import Event, Origin
+from logwatch.config import Config, RouteConfig, RuleConfig, SourceConfig
+from logwatch.daemon.engine import build_engine
+from logwatch.daemon.pipeline import context_lines
+from logwatch.model import AlertStatus, Event, Origin
 from logwatch.multiline import Assembler
-from logwatch.rules import Decision, RuleEngine
+from logwatch.multiline.context import RecentLines
+from logwatch.rules import Decision, Redactor
+from logwatch.sources.coldlines import ColdLines, cold_lines_for
 from logwatch.sources.framing import LineFramer
 
 READ_SIZE = 1 << 16
@@ -30,18 +38,29 @@ def replay_files(
     on_error: Callable[[str, OSError], None] = lambda name, exc: None,
 ) -> Iterator[dict[str, Any]]:
     """Yield SPEC's replay records; a file that cannot be read goes to ``on_error``."""
-    engine = RuleEngine(config.rules, host=config.host, labels=config.labels)
+    inputs = (
+        (name, _chunks(name)) for name in files if name == "-" or _readable(name, on_error)
+    )
+    yield from replay_inputs(config, inputs, all_events=all_events)
+
+
+def replay_inputs(
+    config: Config, inputs: Iterable[tuple[str, Iterable[bytes]]], *, all_events: bool
+) -> Iterator[dict[str, Any]]:
+    """Yield the replay records of named byte streams (``logwatch test`` feeds text)."""
+    engine = build_engine(config)
+    # what replay prints is masked like what the daemon would send
+    redact = Redactor(config.redact.patterns, defaults=config.redact.defaults)
     clock = _RecordClock()
-    for name in files:
-        if name != "-" and not _readable(name, on_error):
-            continue
+    for name, chunks in inputs:
         source = _source_for(config, name)
         origin = Origin(
             source=source.name if source else "replay",
             path=name,
             file_uid=f"replay:{name}",
         )
-        for event in _events(origin, source, name):
+        keep = None if all_events else _cold_lines(config, source)
+        for event in _events(config, origin, source, chunks, keep):
             now = clock.advance(event)
             for decision in engine.tick(now):
                 if decision.alert is not None:
@@ -49,29 +68,51 @@ def replay_files(
             decisions = engine.evaluate(event, now)
             if not decisions:
                 if all_events:
-                    yield event_record(event, None)
+                    yield event_record(event, None, redact)
                 continue
             for decision in decisions:
-                yield event_record(event, decision)
-    # what the log's own end leaves due (cooldown summaries) is still shown
+                yield event_record(event, decision, redact)
+    # what the log's own end leaves due (cooldown summaries, batches) is still shown
     if clock.now is not None:
-        for decision in engine.tick(clock.now):
-            if decision.alert is not None:
+        for decision in engine.tick(clock.now + timedelta(seconds=_horizon_s(config))):
+            alert = decision.alert
+            if alert is not None and alert.status is not AlertStatus.RESOLVED:
                 yield _tick_record(decision)
 
 
-def event_record(event: Event, decision: Decision | None) -> dict[str, Any]:
+def _horizon_s(config: Config) -> float:
+    """How long after the last record every cooldown has ended and every batch flushed."""
+
+    def routes(nodes: Iterable[RouteConfig]) -> Iterator[RouteConfig]:
+        for node in nodes:
+            yield node
+            yield from routes(node.routes)
+
+    timed: list[RuleConfig | RouteConfig] = [*config.rules, *routes(config.routes)]
+    wait = max([0.0, *(item.group_wait or 0.0 for item in timed)])
+    interval = max([0.0, *(item.group_interval or 0.0 for item in timed)])
+    cooldown = max(
+        [0.0, *(max(r.cooldown or 0.0, r.cooldown_growth.max if r.cooldown_growth else 0.0)
+                for r in config.rules)]
+    )
+    return max(wait + interval, cooldown)
+
+
+def event_record(
+    event: Event, decision: Decision | None, redact: Redactor | None = None
+) -> dict[str, Any]:
     """SPEC's `replay --json` object for one event and what a rule decided."""
     alert = decision.alert if decision else None
+    redact = redact if redact is not None else Redactor()
     return {
         "file": event.origin.path,
         "first_line": event.first_line,
         "last_line": event.last_line,
         "level": event.level,
         "logger": event.logger,
-        "message": event.message,
+        "message": redact(event.message),
         "exc_type": event.exc_type,
-        "exc_message": event.exc_message,
+        "exc_message": redact.optional(event.exc_message),
         "chain": list(event.exc_types),
         "fingerprint": event.fingerprint,
         "rule": decision.rule if decision else None,
@@ -79,6 +120,10 @@ def event_record(event: Event, decision: Decision | None) -> dict[str, Any]:
         "notifiers": list(decision.notifiers) if decision and alert else [],
         "suppressed": decision.suppressed if decision else "no-route",
         "flags": sorted(event.flags),
+        "title": alert.title if alert else None,
+        "count": alert.count if alert else None,
+        "status": str(alert.status) if alert else None,
+        "labels": dict(alert.labels) if alert else None,
     }
 
 
@@ -103,6 +148,9 @@ def _tick_record(decision: Decision) -> dict[str, Any]:
         "status": str(alert.status),
         "count": alert.count,
         "flags": [],
+        "title": alert.title,
+        "labels": dict(alert.labels),
+        "by_time": True,  # a summary, digest or resolved notice: no event of its own
     }
 
 
@@ -140,7 +188,24 @@ def _source_for(config: Config, name: str) -> SourceConfig | None:
     return None
 
 
-def _events(origin: Origin, source: SourceConfig | None, name: str) -> Iterator[Event]:
+def _cold_lines(config: Config, source: SourceConfig | None) -> ColdLines | None:
+    """Lines no rule can alert on need no event unless every event is printed."""
+    return cold_lines_for(
+        config.rules,
+        format=source.format if source is not None else "auto",
+        header_set=source is not None and source.header is not None,
+        context_lines=context_lines(config, source),
+    )
+
+
+def _events(
+    config: Config,
+    origin: Origin,
+    source: SourceConfig | None,
+    chunks: Iterable[bytes],
+    keep: ColdLines | None = None,
+) -> Iterator[Event]:
+    recent = RecentLines(context_lines(config, source))
     if source is None:
         assembler = Assembler(origin)
         framer = LineFramer()
@@ -153,11 +218,20 @@ def _events(origin: Origin, source: SourceConfig | None, name: str) -> Iterator[
             header_pattern=source.header,
         )
         framer = LineFramer(max_line_bytes=source.max_line_bytes)
-    for chunk in _chunks(name):
-        yield from assembler.feed(framer.feed(chunk))
+
+    def emit(events: Iterable[Event]) -> Iterator[Event]:
+        for event in events:
+            yield recent.attach(event)
+        recent.trim(assembler.pending_offset())
+
+    for chunk in chunks:
+        lines = framer.feed(chunk, keep)
+        recent.add(lines)
+        yield from emit(assembler.feed(lines))
     tail = framer.feed(b"\n") if framer.has_partial else []
-    yield from assembler.feed(tail)
-    yield from assembler.flush()
+    recent.add(tail)
+    yield from emit(assembler.feed(tail))
+    yield from emit(assembler.flush())
 
 
 def _chunks(name: str) -> Iterable[bytes]:

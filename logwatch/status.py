@@ -87,6 +87,9 @@ def render_status(status: dict[str, Any], *, now: float | None = None) -> str:
     now = time.time() if now is None else now
     lines = [f"daemon:    {_daemon_line(status['daemon'])}",
              f"state dir: {status['state_dir']}"]
+    shared = status["daemon"].get("shared_state") or {}
+    if shared.get("backend") == "redis":
+        lines.append(f"rules:     {_shared_line(shared, now)}")
     if "note" in status:
         lines.append(status["note"])
         return "\n".join(lines)
@@ -145,6 +148,15 @@ def _daemon_line(daemon: dict[str, Any]) -> str:
     if state == "gone":
         return f"not running (pid {pid} is gone without a clean stop; last heartbeat {beat} ago)"
     return f"NOT RESPONDING (pid {pid}: no heartbeat for {beat})"
+
+
+def _shared_line(shared: dict[str, Any], now: float) -> str:
+    if shared.get("shared"):
+        return "deciding with the fleet (shared state in redis)"
+    since = shared.get("down_since")
+    ago = "" if since is None else f" for {_ago(now - since)}"
+    return (f"REDIS UNAVAILABLE{ago} ({shared.get('error')});"
+            " deciding from this host's state, duplicates possible")
 
 
 def _table(

@@ -102,13 +102,20 @@ class Delivery:
 class Store:
     """One connection to the state database; not shared between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
+        """Open the database; ``durable=False`` skips the fsync per commit.
+
+        The reader needs every commit durable (an offset must never be ahead of
+        its alerts). The sender's "sent" marks do not: one lost to a power cut
+        only re-sends an alert under the same id, and an fsync per delivered
+        row would cap delivery at a few dozen alerts a second.
+        """
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._db.execute(

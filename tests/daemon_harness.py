@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -80,17 +81,23 @@ def _charge(order: int) -> None:
 
 @dataclass
 class Receiver:
-    """A webhook endpoint's memory: every request body, and a switch to fail."""
+    """A webhook endpoint's memory: every request body, and a switch to fail.
+
+    ``fail_ratio`` answers 500 to that share of requests, drawn from ``rng``
+    (seed it for a repeatable run); only requests answered 2xx are recorded.
+    """
 
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     failing: bool = False
     failures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    fail_ratio: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
 
     def handle(self, request: Request) -> Response:
         with self.lock:
-            if self.failing:
+            if self.failing or (self.fail_ratio and self.rng.random() < self.fail_ratio):
                 self.failures += 1
                 return Response("down for maintenance", status=500)
             self.bodies.append(json.loads(request.get_data()))
@@ -116,9 +123,14 @@ class NotifySocket:
         self._sock.settimeout(0.1)
         self.messages: list[str] = []
 
-    def wait_for(self, field_: str, timeout_s: float = 15.0) -> None:
+    def wait_for(
+        self, field_: str, timeout_s: float = 15.0, *, alive: Callable[[], bool] | None = None
+    ) -> None:
+        """Wait for ``field_``; ``alive`` says the sender still runs (stop waiting if not)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if alive is not None and not alive():
+                raise AssertionError(f"the daemon exited before {field_}; got {self.messages}")
             try:
                 data = self._sock.recv(4096).decode()
             except TimeoutError:
@@ -189,7 +201,12 @@ def running_daemon(
         stderr=stderr,
     )
     try:
-        notify.wait_for("READY=1")
+        try:
+            notify.wait_for("READY=1", alive=lambda: process.poll() is None)
+        except AssertionError as exc:
+            stderr.flush()
+            tail = (workdir / "daemon.stderr").read_text(errors="replace")[-2000:]
+            raise AssertionError(f"{exc}\n--- daemon stderr (end) ---\n{tail}") from None
         yield process
     finally:
         if process.poll() is None:

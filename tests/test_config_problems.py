@@ -374,9 +374,9 @@ rules:
 """
         assert problems(text + NOTIFIERS) == [
             "cfg.yaml:5:5: rule 'loud' alerts but has no notify; "
-            "list its notifiers, e.g. notify: [console]",
+            "list its notifiers, e.g. notify: [console], or add routes",
             "cfg.yaml:9:13: rule 'empty' alerts but has no notify; "
-            "list its notifiers, e.g. notify: [console]",
+            "list its notifiers, e.g. notify: [console], or add routes",
         ]
 
 

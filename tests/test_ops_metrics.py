@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from logwatch.cli import main
 from logwatch.daemon.metrics import Metrics, split_listen
 from logwatch.daemon.pipeline import Counters
 from logwatch.delivery.worker import Outcome
+from logwatch.sources import TailCounters
 from logwatch.store import Delivery, FileState, Store
 from logwatch.testing import sample_alert
 from tests.daemon_harness import AppLog, Receiver, free_port, running_daemon, wait_for
@@ -52,8 +54,15 @@ def counters() -> Counters:
 
 
 @pytest.fixture
-def metrics(store: Store, counters: Counters) -> Iterator[tuple[Metrics, str]]:
-    metrics = Metrics(lambda: counters, store.path)
+def tail_counters() -> TailCounters:
+    return TailCounters()
+
+
+@pytest.fixture
+def metrics(
+    store: Store, counters: Counters, tail_counters: TailCounters
+) -> Iterator[tuple[Metrics, str]]:
+    metrics = Metrics(lambda: counters, store.path, tail_counters=lambda: tail_counters)
     address = metrics.serve("127.0.0.1:0")
     yield metrics, address
     metrics.close()
@@ -90,6 +99,22 @@ class TestMetricsEndpoint:
         counters.lines_by_source["web"] += 41
         after = value(scrape(address), "logwatch_lines_read_total", source="web")
         assert (before, after) == (1, 42)
+
+    def test_tailer_troubles_are_counted(
+        self, metrics: tuple[Metrics, str], tail_counters: TailCounters
+    ) -> None:
+        """Rotations, truncations, bytes lost to copytruncate, inode reuse, unreadable files."""
+        _, address = metrics
+        tail_counters.rotations = 2
+        tail_counters.truncations = 1
+        tail_counters.bytes_lost = 100
+        tail_counters.unreadable = 3
+        samples = scrape(address)
+        assert value(samples, "logwatch_rotations_total") == 2
+        assert value(samples, "logwatch_truncations_total") == 1
+        assert value(samples, "logwatch_bytes_lost_total") == 100
+        assert value(samples, "logwatch_unreadable_files_total") == 3
+        assert value(samples, "logwatch_inode_reuses_total") == 0
 
     def test_outbox_depth_oldest_age_and_file_lag_come_from_the_state(
         self, metrics: tuple[Metrics, str], store: Store, tmp_path: Path
@@ -252,3 +277,31 @@ metrics: {{listen: "{address}"}}
         assert value(after, "logwatch_outbox_rows", state="pending") == 0
         assert size > 0
         assert receiver.count() == 1
+
+    def test_a_taken_port_costs_the_metrics_not_the_alerts(
+        self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
+    ) -> None:
+        """Another process holds the metrics port: logged as an error, alerts still flow."""
+        receiver = Receiver()
+        httpserver.expect_request("/alerts").respond_with_handler(receiver.handle)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+            squatter.bind(("127.0.0.1", 0))
+            squatter.listen()
+            port = squatter.getsockname()[1]
+            config = tmp_path / "logwatch.yaml"
+            config.write_text(
+                f"""
+state_dir: {tmp_path / "state"}
+sources: [{{name: app, paths: ["{tmp_path / "logs"}/*.log"]}}]
+rules: [{{name: tracebacks, match: {{traceback: true}}, notify: [hook]}}]
+notifiers: {{hook: {{type: webhook, url: "{httpserver.url_for("/alerts")}"}}}}
+metrics: {{listen: "127.0.0.1:{port}"}}
+""",
+                encoding="utf-8",
+            )
+            with running_daemon(config, tmp_path):
+                app_log.exception(1)
+                wait_for(lambda: receiver.count() == 1, 15, "the alert")
+        stderr = (tmp_path / "daemon.stderr").read_text(encoding="utf-8")
+        assert f"metrics: cannot listen on 127.0.0.1:{port}" in stderr
+        assert "running without metrics" in stderr

@@ -49,7 +49,8 @@ def config_text(tmp_path: Path, url: str, *, worker_source: bool = False) -> str
     worker = (
         f"""
   - name: worker
-    paths: ["{tmp_path / "worker-logs"}/*.log"]"""
+    paths: ["{tmp_path / "worker-logs"}/*.log"]
+    start_at: beginning"""
         if worker_source
         else ""
     )
@@ -137,6 +138,73 @@ class TestNotifyProtocol:
         assert notify.count("WATCHDOG=1") == 0
 
 
+EXPLODING_PLUGIN = """\
+from typing import ClassVar
+
+from logwatch.notifiers.base import NotifierOptions
+
+
+class Exploding:
+    \"\"\"A broken plugin whose send() ends the delivery thread.\"\"\"
+
+    Options: ClassVar[type[NotifierOptions]] = NotifierOptions
+
+    def __init__(self, name, options, *, client):
+        self.name = name
+
+    async def send(self, alert):
+        raise SystemExit("a plugin that takes the delivery thread down with it")
+
+    async def aclose(self):
+        pass
+"""
+
+
+def install_exploding_plugin(site: Path) -> None:
+    """A real distribution on PYTHONPATH registering notifier type `exploding`."""
+    (site / "lw_exploding.py").write_text(EXPLODING_PLUGIN, encoding="utf-8")
+    dist = site / "lw_exploding-0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: lw-exploding\nVersion: 0\n",
+                                   encoding="utf-8")
+    (dist / "entry_points.txt").write_text(
+        "[logwatch.notifiers]\nexploding = lw_exploding:Exploding\n", encoding="utf-8"
+    )
+
+
+class TestWhenDeliveryDies:
+    def test_a_dead_delivery_thread_stops_the_daemon_with_an_error(
+        self, tmp_path: Path, notify: NotifySocket, app_log: AppLog
+    ) -> None:
+        """A plugin that kills the delivery thread: no more watchdog pings, STOPPING=1 and
+        exit status 1, so that systemd (Restart=on-failure) starts a logwatch that sends."""
+        site = tmp_path / "site"
+        site.mkdir()
+        install_exploding_plugin(site)
+        config = tmp_path / "logwatch.yaml"
+        config.write_text(
+            f"""
+state_dir: {tmp_path / "state"}
+sources: [{{name: app, paths: ["{tmp_path / "logs"}/*.log"]}}]
+rules: [{{name: tracebacks, match: {{traceback: true}}, notify: [boom]}}]
+notifiers: {{boom: {{type: exploding}}}}
+""",
+            encoding="utf-8",
+        )
+        env = {"WATCHDOG_USEC": WATCHDOG_USEC, "PYTHONPATH": str(site)}
+        with running_daemon(config, tmp_path, notify=notify, env=env) as process:
+            notify.wait_for_count("WATCHDOG=1", 2)
+            app_log.exception(1)
+            code = process.wait(15)
+            notify.wait_for("STOPPING=1")
+        assert code == 1
+        fields = notify.fields()
+        assert "WATCHDOG=1" not in fields[fields.index("STOPPING=1"):]
+        stderr = (tmp_path / "daemon.stderr").read_text(encoding="utf-8")
+        assert "delivery thread failed" in stderr
+        assert "the delivery thread has ended; stopping with an error" in stderr
+
+
 class TestReload:
     def test_broken_config_keeps_the_old_one_alerting(
         self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, notify: NotifySocket,
@@ -164,7 +232,11 @@ class TestReload:
         app_log: AppLog,
     ) -> None:
         """SIGHUP after adding a source: its file is followed; the old source's file goes on
-        from where it was, so no line of it is read twice."""
+        from where it was, so no line of it is read twice.
+
+        The new source says `start_at: beginning`: a source added by a reload starts the
+        way a first start does, and the worker's file may appear before or after the
+        daemon's first look at it."""
         url = httpserver.url_for("/alerts")
         config = write_config(tmp_path, url)
         env = {"WATCHDOG_USEC": WATCHDOG_USEC}  # pings carry STATUS=, with the line count

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from logwatch.cli import main
 from logwatch.daemon.heartbeat import HEARTBEAT_KEY, Heartbeat, daemon_state
 from logwatch.status import collect_status, render_status
 from logwatch.store import Delivery, FileState, Store
@@ -144,6 +145,18 @@ class TestCollectAndRender:
         ]
         assert header.index("SOURCE") == first.index("web") == second.index("worker")
         assert header.index("LAG") + len("LAG") == len(first) == len(second)
+
+    def test_an_unopenable_state_database_is_an_error_not_a_traceback(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """As a user who may not read the service's state: one line saying why, exit 1."""
+        (tmp_path / "state" / "state.db").mkdir(parents=True)  # cannot be opened as a database
+        config = tmp_path / "logwatch.yaml"
+        config.write_text(f"state_dir: {tmp_path / 'state'}\n", encoding="utf-8")
+        assert main(["status", "-c", str(config)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("logwatch: cannot open state database")
+        assert "Traceback" not in err
 
     def test_a_state_dir_the_daemon_never_used(self, tmp_path: Path) -> None:
         """No database yet: say so, and create nothing."""

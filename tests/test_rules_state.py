@@ -1,4 +1,4 @@
-"""RuleState backends: the same contract for memory and SQLite."""
+"""RuleState backends: the same contract for memory, SQLite and Redis (alone and failing over)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,29 @@ from pathlib import Path
 import pytest
 
 from logwatch.rules import GroupState, MemoryRuleState, RuleState, SqliteRuleState
+from logwatch.rules.failover import FailoverRuleState, SharedLink
+from logwatch.rules.redis_state import RedisRuleState
+from logwatch.rules.state import FingerprintState
 from logwatch.store import Store
+from tests.redis_harness import RedisServer, redis_server
+
+__all__ = ["redis_server"]  # a fixture, used through request.getfixturevalue
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis-failover"])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RuleState]:
     if request.param == "memory":
         yield MemoryRuleState()
         return
     sqlite = SqliteRuleState(tmp_path / "state.db")
-    yield sqlite
+    if request.param == "sqlite":
+        yield sqlite
+        sqlite.close()
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    shared = RedisRuleState.from_url(server.url, prefix="test:", timeout_s=1.0)
+    yield shared if request.param == "redis" else FailoverRuleState(shared, sqlite, SharedLink())
+    shared.close()
     sqlite.close()
 
 
@@ -62,6 +75,40 @@ class TestGroups:
         state.put("new", GroupState(rule="r", last_seen=0.0, expires_at=100.0))
         state.prune(50.0)
         assert (state.get("old"), state.get("new") is not None) == (None, True)
+
+
+    def test_hosts_survive_a_round_trip(self, state: RuleState) -> None:
+        group = GroupState(rule="r", last_seen=1.0, hosts=("web-1", "web-2"))
+        state.put("k", group)
+        assert state.get("k") == group
+
+
+class TestFingerprints:
+    def test_first_sighting_finds_nothing_and_later_ones_find_it(self, state: RuleState) -> None:
+        assert state.sighting("fp", "o1", 1.0) is None
+        assert state.sighting("fp", "o2", 2.0) == FingerprintState(1.0, 1.0, None, "o1", "new")
+        assert state.sighting("fp", "o3", 3.0) == FingerprintState(1.0, 2.0, None, "o1", "new")
+
+    def test_a_resolved_fingerprint_comes_back_as_a_regression(self, state: RuleState) -> None:
+        state.sighting("fp", "o1", 1.0)
+        state.resolve_fingerprint("fp", 2.0)
+        assert state.sighting("fp", "o2", 3.0) == FingerprintState(1.0, 1.0, 2.0, "o1", "new")
+        assert state.sighting("fp", "o3", 4.0) == FingerprintState(
+            1.0, 3.0, None, "o2", "regression"
+        )
+
+    def test_resolving_an_unknown_fingerprint_remembers_nothing(self, state: RuleState) -> None:
+        state.resolve_fingerprint("fp", 1.0)
+        assert state.sighting("fp", "o1", 2.0) is None
+
+
+class TestHold:
+    def test_the_block_runs_and_may_write(self, state: RuleState) -> None:
+        """Alone, a hold is granted at once; whoever shares the state is kept off meanwhile."""
+        with state.hold("k"):
+            state.put("k", GroupState(rule="r", last_seen=1.0))
+        with state.hold("k"):
+            assert state.get("k") == GroupState(rule="r", last_seen=1.0)
 
 
 def test_group_state_ignores_fields_it_does_not_know() -> None:

@@ -20,11 +20,13 @@ def check_references(data: Mapping[str, Any], log: ProblemLog) -> None:
     _unique_names("rule", rules, log)
     notifiers = data.get("notifiers")
     notifier_names = sorted(notifiers) if isinstance(notifiers, dict) else []
+    intervals = data.get("time_intervals")
+    interval_names = sorted(intervals) if isinstance(intervals, dict) else []
+    routes = _entries(data, "routes")
     for loc, rule in rules:
-        for name_loc, name in _strings(rule.get("notify"), (*loc, "notify")):
-            if name not in notifier_names:
-                configured = ", ".join(notifier_names) or "none"
-                log.at_value(name_loc, f"no notifier {name!r}; configured: {configured}")
+        _check_names(rule, loc, "notify", "notifier", notifier_names, log)
+        for key in ("mute_during", "active_during"):
+            _check_names(rule, loc, key, "time interval", interval_names, log)
         match = rule.get("match")
         # A config without sources (for `logwatch replay`) cannot misname one.
         if isinstance(match, dict) and source_names:
@@ -32,9 +34,12 @@ def check_references(data: Mapping[str, Any], log: ProblemLog) -> None:
                 if name not in source_names:
                     configured = ", ".join(sorted(source_names)) or "none"
                     log.at_value(name_loc, f"no source {name!r}; configured: {configured}")
-        _check_route(loc, rule, log)
+        if not routes:
+            _check_route(loc, rule, log)
+    _check_routes(routes, notifier_names, interval_names, log)
     _check_selfwatch(data, notifier_names, log)
     _check_metrics_dependency(data, log)
+    _check_redis_dependency(data, log)
 
 
 def _check_selfwatch(data: Mapping[str, Any], notifier_names: list[str], log: ProblemLog) -> None:
@@ -57,17 +62,67 @@ def _check_metrics_dependency(data: Mapping[str, Any], log: ProblemLog) -> None:
         )
 
 
-def _check_route(loc: Loc, rule: Mapping[str, Any], log: ProblemLog) -> None:
-    """An alerting rule must say where its alerts go.
+def _check_redis_dependency(data: Mapping[str, Any], log: ProblemLog) -> None:
+    """The shared state needs redis-py, an optional extra: say so at check time."""
+    state = data.get("state")
+    if (
+        isinstance(state, dict)
+        and state.get("backend") == "redis"
+        and importlib.util.find_spec("redis") is None
+    ):
+        log.at_value(
+            ("state", "backend"),
+            "backend redis needs redis-py, which is not installed;"
+            " pip install 'logwatch[redis]', or use backend sqlite",
+        )
 
-    Today only its own ``notify`` can; a routes tree, when added, is a second way.
-    """
+
+def _check_names(
+    entry: Mapping[str, Any],
+    loc: Loc,
+    key: str,
+    kind: str,
+    configured: list[str],
+    log: ProblemLog,
+) -> None:
+    """Each name listed under ``key`` must be one of ``configured``."""
+    for name_loc, name in _strings(entry.get(key), (*loc, key)):
+        if name not in configured:
+            listing = ", ".join(configured) or "none"
+            log.at_value(name_loc, f"no {kind} {name!r}; configured: {listing}")
+
+
+def _check_routes(
+    routes: list[tuple[Loc, dict[str, Any]]],
+    notifier_names: list[str],
+    interval_names: list[str],
+    log: ProblemLog,
+) -> None:
+    for loc, route in routes:
+        _check_names(route, loc, "notify", "notifier", notifier_names, log)
+        for key in ("mute_during", "active_during"):
+            _check_names(route, loc, key, "time interval", interval_names, log)
+        children = route.get("routes")
+        if isinstance(children, list):
+            nested = [
+                ((*loc, "routes", index), child)
+                for index, child in enumerate(children)
+                if isinstance(child, dict)
+            ]
+            _check_routes(nested, notifier_names, interval_names, log)
+
+
+def _check_route(loc: Loc, rule: Mapping[str, Any], log: ProblemLog) -> None:
+    """An alerting rule must say where its alerts go: its own ``notify``, or ``routes``."""
     # A notify of the wrong type is truthy: pydantic reports it better than "no notify".
     if rule.get("action", "alert") != "alert" or rule.get("notify"):
         return
     name = rule.get("name")
     label = f"rule {name!r}" if isinstance(name, str) else "a rule"
-    message = f"{label} alerts but has no notify; list its notifiers, e.g. notify: [console]"
+    message = (
+        f"{label} alerts but has no notify; list its notifiers, e.g. notify: [console],"
+        " or add routes"
+    )
     if "notify" in rule:
         log.at_value((*loc, "notify"), message)
     else:

@@ -12,10 +12,11 @@ import codecs
 import re
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializeAsAny,
@@ -24,10 +25,25 @@ from pydantic import (
     model_validator,
 )
 
-from logwatch.config.fields import Duration, LevelName, Levels, Regex, SeverityName, Size, Strings
+from logwatch.config.fields import (
+    Duration,
+    LevelName,
+    Levels,
+    Regex,
+    SeverityName,
+    Size,
+    Strings,
+    one_or_many,
+)
 from logwatch.notifiers.base import NotifierOptions
+from logwatch.rules.alerts import check_group_by
+from logwatch.rules.match import REGEX_PREFIX
+from logwatch.rules.routes import parse_matcher
+from logwatch.rules.templates import compile_template
+from logwatch.rules.timeintervals import TimeInterval
 
 MIB = 1 << 20
+MAX_CONTEXT_LINES = 100
 HEADER_GROUPS = ("timestamp", "level", "logger", "message")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -63,6 +79,7 @@ class SourceConfig(_Frozen):
     max_line_bytes: Size = Field(default=MIB, ge=1)
     header: Regex | None = None
     encoding: str = "utf-8"
+    context_lines: int = Field(default=0, ge=0, le=MAX_CONTEXT_LINES)  # lines before an event
 
     @field_validator("paths")
     @classmethod
@@ -99,11 +116,126 @@ class MatchConfig(_Frozen):
     logger: Strings = ()  # globs
     file: Strings = ()  # globs
     traceback: bool | None = None
+    function: Strings = ()  # globs on the functions of in-app frames
+    module: Strings = ()  # globs on their dotted modules (`app.payments`)
+    fields: dict[str, str] = Field(default_factory=dict)  # JSON record fields: glob, or re:REGEX
+
+    @field_validator("fields")
+    @classmethod
+    def _field_patterns(cls, fields: dict[str, str]) -> dict[str, str]:
+        for name, pattern in fields.items():
+            if pattern.startswith(REGEX_PREFIX):
+                try:
+                    re.compile(pattern.removeprefix(REGEX_PREFIX))
+                except re.error as exc:
+                    raise ValueError(f"bad regex for field {name!r}: {exc}") from None
+        return fields
 
 
 class ThresholdConfig(_Frozen):
     count: int = Field(ge=1)
     within: Duration = Field(gt=0)
+
+
+class CooldownGrowthConfig(_Frozen):
+    """While alerts keep coming, each cooldown is `factor` times the last, up to `max`."""
+
+    max: Duration = Field(gt=0)
+    factor: float = Field(default=2.0, gt=1)
+
+
+class TemplateConfig(_Frozen):
+    """Jinja2 templates for an alert's title and body; compiled now, so check reports them."""
+
+    title: str | None = None
+    body: str | None = None
+
+    @field_validator("title", "body")
+    @classmethod
+    def _compiles(cls, source: str | None) -> str | None:
+        if source is not None:
+            compile_template(source)
+        return source
+
+
+def _yaml11_sexagesimal(value: object) -> object:
+    """Undo YAML 1.1 reading `22:00` or `1:7` (unquoted) as a base-60 integer.
+
+    Such integers are at least 60; a day of the month or a month never is.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 60:
+        return f"{value // 60}:{value % 60:02d}"
+    return value
+
+
+def _each_sexagesimal(value: object) -> object:
+    value = one_or_many(value)
+    if isinstance(value, list | tuple):
+        return [_yaml11_sexagesimal(item) for item in value]
+    return value
+
+
+_ClockTime = Annotated[str, BeforeValidator(_yaml11_sexagesimal)]
+_DayRanges = Annotated[tuple[str, ...], BeforeValidator(_each_sexagesimal)]
+
+
+class TimeRangeConfig(_Frozen):
+    start: _ClockTime
+    end: _ClockTime
+
+
+class TimeIntervalConfig(_Frozen):
+    """One Alertmanager-style interval; every field given must hold."""
+
+    times: tuple[TimeRangeConfig, ...] = ()
+    weekdays: Strings = ()  # monday, monday:friday
+    days_of_month: _DayRanges = ()  # 1, 1:7, -1 (the last day)
+    months: _DayRanges = ()  # 1, january, january:march
+    years: Strings = ()
+    location: str = "UTC"  # an IANA zone: Europe/Berlin
+
+    @model_validator(mode="after")
+    def _parses(self) -> TimeIntervalConfig:
+        self.interval()
+        return self
+
+    def interval(self) -> TimeInterval:
+        return TimeInterval.parse(
+            times=[{"start": span.start, "end": span.end} for span in self.times],
+            weekdays=self.weekdays,
+            days_of_month=self.days_of_month,
+            months=self.months,
+            years=self.years,
+            location=self.location,
+        )
+
+
+class RouteConfig(_Frozen):
+    """A node of the routes tree: where the alerts of rules without `notify` go."""
+
+    matchers: Strings = ()  # severity=critical, team=~"pay.*", exc_type!=KeyError
+    notify: Strings | None = None  # None: the parent's
+    group_wait: Duration | None = None
+    group_interval: Duration | None = Field(default=None, gt=0)
+    mute_during: Strings = ()
+    active_during: Strings = ()
+    continue_: bool = Field(default=False, alias="continue")
+    routes: tuple[RouteConfig, ...] = ()
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers_parse(cls, matchers: tuple[str, ...]) -> tuple[str, ...]:
+        for text in matchers:
+            parse_matcher(text)
+        return matchers
+
+
+class RedactConfig(_Frozen):
+    defaults: bool = True  # the built-in patterns: URL passwords, tokens, keys, cards, ...
+    patterns: tuple[Regex, ...] = ()  # masked whole, or only their groups when they have some
+
+
+NOTIFY_ON = Literal["new", "regression", "every"]
 
 
 class RuleConfig(_Frozen):
@@ -113,15 +245,50 @@ class RuleConfig(_Frozen):
     severity: SeverityName | None = None  # None: derive from the record's level
     threshold: ThresholdConfig | None = None
     cooldown: Duration | None = None
+    cooldown_growth: CooldownGrowthConfig | None = None
     group_by: Strings = ("fingerprint",)
     resolve_after: Duration | None = Field(default=None, gt=0)
-    notify: Strings = ()
+    notify: Strings = ()  # empty: the routes decide
     continue_: bool = Field(default=False, alias="continue")
+    notify_on: Annotated[tuple[NOTIFY_ON, ...], BeforeValidator(one_or_many)] = ("every",)
+    group_wait: Duration | None = None
+    group_interval: Duration | None = Field(default=None, gt=0)
+    labels: dict[str, str] = Field(default_factory=dict)  # values are templates
+    template: TemplateConfig | None = None
+    context_lines: int | None = Field(default=None, ge=0, le=MAX_CONTEXT_LINES)
+    mute_during: Strings = ()  # time interval names
+    active_during: Strings = ()
+
+    @field_validator("group_by")
+    @classmethod
+    def _groupable(cls, group_by: tuple[str, ...]) -> tuple[str, ...]:
+        check_group_by(group_by)
+        return group_by
+
+    @field_validator("labels")
+    @classmethod
+    def _label_templates(cls, labels: dict[str, str]) -> dict[str, str]:
+        for name, value in labels.items():
+            try:
+                compile_template(value)
+            except ValueError as exc:
+                raise ValueError(f"label {name!r}: {exc}") from None
+        return labels
+
+    @model_validator(mode="after")
+    def _regression_needs_resolve(self) -> RuleConfig:
+        if "regression" in self.notify_on and not self.resolve_after:
+            raise ValueError(
+                "notify_on: regression needs resolve_after: a fingerprint comes back"
+                " only after its group resolved"
+            )
+        return self
 
 
 class NotifierConfig(_Frozen):
     name: str
     type: str
+    template: TemplateConfig | None = None  # the rule's `template` wins over it
     # The plugin's own Options subclass: SerializeAsAny dumps its fields too.
     options: SerializeAsAny[NotifierOptions]
 
@@ -160,6 +327,36 @@ class DeliveryConfig(_Frozen):
         return self
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class StateConfig(_Frozen):
+    """Where rule state lives: this host's state.db, or a Redis a fleet of hosts shares."""
+
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    # redis://[[user]:password@]host:port/db, rediss:// for TLS, unix:///path.sock.
+    # It may hold a password, so it stays out of repr() and out of error messages.
+    url: str | None = Field(default=None, repr=False)
+    prefix: str = Field(default="logwatch:", min_length=1)  # one per fleet sharing a Redis
+    # Each Redis round trip waits at most this long: reading logs must not stall on it.
+    timeout: Duration = Field(default=0.25, gt=0)
+    retry_every: Duration = Field(default=5.0, gt=0)  # while Redis is down, try it this often
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        scheme = (url or "").partition("://")[0]
+        if url is not None and scheme not in REDIS_SCHEMES:
+            raise ValueError("url must start with redis://, rediss:// or unix://")
+        return url
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> StateConfig:
+        if self.backend == "redis" and not self.url:
+            raise ValueError("backend redis needs url, like redis://10.0.0.5:6379/0")
+        return self
+
+
 class Config(_Frozen):
     state_dir: Path = Path("/var/lib/logwatch")
     host: str = Field(default_factory=socket.gethostname, min_length=1)
@@ -171,6 +368,10 @@ class Config(_Frozen):
     selfwatch: SelfWatchConfig | None = None
     log_level: str = "info"
     delivery: DeliveryConfig = DeliveryConfig()
+    redact: RedactConfig = RedactConfig()
+    time_intervals: dict[str, tuple[TimeIntervalConfig, ...]] = Field(default_factory=dict)
+    routes: tuple[RouteConfig, ...] = ()
+    state: StateConfig = StateConfig()  # rule state: sqlite in state_dir, or a shared Redis
 
     @field_validator("state_dir")
     @classmethod

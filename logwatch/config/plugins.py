@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from logwatch.config.models import NotifierConfig
+from logwatch.config.models import NotifierConfig, TemplateConfig
 from logwatch.config.problems import ProblemLog, format_loc, suggest
 from logwatch.notifiers import registry
 
@@ -46,10 +46,25 @@ def build_notifiers(
         except (ImportError, AttributeError) as exc:
             log.at_value((*loc, "type"), f"cannot load notifier type {type_name!r}: {exc}")
             continue
+        # `template` is logwatch's, not the plugin's: every notifier takes one.
+        options_entry = {key: value for key, value in entry.items() if key != "template"}
+        template = _template(entry.get("template"), loc, log)
         try:
-            options = options_model.model_validate(entry, context=context)
+            options = options_model.model_validate(options_entry, context=context)
         except ValidationError as exc:
             log.add_validation_error(exc, options_model, loc)
             continue
-        built[name] = NotifierConfig(name=name, type=type_name, options=options)
+        built[name] = NotifierConfig(
+            name=name, type=type_name, options=options, template=template
+        )
     return built
+
+
+def _template(raw: object, loc: tuple[str, ...], log: ProblemLog) -> TemplateConfig | None:
+    if raw is None:
+        return None
+    try:
+        return TemplateConfig.model_validate(raw)
+    except ValidationError as exc:
+        log.add_validation_error(exc, TemplateConfig, (*loc, "template"))
+        return None

@@ -46,5 +46,7 @@ def _notifier_schema(type_name: str, definitions: dict[str, Any]) -> str:
     sub = options.model_json_schema(by_alias=True, mode="validation")
     definitions.update(sub.pop("$defs", {}))
     sub.setdefault("properties", {})["type"] = {"const": type_name}
+    # Every notifier also takes logwatch's own `template` (title/body).
+    sub["properties"]["template"] = {"$ref": "#/$defs/TemplateConfig"}
     definitions[key] = sub
     return key

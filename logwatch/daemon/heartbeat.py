@@ -50,6 +50,10 @@ class Heartbeat:
     def set_metrics_address(self, address: str | None) -> None:
         self._record["metrics"] = address
 
+    def set_field(self, name: str, value: Any) -> None:
+        """Carry ``name`` in every beat from now on; `logwatch status` shows it under daemon."""
+        self._record[name] = value
+
     def beat(self, counters: dict[str, int], *, force: bool = False) -> None:
         """Write the row if an interval has passed since the last write (or if ``force``)."""
         now = self._clock()

@@ -12,6 +12,7 @@ optional extra ``logwatch[metrics]``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from logwatch.daemon.pipeline import Counters
 from logwatch.delivery.worker import Outcome
+from logwatch.sources import TailCounters
 from logwatch.status import file_lags, outbox_summary
 from logwatch.store import Delivery, Store
 
@@ -31,6 +33,21 @@ logger = logging.getLogger(__name__)
 
 # commit -> 2xx: a healthy webhook answers in well under a second, a backlog takes minutes
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+# TailCounters field -> (metric name, help); a field added later is still exported
+TAIL_METRICS = {
+    "rotations": ("logwatch_rotations", "Followed paths that came to name another file."),
+    "truncations": ("logwatch_truncations", "Files that shrank or were rewritten in place."),
+    "copies_caught_up": ("logwatch_copytruncate_catch_ups",
+                         "Rotated copies read from our offset after a copytruncate."),
+    "bytes_lost": ("logwatch_bytes_lost",
+                   "Unread bytes of truncated files that had no rotated copy to read."),
+    "inode_reuses": ("logwatch_inode_reuses", "New files found at a remembered inode."),
+    "rewritten": ("logwatch_files_rewritten",
+                  "Files whose bytes before our offset changed: read again from 0."),
+    "unreadable": ("logwatch_unreadable_files",
+                   "Matched paths that could not be opened (permissions?)."),
+}
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -42,7 +59,13 @@ def split_listen(listen: str) -> tuple[str, int]:
 class Metrics:
     """The daemon's metrics: build once, ``serve``, feed ``observe``, ``close`` on stop."""
 
-    def __init__(self, counters: Callable[[], Counters], db_path: Path) -> None:
+    def __init__(
+        self,
+        counters: Callable[[], Counters],
+        db_path: Path,
+        *,
+        tail_counters: Callable[[], TailCounters] | None = None,
+    ) -> None:
         # not the global REGISTRY: tests and embedders may run several daemons in one process
         self.registry = CollectorRegistry()
         self._server: WSGIServer | None = None
@@ -61,7 +84,7 @@ class Metrics:
             "From the outbox commit of an alert to the notifier's 2xx.",
             ["notifier"], buckets=LATENCY_BUCKETS_S, registry=self.registry,
         )
-        self.registry.register(_StateCollector(counters, db_path))
+        self.registry.register(_StateCollector(counters, db_path, tail_counters))
 
     def observe(self, outcome: Outcome) -> Sequence[Delivery]:
         """An outcome hook for the delivery worker; never asks to queue anything."""
@@ -94,9 +117,15 @@ class Metrics:
 class _StateCollector:
     """Read at scrape time: the reader's tallies and the state database."""
 
-    def __init__(self, counters: Callable[[], Counters], db_path: Path) -> None:
+    def __init__(
+        self,
+        counters: Callable[[], Counters],
+        db_path: Path,
+        tail_counters: Callable[[], TailCounters] | None,
+    ) -> None:
         self._counters = counters
         self._db_path = db_path
+        self._tail_counters = tail_counters
 
     def describe(self) -> list[Metric]:
         # no scrape-time work when the collector is registered
@@ -120,6 +149,8 @@ class _StateCollector:
         for (rule, reason), count in dict(counters.suppressed_by).items():
             suppressed.add_metric([rule, reason], count)
         yield suppressed
+        if self._tail_counters is not None:
+            yield from _tail(self._tail_counters())
         yield from self._from_store()
 
     def _from_store(self) -> Iterator[Metric]:
@@ -159,3 +190,12 @@ def _by_label(name: str, documentation: str, label: str, tally: dict[str, int]) 
     for value, count in dict(tally).items():
         family.add_metric([value], count)
     return family
+
+
+def _tail(counters: TailCounters) -> Iterator[Metric]:
+    # plain ints written by the reader thread: reading one is atomic
+    for field in dataclasses.fields(counters):
+        name, documentation = TAIL_METRICS.get(
+            field.name, (f"logwatch_tailer_{field.name}", f"Tailer counter {field.name}.")
+        )
+        yield CounterMetricFamily(name, documentation, value=getattr(counters, field.name))

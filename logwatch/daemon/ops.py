@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logwatch.config import Config
 from logwatch.daemon.heartbeat import Heartbeat
 from logwatch.daemon.pipeline import Counters
 from logwatch.daemon.selfwatch import SelfWatch
 from logwatch.delivery.worker import Outcome
+from logwatch.sources import TailCounters
 from logwatch.store import Delivery, Store
 
 if TYPE_CHECKING:
@@ -31,11 +32,13 @@ class Operations:
         store: Store,
         counters: Callable[[], Counters],
         *,
+        tail_counters: Callable[[], TailCounters] | None = None,
         log_level: str | None = None,
     ) -> None:
         self._config = config
         self._store = store
         self._counters = counters
+        self._tail_counters = tail_counters
         self._log_level_override = log_level
         self._heartbeat = Heartbeat(store)
         self._selfwatch = SelfWatch(config.selfwatch, host=config.host, labels=config.labels)
@@ -48,7 +51,9 @@ class Operations:
             # imported here: prometheus-client is an optional extra
             from logwatch.daemon.metrics import Metrics
 
-            metrics = Metrics(self._counters, self._store.path)
+            metrics = Metrics(
+                self._counters, self._store.path, tail_counters=self._tail_counters
+            )
             try:
                 address = metrics.serve(self._config.metrics.listen)
             except OSError as exc:
@@ -61,6 +66,10 @@ class Operations:
                 self._metrics = metrics
                 self._heartbeat.set_metrics_address(address)
         self._heartbeat.beat(self._summary(), force=True)
+
+    def report(self, name: str, value: Any) -> None:
+        """A fact for `logwatch status` (e.g. ``shared_state``), written with the next beat."""
+        self._heartbeat.set_field(name, value)
 
     def tick(self) -> None:
         """Each turn of the reader loop: a heartbeat every few seconds."""

@@ -10,6 +10,7 @@ emitted before it, so a crash re-reads exactly what was not yet safe.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,10 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logwatch.config import Config, SourceConfig
+from logwatch.errors import StateError
 from logwatch.model import Event, Line, Origin
 from logwatch.multiline import Assembler
+from logwatch.multiline.context import RecentLines
 from logwatch.rules import Decision, RuleEngine
 from logwatch.sources import Chunk, Tailer
+from logwatch.sources.coldlines import RECORD_HEADER, cold_lines_for
+from logwatch.sources.framing import KeepSpans
 from logwatch.store import Delivery, FileState, Store
 
 logger = logging.getLogger(__name__)
@@ -41,7 +46,10 @@ class _Stream:
     next_lineno: int = 1
     line_numbers: dict[int, int] = field(default_factory=dict)  # offset -> lineno, pending only
     last_data_at: float = 0.0
+    held_offset: int | None = None  # start of the oldest event held back ...
+    held_since: float = 0.0  # ... and since when it has been the oldest
     dirty: bool = False
+    recent: RecentLines = field(default_factory=lambda: RecentLines(0))  # context_lines
 
 
 @dataclass
@@ -57,6 +65,54 @@ class Counters:
     events_by_kind: dict[str, int] = field(default_factory=dict)  # traceback | plain
     alerts_by_rule: dict[str, int] = field(default_factory=dict)
     suppressed_by: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, reason)
+
+
+def context_lines(config: Config, source: SourceConfig | None) -> int:
+    """How many lines before each event a stream must keep: the most any rule or source asks."""
+    own = source.context_lines if source is not None else 0
+    return max([own, *(rule.context_lines or 0 for rule in config.rules)])
+
+
+def _cold_lines(config: Config) -> dict[str, KeepSpans | None]:
+    """Per source, the filter that passes over lines no rule can alert on (or None)."""
+    return {
+        source.name: cold_lines_for(
+            config.rules,
+            format=source.format,
+            header_set=source.header is not None,
+            context_lines=context_lines(config, source),
+        )
+        for source in config.sources
+    }
+
+
+def _assembler(origin: Origin, source: SourceConfig) -> Assembler:
+    return Assembler(
+        origin,
+        format=source.format,
+        max_lines=source.multiline.max_lines,
+        max_bytes=source.multiline.max_bytes,
+        header_pattern=source.header,
+    )
+
+
+def _whole_record_held(assembler: Assembler, lines: Sequence[Line]) -> bool:
+    """Is what the assembler holds one `logging` record that the file ends with?
+
+    ``logging`` writes a record, its traceback included, with one ``write()``:
+    once the reader is at the end of the file, nothing more of it can come, so
+    waiting ``flush_after`` for a note or a chained exception would only delay
+    the alert. A bare traceback (printed line by line) still waits.
+    """
+    if assembler.pending != "tail":
+        return False
+    start = assembler.pending_offset()
+    for line in reversed(lines):
+        if line.offset == start:
+            return RECORD_HEADER.match(line.text) is not None
+        if start is None or line.offset < start:
+            break
+    return False
 
 
 def _bump(tally: dict[Any, int], key: object, amount: int = 1) -> None:
@@ -88,6 +144,7 @@ class Pipeline:
         self._last_commit = clock()
         self._last_tick = clock()
         self.counters = Counters()
+        tailer.set_filters(_cold_lines(config))
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -127,6 +184,7 @@ class Pipeline:
         self._engine = engine
         self._sources = {source.name: source for source in config.sources}
         self._tailer.reconfigure(config.sources)
+        self._tailer.set_filters(_cold_lines(config))
 
     def close(self) -> None:
         """Commit where every file stands; unfinished events are read again next start."""
@@ -138,9 +196,12 @@ class Pipeline:
             for uid, stream in self._streams.items()
             if stream.dirty
         ]
-        deliveries, self._pending = self._pending, []
+        deliveries = self._pending
         if files or deliveries:
             self._store.commit(files, deliveries, now=time.time())
+        # dropped only once durable: after a failed commit, the next one (close() on
+        # the way out) must not move offsets past events whose rows were never written
+        self._pending = []
         for stream in self._streams.values():
             stream.dirty = False
         self._last_commit = self._clock()
@@ -152,11 +213,15 @@ class Pipeline:
     def _feed(self, chunk: Chunk) -> None:
         stream = self._stream(chunk.origin)
         if chunk.lines:
-            self.counters.lines += len(chunk.lines)
+            # each line passed over would have been a one-line event no rule takes
+            passed = chunk.passed_lines
+            self.counters.lines += len(chunk.lines) + passed
+            self.counters.events += passed
+            _bump(self.counters.events_by_kind, "plain", passed)
             source = chunk.origin.source
-            _bump(self.counters.lines_by_source, source, len(chunk.lines))
+            _bump(self.counters.lines_by_source, source, len(chunk.lines) + passed)
             _bump(self.counters.bytes_by_source, source,
-                  sum(line.end - line.offset for line in chunk.lines))
+                  sum(line.end - line.offset for line in chunk.lines) + chunk.passed_bytes)
             for line in chunk.lines:
                 stream.line_numbers[line.offset] = line.lineno
             last: Line = chunk.lines[-1]
@@ -164,7 +229,29 @@ class Pipeline:
             stream.next_lineno = last.lineno + 1
             stream.last_data_at = self._clock()
             stream.dirty = True
-            self._emit(stream, stream.assembler.feed(chunk.lines))
+            stream.recent.add(chunk.lines)
+            self._emit(stream, self._assemble(stream, chunk.lines))
+            if chunk.at_eof and _whole_record_held(stream.assembler, chunk.lines):
+                self._emit(stream, stream.assembler.flush())
+
+    def _assemble(self, stream: _Stream, lines: Sequence[Line]) -> list[Event]:
+        try:
+            return stream.assembler.feed(lines)
+        except Exception:
+            # A bug a line triggers must not stop every file, and again after each
+            # restart (the offset is before it): drop what the assembler held, then
+            # feed the lines one by one to a new one, skipping any that still fail.
+            logger.exception("cannot assemble lines %d-%d of %s; retrying them one by one",
+                             lines[0].lineno, lines[-1].lineno, stream.origin.path)
+        events: list[Event] = []
+        stream.assembler = _assembler(stream.origin, stream.source)
+        for line in lines:
+            try:
+                events.extend(stream.assembler.feed([line]))
+            except Exception:
+                logger.exception("skipped line %d of %s", line.lineno, stream.origin.path)
+                stream.assembler = _assembler(stream.origin, stream.source)
+        return events
 
     def _stream(self, origin: Origin) -> _Stream:
         stream = self._streams.get(origin.file_uid)
@@ -173,13 +260,8 @@ class Pipeline:
             stream = _Stream(
                 origin=origin,
                 source=source,
-                assembler=Assembler(
-                    origin,
-                    format=source.format,
-                    max_lines=source.multiline.max_lines,
-                    max_bytes=source.multiline.max_bytes,
-                    header_pattern=source.header,
-                ),
+                assembler=_assembler(origin, source),
+                recent=RecentLines(context_lines(self.config, source)),
             )
             self._streams[origin.file_uid] = stream
         return stream
@@ -191,7 +273,12 @@ class Pipeline:
                 continue
             multiline = stream.source.multiline
             wait_s = multiline.flush_after if state == "tail" else multiline.max_wait
-            if now - stream.last_data_at >= wait_s:
+            # held for max_wait, even while lines come: a quiet stream of the file
+            # (stderr beside a busy stdout) would otherwise hold its event for ever
+            if (
+                now - stream.last_data_at >= wait_s
+                or now - stream.held_since >= multiline.max_wait
+            ):
                 self._emit(stream, stream.assembler.flush())
                 stream.dirty = True
 
@@ -202,9 +289,10 @@ class Pipeline:
             # nothing more will follow its last event: emit it now, complete or partial
             self._emit(stream, stream.assembler.flush())
         final = self._tailer.final(uid)
-        deliveries, self._pending = self._pending, []
+        deliveries = self._pending
         if final is not None or deliveries:
             self._store.commit([final] if final else [], deliveries, now=time.time())
+            self._pending = []
             if deliveries:
                 self._on_commit()
 
@@ -212,8 +300,21 @@ class Pipeline:
         for event in events:
             self.counters.events += 1
             _bump(self.counters.events_by_kind, "traceback" if event.chain else "plain")
-            self._decide(self._engine.evaluate(event, self._wall_clock()))
+            event = stream.recent.attach(event)
+            try:
+                decisions = self._engine.evaluate(event, self._wall_clock())
+            except (sqlite3.Error, StateError):
+                raise  # the state store failed, not the event: a restart reads it again
+            except Exception:
+                # a bug one event triggers must not stop the loop, now and after each restart
+                logger.exception("rules failed on lines %d-%d of %s; event skipped",
+                                 event.first_line, event.last_line, event.origin.path)
+                continue
+            self._decide(decisions)
         pending = stream.assembler.pending_offset()
+        if pending != stream.held_offset:
+            stream.held_offset, stream.held_since = pending, self._clock()
+        stream.recent.trim(pending)
         if pending is None:
             stream.line_numbers.clear()
         elif events:
@@ -232,7 +333,9 @@ class Pipeline:
                 continue
             self.counters.alerts += 1
             _bump(self.counters.alerts_by_rule, decision.rule or "")
-            self._pending.extend(Delivery(decision.alert, name) for name in decision.notifiers)
+            self._pending.extend(
+                Delivery(decision.alert_for(name), name) for name in decision.notifiers
+            )
 
     def _checkpoint(self, uid: str, stream: _Stream) -> FileState:
         pending = stream.assembler.pending_offset()
@@ -249,7 +352,11 @@ class Pipeline:
                 continue
             multiline = stream.source.multiline
             wait_s = multiline.flush_after if state == "tail" else multiline.max_wait
-            timeout = min(timeout, stream.last_data_at + wait_s - now)
+            timeout = min(
+                timeout,
+                stream.last_data_at + wait_s - now,
+                stream.held_since + multiline.max_wait - now,
+            )
         if any(stream.dirty for stream in self._streams.values()):
             timeout = min(timeout, self._last_commit + COMMIT_INTERVAL_S - now)
         return max(timeout, 0.0)

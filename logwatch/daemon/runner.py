@@ -8,27 +8,22 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 import httpx
 
 from logwatch.config import Config, load_config
+from logwatch.daemon.engine import build_engine
 from logwatch.daemon.ops import Operations
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.sdnotify import SystemdNotifier
 from logwatch.daemon.sender import SenderThread
+from logwatch.daemon.shared import RuleMemory
+from logwatch.daemon.signals import SignalRelay
 from logwatch.delivery.worker import Outcome
 from logwatch.errors import ConfigError
 from logwatch.notifiers.base import Notifier
 from logwatch.notifiers.registry import load as load_notifier
-from logwatch.rules import (
-    AnySilencer,
-    Redactor,
-    RuleEngine,
-    RuleState,
-    SilenceStore,
-    SqliteRuleState,
-)
+from logwatch.rules import RuleEngine
 from logwatch.sources import Tailer
 from logwatch.store import Delivery, Store
 
@@ -44,20 +39,6 @@ def build_notifiers(config: Config, client: httpx.AsyncClient) -> dict[str, Noti
     }
 
 
-def build_engine(
-    config: Config, *, state: RuleState | None = None, silences: SilenceStore | None = None
-) -> RuleEngine:
-    """The rule engine for a config; the state and silences outlive reloads."""
-    return RuleEngine(
-        config.rules,
-        host=config.host,
-        labels=config.labels,
-        state=state,
-        redactor=Redactor(),
-        silencer=AnySilencer(silences) if silences is not None else None,
-    )
-
-
 class Daemon:
     """One running logwatch: a reader loop in the calling thread, a sender thread."""
 
@@ -69,8 +50,10 @@ class Daemon:
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._store = Store.in_dir(config.state_dir)
-        self._rule_state = SqliteRuleState.in_dir(config.state_dir)
-        self._silences = SilenceStore.in_dir(config.state_dir)
+        # Rule state and silences: state.db, or Redis shared with other hosts.
+        self._memory = RuleMemory(config)
+        self._rule_state = self._memory.state
+        self._silences = self._memory.silencer
         first_start = self._store.get_meta(FIRST_START_KEY) is None
         self._tailer = Tailer(config.sources, self._store.files(), first_start=first_start)
         self._sender = SenderThread(
@@ -87,7 +70,8 @@ class Daemon:
             config, self._store, self._tailer, self._engine_for(config), on_commit=self._sender.wake
         )
         self._ops = Operations(
-            config, self._store, lambda: self.pipeline.counters, log_level=log_level
+            config, self._store, lambda: self.pipeline.counters,
+            tail_counters=lambda: self._tailer.counters, log_level=log_level,
         )
 
     def _engine_for(self, config: Config) -> RuleEngine:
@@ -124,6 +108,7 @@ class Daemon:
         self._systemd.notify("READY=1", self._status_line())
         watchdog_s = self._systemd.watchdog_interval_s()
         last_ping = 0.0
+        exit_code = 0
         try:
             while not self._stop.is_set():
                 if self._reload.is_set():
@@ -134,12 +119,24 @@ class Daemon:
                     self._do_reload()
                     self._systemd.notify("READY=1", self._status_line())
                 self.pipeline.step(self._stop)
+                self._ops.report("shared_state", self._memory.status())
                 self._ops.tick()
                 now = time.monotonic()
-                if watchdog_s is not None and now - last_ping >= min(watchdog_s, 1.0):
-                    # pinged from the loop itself: a wedged loop stops the pings
+                if (
+                    watchdog_s is not None
+                    and now - last_ping >= min(watchdog_s, 1.0)
+                    and self._sender.alive
+                ):
+                    # pinged from the loop itself: a wedged loop stops the pings, and
+                    # so does a dead delivery thread; either way systemd restarts us
                     self._systemd.notify("WATCHDOG=1", self._status_line())
                     last_ping = now
+                if not self._sender.alive:
+                    # nothing is delivered any more, and without systemd's watchdog no one
+                    # would notice: fail, so that the service manager restarts us
+                    logger.critical("the delivery thread has ended; stopping with an error")
+                    exit_code = 1
+                    break
         finally:
             self._systemd.notify("STOPPING=1")
             logger.info("stopping: committing offsets, giving deliveries %.1fs",
@@ -149,9 +146,8 @@ class Daemon:
             self._sender.stop(self.config.delivery.grace_on_stop)
             self._ops.close()
             self._store.close()
-            self._rule_state.close()
-            self._silences.close()
-        return 0
+            self._memory.close()
+        return exit_code
 
     def _status_line(self) -> str:
         counters = self.pipeline.counters
@@ -169,6 +165,8 @@ class Daemon:
         if config.state_dir != self.config.state_dir:
             logger.error("reload refused: state_dir cannot change while running")
             return
+        if config.state != self.config.state:
+            logger.warning("state settings changed; they take effect at the next restart")
         self.pipeline.reconfigure(config, self._engine_for(config))
         self.config = config
         # notifiers live in the sender thread; restart it so it uses the new set
@@ -191,14 +189,9 @@ class Daemon:
 def run_daemon(config_path: Path, *, log_level: str | None = None) -> int:
     config = load_config(config_path)
     daemon = Daemon(config, config_path, log_level=log_level)
-
-    def on_stop(signum: int, frame: FrameType | None) -> None:
-        daemon.request_stop()
-
-    def on_reload(signum: int, frame: FrameType | None) -> None:
-        daemon.request_reload()
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
-    signal.signal(signal.SIGHUP, on_reload)
+    SignalRelay({
+        signal.SIGTERM: daemon.request_stop,
+        signal.SIGINT: daemon.request_stop,
+        signal.SIGHUP: daemon.request_reload,
+    }).install()
     return daemon.run()

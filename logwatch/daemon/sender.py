@@ -8,6 +8,7 @@ delivered by then stays in the outbox for the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -22,6 +23,8 @@ from logwatch.store import Store
 logger = logging.getLogger(__name__)
 
 NotifierBuilder = Callable[[httpx.AsyncClient], Mapping[str, Notifier]]
+
+CANCEL_WAIT_S = 1.0  # after the grace period: how long cancelled sends get to unwind
 
 
 class SenderThread:
@@ -46,6 +49,7 @@ class SenderThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
+        self._delivering: asyncio.Task[None] | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="logwatch-sender", daemon=True)
         self.worker: DeliveryWorker | None = None
@@ -57,19 +61,47 @@ class SenderThread:
         if self.error is not None:
             raise self.error
 
+    @property
+    def alive(self) -> bool:
+        """False once the thread has ended, cleanly or not: nothing is delivered any more."""
+        return self._thread.is_alive()
+
     def wake(self) -> None:
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(wake.set)
+        if self._wake is not None:
+            self._in_loop(self._wake.set)
 
     def stop(self, grace_s: float) -> None:
-        """Finish what is in flight for up to ``grace_s``, then end the thread."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(stop.set)
-        self._thread.join(grace_s + 1.0)
+        """Finish what is in flight for up to ``grace_s``, then cancel it and end the thread.
+
+        Cancelled rows stay pending in the outbox. The thread must be gone on
+        return: a reload starts another sender, and two would send the same rows.
+        """
+        self._in_loop(self._begin_stop)
+        self._thread.join(grace_s)
+        if not self._thread.is_alive():
+            return
+        logger.warning("deliveries still in flight after %.1fs; cancelled, they stay queued",
+                       grace_s)
+        self._in_loop(self._cancel)
+        self._thread.join(CANCEL_WAIT_S)
         if self._thread.is_alive():
-            logger.warning("deliveries still in flight after %.1fs; they stay queued", grace_s)
+            logger.error("the delivery thread did not end %.1fs after it was cancelled",
+                         CANCEL_WAIT_S)
+
+    def _in_loop(self, callback: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # closed: the thread is ending on its own
+            loop.call_soon_threadsafe(callback)
+
+    def _begin_stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    def _cancel(self) -> None:
+        if self._delivering is not None:
+            self._delivering.cancel()
 
     def _main(self) -> None:
         try:
@@ -85,7 +117,7 @@ class SenderThread:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        store = Store(self._db_path)
+        store = Store(self._db_path, durable=False)
         timeout = httpx.Timeout(self._timeout_s)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             notifiers = self._build_notifiers(client)
@@ -97,10 +129,14 @@ class SenderThread:
                 batch=self._batch,
                 on_outcome=self._on_outcome,
             )
+            self._delivering = asyncio.create_task(self.worker.run(self._wake, self._stop))
             self._ready.set()
             try:
-                await self.worker.run(self._wake, self._stop)
+                # returns when delivery ends: stopped, cancelled by stop(), or failed
+                await asyncio.wait([self._delivering])
             finally:
                 for notifier in notifiers.values():
                     await notifier.aclose()
                 store.close()
+            if not self._delivering.cancelled():
+                self._delivering.result()  # a failure is raised, to be logged by _main

@@ -257,6 +257,6 @@ class Assembler:
 def _json_object(text: str) -> dict[str, object] | None:
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the recursion limit
         return None
     return doc if isinstance(doc, dict) else None

@@ -52,7 +52,7 @@ def unwrap(text: str) -> Unwrapped | None:
         if text.startswith('{"log":'):
             try:
                 doc = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested past the recursion limit
                 return None
             return docker_record(doc) if isinstance(doc, dict) else None
         return None

@@ -81,6 +81,9 @@ def render(alert: Alert, options: AlertmanagerOptions, *, now: datetime) -> list
     }
     if alert.exc_type:
         annotations["exc_type"] = alert.exc_type
+    if alert.hosts:
+        # an annotation, never a label: which hosts saw it changes, the alert's identity must not
+        annotations["hosts"] = ", ".join(alert.hosts)
     (labels if options.host_as == "label" else annotations)["host"] = alert.host
 
     # Alertmanager rejects an alert that ends before it starts (clock skew, replays)

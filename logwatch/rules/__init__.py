@@ -1,12 +1,15 @@
 """Rules stage: Event -> Decision (an Alert to send, or why not).
 
-    Event ──Matcher──> first matching rule (more with `continue`)
+    Event ──Matcher (+ named groups)──> first matching rule (more with `continue`)
           ──drop──────────────────────────────> Decision(suppressed="dropped-by-rule")
+          ──notify_on (known fingerprints)────> Decision(suppressed="seen-before")
           ──threshold window (RuleState)──────> Decision(suppressed="threshold")
-          ──Silencer──────────────────────────> Decision(suppressed="silenced")
+          ──Redactor──> Alert ──Router────────> Decision(suppressed="no-route")
+          ──mute intervals, Silencer──────────> Decision(suppressed="silenced")
           ──cooldown (RuleState)──────────────> Decision(suppressed="cooldown")
-          ──Redactor──> Alert ────────────────> Decision(alert=...)
-    tick(now) ──> cooldown summaries, `resolved` notices
+          ──group_wait batch (RuleState)──────> Decision(suppressed="grouped")
+          ──templates per notifier────────────> Decision(alert=..., per_notifier=...)
+    tick(now) ──> cooldown summaries, digests, `resolved` notices
 
 The engine is pure: no files, no clock, no threads. ``now`` comes from the
 caller; what must outlive a restart lives behind ``RuleState``.
@@ -15,9 +18,12 @@ caller; what must outlive a restart lives behind ``RuleState``.
 from logwatch.rules.engine import (
     COOLDOWN,
     DROPPED,
+    GROUPED,
     NO_ROUTE,
+    SEEN_BEFORE,
     SILENCED,
     THRESHOLD,
+    CooldownGrowthSpec,
     Decision,
     RuleEngine,
     RuleSpec,
@@ -25,6 +31,7 @@ from logwatch.rules.engine import (
 )
 from logwatch.rules.match import LEVEL_RANKS, Matcher, MatchSpec, level_rank
 from logwatch.rules.redact import Redactor
+from logwatch.rules.routes import Destination, Router, RouteSpec, parse_matcher
 from logwatch.rules.silence_store import SilenceStore
 from logwatch.rules.silences import (
     AnySilencer,
@@ -35,18 +42,25 @@ from logwatch.rules.silences import (
     alert_labels,
 )
 from logwatch.rules.sqlite import SqliteRuleState
-from logwatch.rules.state import GroupState, MemoryRuleState, RuleState
+from logwatch.rules.state import FingerprintState, GroupState, MemoryRuleState, RuleState
+from logwatch.rules.templates import AlertTemplate, TemplateSpec, compile_template
 from logwatch.rules.timeintervals import MuteTimes, TimeInterval
 
 __all__ = [
     "COOLDOWN",
     "DROPPED",
+    "GROUPED",
     "LEVEL_RANKS",
     "NO_ROUTE",
+    "SEEN_BEFORE",
     "SILENCED",
     "THRESHOLD",
+    "AlertTemplate",
     "AnySilencer",
+    "CooldownGrowthSpec",
     "Decision",
+    "Destination",
+    "FingerprintState",
     "GroupState",
     "LabelMatcher",
     "MatchSpec",
@@ -54,6 +68,8 @@ __all__ = [
     "MemoryRuleState",
     "MuteTimes",
     "Redactor",
+    "RouteSpec",
+    "Router",
     "RuleEngine",
     "RuleSpec",
     "RuleState",
@@ -62,8 +78,11 @@ __all__ = [
     "SilenceStore",
     "Silencer",
     "SqliteRuleState",
+    "TemplateSpec",
     "ThresholdSpec",
     "TimeInterval",
     "alert_labels",
+    "compile_template",
     "level_rank",
+    "parse_matcher",
 ]

@@ -60,6 +60,11 @@ def title(exc_type: str | None, exc_message: str | None, message: str, text: str
         line = f"{short}: {exc_message}" if exc_message else short
     else:
         line = message.strip() or text.strip().split("\n", 1)[0]
+    return clip(line)
+
+
+def clip(line: str) -> str:
+    """One line, whitespace collapsed, cut to TITLE_MAX."""
     line = " ".join(line.split())
     return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1] + "…"
 
@@ -72,10 +77,24 @@ def check_group_by(names: tuple[str, ...]) -> None:
             raise ValueError(f"cannot group by {name!r}; known: {known}, fields.NAME")
 
 
-def group_value(event: Event, name: str, *, rule: str, host: str) -> str:
-    """The value of one `group_by` field for an event."""
+def group_value(
+    event: Event,
+    name: str,
+    *,
+    rule: str,
+    host: str,
+    extracted: Mapping[str, str] | None = None,
+) -> str:
+    """The value of one `group_by` field for an event.
+
+    ``fields.NAME`` is a named group of the rule's message regex, else a
+    field of the JSON record.
+    """
     if name.startswith("fields."):
-        return str(event.fields.get(name.removeprefix("fields."), ""))
+        field = name.removeprefix("fields.")
+        if extracted and field in extracted:
+            return extracted[field]
+        return str(event.fields.get(field, ""))
     values: Mapping[str, str | None] = {
         # Records without a traceback may come without a fingerprint; their
         # message is the next best identity.
@@ -91,11 +110,20 @@ def group_value(event: Event, name: str, *, rule: str, host: str) -> str:
     return values[name] or ""
 
 
-def group_key(event: Event, group_by: tuple[str, ...], *, rule: str, host: str) -> str:
+def group_key(
+    event: Event,
+    group_by: tuple[str, ...],
+    *,
+    rule: str,
+    host: str,
+    extracted: Mapping[str, str] | None = None,
+) -> str:
     """The state key of the (rule, group) an event belongs to.
 
     Hashed: a key built from messages must not carry their secrets into the
     state database.
     """
-    values = [group_value(event, name, rule=rule, host=host) for name in group_by]
+    values = [
+        group_value(event, name, rule=rule, host=host, extracted=extracted) for name in group_by
+    ]
     return f"{rule}:{digest(*group_by, '', *values)}"

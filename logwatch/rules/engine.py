@@ -1,11 +1,16 @@
 """Rules stage: Event -> decisions (alert, or why not), and the alerts time alone causes.
 
 For each event the rules are tried in order; the first that matches decides,
-unless it says ``continue_``. A matching ``alert`` rule then passes its
-threshold (sliding window per group), the silencer and its cooldown (one
-alert per group per cooldown; what it holds back is counted and reported by
-the next alert, or by ``tick`` when the cooldown ends). ``tick`` also sends
-``resolved`` once a firing group has been quiet for ``resolve_after``.
+unless it says ``continue_``. A matching ``alert`` rule then passes, in this
+order: ``notify_on`` (only fingerprints new to this host, or back after they
+resolved), its threshold (sliding window per group), routing (its own
+``notify``, else the routes tree), mute intervals and silences, and its
+cooldown (one alert per group per cooldown, optionally growing; what it holds
+back is counted and reported by the next alert, or by ``tick`` when the
+cooldown ends). The alert is then worded by the templates of each notifier
+and sent, or batched into a digest where ``group_wait``/``group_interval``
+apply. ``tick`` sends what time alone causes: cooldown summaries, due digests
+and ``resolved`` once a firing group has been quiet for ``resolve_after``.
 
 Everything is driven by the ``now`` passed in, so ``replay`` can run a file
 through on the records' own clock and tests need no sleeps.
@@ -15,22 +20,40 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from jinja2 import Template
 
 from logwatch.model import Alert, AlertStatus, Event, Severity
-from logwatch.rules import alerts
+from logwatch.rules import alerts, digest
 from logwatch.rules.match import Matcher, MatchSpec
-from logwatch.rules.redact import Redactor
-from logwatch.rules.silences import Silencer
+from logwatch.rules.redact import MASK, Redactor
+from logwatch.rules.routes import Destination, Router
+from logwatch.rules.silences import Silencer, alert_labels
 from logwatch.rules.state import GroupState, MemoryRuleState, RuleState
+from logwatch.rules.templates import (
+    AlertTemplate,
+    TemplateSpec,
+    compile_template,
+    render,
+    render_label,
+)
+from logwatch.rules.templates import context as template_context
 
 COOLDOWN = "cooldown"
 THRESHOLD = "threshold"
 DROPPED = "dropped-by-rule"
 SILENCED = "silenced"
 NO_ROUTE = "no-route"
+SEEN_BEFORE = "seen-before"  # notify_on: neither new nor a regression
+GROUPED = "grouped"  # waits in a batch; a digest (or the alert itself) follows on `tick`
+
+NEW = "new"
+REGRESSION = "regression"
+EVERY = "every"
 
 
 class ThresholdSpec(Protocol):
@@ -38,6 +61,15 @@ class ThresholdSpec(Protocol):
     def count(self) -> int: ...
     @property
     def within(self) -> float: ...
+
+
+class CooldownGrowthSpec(Protocol):
+    """``cooldown_growth``: how the cooldown grows while alerts keep coming."""
+
+    @property
+    def max(self) -> float: ...
+    @property
+    def factor(self) -> float: ...
 
 
 class RuleSpec(Protocol):
@@ -56,6 +88,8 @@ class RuleSpec(Protocol):
     @property
     def cooldown(self) -> float | None: ...
     @property
+    def cooldown_growth(self) -> CooldownGrowthSpec | None: ...
+    @property
     def group_by(self) -> tuple[str, ...]: ...
     @property
     def resolve_after(self) -> float | None: ...
@@ -63,6 +97,18 @@ class RuleSpec(Protocol):
     def notify(self) -> tuple[str, ...]: ...
     @property
     def continue_(self) -> bool: ...
+    @property
+    def notify_on(self) -> tuple[str, ...]: ...  # new, regression, every
+    @property
+    def group_wait(self) -> float | None: ...
+    @property
+    def group_interval(self) -> float | None: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...  # values are templates
+    @property
+    def template(self) -> TemplateSpec | None: ...
+    @property
+    def context_lines(self) -> int | None: ...  # None: what the source keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +120,30 @@ class Decision:
     suppressed: str | None  # None when sent, else one of the constants above
     notifiers: tuple[str, ...]
     severity: Severity | None = None  # also known when suppressed, for `replay`
+    # The alert as worded by a notifier's template, for those that have one.
+    per_notifier: Mapping[str, Alert] = field(default_factory=dict)
+
+    def alert_for(self, notifier: str) -> Alert:
+        """What to hand to ``notifier``: its templated wording, else the alert."""
+        if self.alert is None:
+            raise ValueError(f"nothing to send: suppressed ({self.suppressed})")
+        return self.per_notifier.get(notifier, self.alert)
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
     spec: RuleSpec
     matcher: Matcher
+    labels: tuple[tuple[str, Template], ...]
+    template: AlertTemplate | None  # the rule's own, for notifiers without one
+    templates: Mapping[str, AlertTemplate | None]  # merged with each notifier's
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def template_for(self, notifier: str) -> AlertTemplate | None:
+        return self.templates.get(notifier, self.template)
 
     @property
     def keeps_state(self) -> bool:
@@ -94,6 +154,11 @@ class _Rule:
         """
         spec = self.spec
         return bool(spec.cooldown or spec.resolve_after or spec.threshold is not None)
+
+    @property
+    def only_some(self) -> bool:
+        """Whether `notify_on` filters (anything but `every`)."""
+        return EVERY not in self.spec.notify_on
 
 
 class RuleEngine:
@@ -108,12 +173,30 @@ class RuleEngine:
         state: RuleState | None = None,
         redactor: Redactor | None = None,
         silencer: Silencer | None = None,
+        router: Router | None = None,
+        notifier_templates: Mapping[str, TemplateSpec] | None = None,
+        source_context: Mapping[str, int] | None = None,
     ) -> None:
+        by_notifier = notifier_templates or {}
         compiled = []
         for spec in rules:
             alerts.check_group_by(spec.group_by)
-            compiled.append(_Rule(spec, Matcher(spec.match)))
+            compiled.append(
+                _Rule(
+                    spec,
+                    Matcher(spec.match),
+                    tuple((name, compile_template(text)) for name, text in spec.labels.items()),
+                    AlertTemplate.compile(spec.template),
+                    {
+                        name: AlertTemplate.compile(spec.template, own)
+                        for name, own in by_notifier.items()
+                    },
+                )
+            )
         self._rules = tuple(compiled)
+        self._router = router if router is not None else Router(())
+        # context_lines of each source: what a rule without its own gets
+        self._source_context = dict(source_context or {})
         self._by_name = {rule.name: rule for rule in self._rules}
         self._host = host
         self._labels = dict(labels)
@@ -125,13 +208,16 @@ class RuleEngine:
         """Decide what to do about one event; an event no rule matches gives []."""
         at = _seconds(now)
         decisions: list[Decision] = []
+        seen: dict[str, str] = {}  # the fingerprint's sighting, taken once per event
         for rule in self._rules:
-            if not rule.matcher(event):
+            extracted = rule.matcher.extract(event)
+            if extracted is None:
                 continue
             if rule.spec.action == "drop":
                 decisions.append(Decision(rule.name, None, DROPPED, ()))
                 break
-            decisions.append(self._alert_rule(rule, event, now, at))
+            with self._hold(rule, event, extracted):
+                decisions.extend(self._alert_rule(rule, event, extracted, now, at, seen))
             if not rule.spec.continue_:
                 break
         return decisions
@@ -140,33 +226,70 @@ class RuleEngine:
         """Send what time alone causes: cooldown summaries and `resolved` notices."""
         at = _seconds(now)
         decisions: list[Decision] = []
-        for key, group in self._state.due(at):
-            rule = self._by_name.get(group.rule)
-            if rule is None or rule.spec.action != "alert":
-                self._state.delete(key)  # the rule went away in a reload
-                continue
-            decisions.extend(self._tick_group(rule, key, group, at))
+        for key, _listed in self._state.due(at):
+            with self._state.hold(key):
+                # Read again under the hold: a daemon sharing the state may
+                # have done this group's work since `due` listed it.
+                group = self._state.get(key)
+                if group is not None and group.due_at is not None and group.due_at <= at:
+                    decisions.extend(self._tick_due(key, group, at))
         self._state.prune(at)
         return decisions
 
+    def _tick_due(self, key: str, group: GroupState, at: float) -> list[Decision]:
+        rule = self._by_name.get(group.rule)
+        if rule is None or rule.spec.action != "alert":
+            self._state.delete(key)  # the rule went away in a reload
+            return []
+        if group.kind == "digest":
+            return self._flush(rule, key, group, at)
+        return self._tick_group(rule, key, group, at)
+
+    def _hold(
+        self, rule: _Rule, event: Event, extracted: Mapping[str, str]
+    ) -> AbstractContextManager[None]:
+        """Keep daemons sharing the state off the event's group while this one decides."""
+        if not rule.keeps_state:
+            return nullcontext()
+        return self._state.hold(
+            alerts.group_key(
+                event, rule.spec.group_by, rule=rule.name, host=self._host, extracted=extracted
+            )
+        )
+
     # -- one event under one alert rule ------------------------------------
 
-    def _alert_rule(self, rule: _Rule, event: Event, now: datetime, at: float) -> Decision:
+    def _alert_rule(
+        self,
+        rule: _Rule,
+        event: Event,
+        extracted: Mapping[str, str],
+        now: datetime,
+        at: float,
+        seen: dict[str, str],
+    ) -> list[Decision]:
         spec = rule.spec
         severity = spec.severity if spec.severity is not None else alerts.derived_severity(event)
-        notifiers = spec.notify
-        if not notifiers:
-            return Decision(rule.name, None, NO_ROUTE, (), severity)
         occurrence = alerts.occurrence_id(event, rule.name)
-        key = alerts.group_key(event, spec.group_by, rule=rule.name, host=self._host)
+        key = alerts.group_key(
+            event, spec.group_by, rule=rule.name, host=self._host, extracted=extracted
+        )
         group = self._state.get(key) if rule.keeps_state else None
+
+        def suppressed(reason: str) -> list[Decision]:
+            return [Decision(rule.name, None, reason, spec.notify, severity)]
 
         if group is not None and group.last_sent_id == occurrence and group.snapshot:
             # The same bytes again: the daemon crashed after deciding but
             # before the outbox commit. Deciding the same way again lets the
             # outbox keep one copy, instead of the cooldown eating the alert.
-            resent = dataclasses.replace(Alert.from_payload(group.snapshot), notifiers=notifiers)
-            return Decision(rule.name, resent, None, notifiers, severity)
+            resent = Alert.from_payload(group.snapshot)
+            destinations = self._destinations(rule, resent)
+            return self._send(rule, resent, destinations, at, reread=True) or suppressed(NO_ROUTE)
+
+        if rule.only_some and self._sighting(event, at, seen) not in spec.notify_on:
+            self._held_back(rule, key, group, at, pending=False)
+            return suppressed(SEEN_BEFORE)
 
         count, first_seen = 1, at
         if spec.threshold is not None:
@@ -174,18 +297,25 @@ class RuleEngine:
                 key, occurrence, at, spec.threshold.within
             )
             if in_window < spec.threshold.count:
-                self._held_back(rule, key, group, at, pending=False)
-                return Decision(rule.name, None, THRESHOLD, notifiers, severity)
+                self._held_back(rule, key, group, at, pending=False, counted=True)
+                return suppressed(THRESHOLD)
             if group is None or group.last_sent_at is None or oldest > group.last_sent_at:
                 # The alert stands for the occurrences that crossed the threshold.
                 count, first_seen = in_window, oldest
 
-        alert = self._build(event, rule, occurrence, severity, count, first_seen, at)
-        if self._silencer is not None and self._silencer.silenced(alert, now):
+        alert = self._build(event, rule, extracted, occurrence, severity, count, first_seen, at)
+        destinations = self._destinations(rule, alert)
+        if not destinations:
+            return suppressed(NO_ROUTE)
+        # A muted route still takes the alert (first match stays first); it sends nothing.
+        destinations = [dest for dest in destinations if not dest.muted(now)]
+        if not destinations or (
+            self._silencer is not None and self._silencer.silenced(alert, now)
+        ):
             self._held_back(rule, key, group, at, pending=False)
-            return Decision(rule.name, None, SILENCED, notifiers, severity)
+            return suppressed(SILENCED)
 
-        cooldown = spec.cooldown
+        cooldown = self._cooldown(rule, group)
         if (
             cooldown
             and group is not None
@@ -193,7 +323,7 @@ class RuleEngine:
             and at < group.last_sent_at + cooldown
         ):
             self._held_back(rule, key, group, at, pending=True, occurrence=occurrence)
-            return Decision(rule.name, None, COOLDOWN, notifiers, severity)
+            return suppressed(COOLDOWN)
 
         if group is not None and group.pending:
             alert = dataclasses.replace(
@@ -201,14 +331,142 @@ class RuleEngine:
                 count=group.pending + 1,
                 first_seen=_datetime(group.pending_first_seen or at),
             )
+        if group is not None and group.hosts:
+            alert = dataclasses.replace(alert, hosts=_hosts(group.hosts, self._host))
         if rule.keeps_state:
             self._sent(rule, key, group, alert, at)
-        return Decision(rule.name, alert, None, notifiers, severity)
+        return self._send(rule, alert, destinations, at)
+
+    def _sighting(self, event: Event, at: float, seen: dict[str, str]) -> str:
+        """`new`, `regression` or `seen`: what this host knew of the event's fingerprint."""
+        if "kind" not in seen:
+            fingerprint = alerts.digest(
+                "fingerprint", alerts.group_value(event, "fingerprint", rule="", host="")
+            )
+            occurrence = alerts.occurrence_id(event, "")
+            before = self._state.sighting(fingerprint, occurrence, at)
+            if before is None:
+                seen["kind"] = NEW
+            elif before.opened_by == occurrence:
+                seen["kind"] = before.opened_as  # the same bytes re-read after a crash
+            elif before.resolved_at is not None:
+                seen["kind"] = REGRESSION
+            else:
+                seen["kind"] = "seen"
+        return seen["kind"]
+
+    # -- where alerts go ---------------------------------------------------
+
+    def _destinations(self, rule: _Rule, alert: Alert) -> list[Destination]:
+        """The rule's own notifiers, else what the routes say; the rule's timers win."""
+        spec = rule.spec
+        if spec.notify:
+            return [Destination("rule", spec.notify, spec.group_wait, spec.group_interval)]
+        return [
+            dataclasses.replace(
+                dest,
+                group_wait=spec.group_wait if spec.group_wait is not None else dest.group_wait,
+                group_interval=(
+                    spec.group_interval
+                    if spec.group_interval is not None
+                    else dest.group_interval
+                ),
+            )
+            for dest in self._router.destinations(alert_labels(alert))
+        ]
+
+    def _send(
+        self,
+        rule: _Rule,
+        alert: Alert,
+        destinations: Sequence[Destination],
+        at: float,
+        *,
+        batch: bool = True,
+        reread: bool = False,
+    ) -> list[Decision]:
+        """One decision per destination: sent now, or into its batch."""
+        decisions: list[Decision] = []
+        used: set[str] = set()
+        for dest in destinations:
+            # `continue` may reach one notifier twice; it gets the alert once.
+            notifiers = tuple(name for name in dest.notifiers if name not in used)
+            if not notifiers:
+                continue
+            used.update(notifiers)
+            routed = dataclasses.replace(alert, notifiers=notifiers)
+            if batch and (dest.group_wait or dest.group_interval):
+                with self._state.hold(digest.key(rule.name, dest.key, routed.notifiers)):
+                    decisions.append(self._batch(rule, dest, routed, at, reread=reread))
+            else:
+                decisions.append(self._decision(rule, routed))
+        return decisions
+
+    def _decision(
+        self, rule: _Rule, alert: Alert, items: Sequence[Mapping[str, Any]] = ()
+    ) -> Decision:
+        worded = {}
+        for name in alert.notifiers:
+            template = rule.template_for(name)
+            if template is not None:
+                worded[name] = render(template, alert, name, items)
+        return Decision(rule.name, alert, None, alert.notifiers, alert.severity, worded)
+
+    def _batch(
+        self, rule: _Rule, dest: Destination, alert: Alert, at: float, *, reread: bool
+    ) -> Decision:
+        key = digest.key(rule.name, dest.key, alert.notifiers)
+        batch = self._state.get(key)
+        grouped = Decision(rule.name, None, GROUPED, alert.notifiers, alert.severity)
+        if reread and batch is not None:
+            return grouped  # the batch kept it the first time
+        if batch is not None and digest.is_open(batch, at):
+            self._state.put(key, digest.add(batch, alert, at))
+            return grouped
+        if not dest.group_wait:
+            # No wait: the first goes now, later ones gather for group_interval.
+            self._state.put(
+                key,
+                digest.start(
+                    rule.name,
+                    alert,
+                    at,
+                    flush_at=None,
+                    interval=dest.group_interval,
+                    notifiers=alert.notifiers,
+                ),
+            )
+            return self._decision(rule, alert)
+        self._state.put(
+            key,
+            digest.start(
+                rule.name,
+                alert,
+                at,
+                flush_at=at + dest.group_wait,
+                interval=dest.group_interval,
+                notifiers=alert.notifiers,
+            ),
+        )
+        return grouped
+
+    def _flush(self, rule: _Rule, key: str, batch: GroupState, at: float) -> list[Decision]:
+        decisions: list[Decision] = []
+        if batch.pending and batch.snapshot.get("first") is not None:
+            alert, items = digest.flush(key, batch)
+            decisions.append(self._decision(rule, alert, items))
+        emptied = digest.after_flush(batch, at)
+        if emptied is None:
+            self._state.delete(key)
+        else:
+            self._state.put(key, emptied)
+        return decisions
 
     def _build(
         self,
         event: Event,
         rule: _Rule,
+        extracted: Mapping[str, str],
         occurrence: str,
         severity: Severity,
         count: int,
@@ -219,7 +477,12 @@ class RuleEngine:
         message = redact(event.message)
         exc_message = redact.optional(event.exc_message)
         text = redact(event.text)
-        return Alert(
+        fields = redact.fields(event.fields)
+        # Groups are taken again from the redacted text: a group that overlapped
+        # a masked secret comes out masked, or (no match any more) is masked whole.
+        masked = rule.matcher.groups(message, exc_message)
+        fields.update(redact.fields({name: masked.get(name, MASK) for name in extracted}))
+        alert = Alert(
             id=occurrence,
             status=AlertStatus.FIRING,
             rule=rule.name,
@@ -242,7 +505,27 @@ class RuleEngine:
             level=event.level,
             logger=event.logger,
             message=message,
+            fields=fields,
+            context=self._context(rule, event),
+            hosts=(self._host,),
         )
+        if not rule.labels:
+            return alert
+        # Label templates see the alert as built so far: redacted values only.
+        variables = template_context(alert)
+        labels = dict(self._labels)
+        labels.update((name, render_label(value, variables)) for name, value in rule.labels)
+        return dataclasses.replace(alert, labels=labels)
+
+    def _context(self, rule: _Rule, event: Event) -> tuple[str, ...]:
+        keep = rule.spec.context_lines
+        if keep is None:
+            keep = self._source_context.get(event.origin.source, len(event.context))
+        lines = event.context[max(0, len(event.context) - keep) :]
+        if not lines or keep == 0:
+            return ()
+        # Joined first: a secret spanning lines (a PEM block) is one match.
+        return tuple(self._redact("\n".join(lines)).split("\n"))
 
     # -- group bookkeeping -------------------------------------------------
 
@@ -255,11 +538,21 @@ class RuleEngine:
         *,
         pending: bool,
         occurrence: str | None = None,
+        counted: bool = False,
     ) -> None:
-        """Record an occurrence that sent nothing: it keeps the group from resolving."""
+        """Record an occurrence that sent nothing: it keeps the group from resolving.
+
+        ``pending`` (held back by the cooldown) and ``counted`` (below the
+        threshold) occurrences are counted by a later alert, which also says
+        on which hosts they were seen.
+        """
         if group is None:
-            return  # nothing sent yet: no cooldown to count for, nothing to resolve
+            if not counted:
+                return  # nothing sent yet: no cooldown to count for, nothing to resolve
+            group = GroupState(rule=rule.name, last_seen=at)
         changes: dict[str, object] = {"last_seen": max(group.last_seen, at)}
+        if pending or counted:
+            changes["hosts"] = _hosts(group.hosts, self._host)
         if group.incident_id is not None:
             changes["incident_count"] = group.incident_count + 1
         if pending:
@@ -290,6 +583,8 @@ class RuleEngine:
             incident_first_seen=incident_first,
             incident_count=incident_count,
             snapshot=alert.payload(),
+            # Occurrences held back during the last cooldown: the storm goes on.
+            cooldown_s=self._next_cooldown(rule, group, grow=bool(group and group.pending)),
         )
         self._state.put(key, self._schedule(rule, updated))
 
@@ -297,13 +592,15 @@ class RuleEngine:
         """Set when `tick` next has work for the group, and when it may be forgotten."""
         due: list[float] = []
         keep: list[float] = [group.last_seen]
-        cooldown, resolve_after = rule.spec.cooldown, rule.spec.resolve_after
+        cooldown, resolve_after = self._cooldown(rule, group), rule.spec.resolve_after
         if cooldown and group.last_sent_at is not None:
             keep.append(group.last_sent_at + cooldown)
             if group.pending:
                 due.append(group.last_sent_at + cooldown)
         if rule.spec.threshold is not None and group.last_sent_at is not None:
             keep.append(group.last_sent_at + rule.spec.threshold.within)
+        if rule.spec.threshold is not None and group.last_sent_at is None:
+            keep.append(group.last_seen + rule.spec.threshold.within)  # hosts below it
         if resolve_after and group.incident_id is not None:
             due.append(group.last_seen + resolve_after)
             keep.append(group.last_seen + resolve_after)
@@ -313,7 +610,6 @@ class RuleEngine:
         self, rule: _Rule, key: str, group: GroupState, at: float
     ) -> list[Decision]:
         spec = rule.spec
-        notifiers = spec.notify
         decisions: list[Decision] = []
         resolve_after = spec.resolve_after
         resolving = (
@@ -321,23 +617,29 @@ class RuleEngine:
             and group.incident_id is not None
             and at >= group.last_seen + (resolve_after or 0.0)
         )
-        cooldown_over = group.last_sent_at is None or at >= group.last_sent_at + (
-            spec.cooldown or 0.0
+        cooldown_over = group.last_sent_at is None or at >= group.last_sent_at + self._cooldown(
+            rule, group
         )
         if group.pending and (cooldown_over or resolving):
-            summary = self._summary(group, key, notifiers)
-            decisions.append(Decision(rule.name, summary, None, notifiers, summary.severity))
+            summary = self._summary(group, key)
+            destinations = self._destinations(rule, summary)
+            decisions.extend(self._send(rule, summary, destinations, at, batch=False))
             group = group.replace(
                 last_sent_at=at,
                 last_sent_id=summary.id,
                 pending=0,
                 pending_first_seen=None,
                 pending_last_id=None,
+                hosts=(),
                 snapshot=summary.payload(),
+                cooldown_s=self._next_cooldown(rule, group, grow=True),
             )
         if resolving:
-            resolved = self._resolved(group, key, notifiers)
-            decisions.append(Decision(rule.name, resolved, None, notifiers, resolved.severity))
+            resolved = self._resolved(group, key)
+            destinations = self._destinations(rule, resolved)
+            decisions.extend(self._send(rule, resolved, destinations, at, batch=False))
+            fingerprint = resolved.fingerprint or f"message:{resolved.message}"
+            self._state.resolve_fingerprint(alerts.digest("fingerprint", fingerprint), at)
             # Forget the group: a later occurrence opens a new incident, with
             # no cooldown left over from this one.
             self._state.delete(key)
@@ -345,7 +647,7 @@ class RuleEngine:
             self._state.put(key, self._schedule(rule, group))
         return decisions
 
-    def _summary(self, group: GroupState, key: str, notifiers: tuple[str, ...]) -> Alert:
+    def _summary(self, group: GroupState, key: str) -> Alert:
         """The alert for what the cooldown held back: how many, since when."""
         base = Alert.from_payload(group.snapshot)
         return dataclasses.replace(
@@ -353,12 +655,12 @@ class RuleEngine:
             id=alerts.digest(key, "held-back", group.pending_last_id or ""),
             status=AlertStatus.FIRING,
             count=group.pending,
+            hosts=group.hosts or base.hosts,
             first_seen=_datetime(group.pending_first_seen or group.last_seen),
             last_seen=_datetime(group.last_seen),
-            notifiers=notifiers,
         )
 
-    def _resolved(self, group: GroupState, key: str, notifiers: tuple[str, ...]) -> Alert:
+    def _resolved(self, group: GroupState, key: str) -> Alert:
         base = Alert.from_payload(group.snapshot)
         return dataclasses.replace(
             base,
@@ -367,8 +669,25 @@ class RuleEngine:
             count=group.incident_count,
             first_seen=_datetime(group.incident_first_seen or group.last_seen),
             last_seen=_datetime(group.last_seen),
-            notifiers=notifiers,
         )
+
+    # -- cooldown growth -----------------------------------------------------
+
+    def _cooldown(self, rule: _Rule, group: GroupState | None) -> float:
+        """The group's current cooldown: grown, or the rule's first span."""
+        initial = rule.spec.cooldown or 0.0
+        if initial and group is not None and group.cooldown_s is not None:
+            return group.cooldown_s
+        return initial
+
+    def _next_cooldown(self, rule: _Rule, group: GroupState | None, *, grow: bool) -> float | None:
+        """The cooldown after a send: grown while the storm goes on, reset after quiet."""
+        growth, initial = rule.spec.cooldown_growth, rule.spec.cooldown
+        if growth is None or not initial:
+            return None
+        if not grow:
+            return initial
+        return min(self._cooldown(rule, group) * growth.factor, max(growth.max, initial))
 
 
 def _seconds(now: datetime) -> float:
@@ -379,4 +698,9 @@ def _seconds(now: datetime) -> float:
 
 def _datetime(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _hosts(hosts: Sequence[str], host: str) -> tuple[str, ...]:
+    """The hosts with ``host`` added, sorted so that every daemon writes the same value."""
+    return tuple(sorted({*hosts, host}))
 

@@ -11,7 +11,8 @@ masked.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 MASK = "***"
 
@@ -52,6 +53,11 @@ _KEY_VALUE = re.compile(
     r"(?P<sep>[\"']?\s{0,8}[=:]\s{0,8})"
     r"(?:(?P<quote>[\"'])(?:[^\"'\\\r\n]|\\.|(?!(?P=quote))[\"'])*(?P=quote)?"
     r"|(?P<bare>[^\s,;&\"'}\])]+))",
+    re.IGNORECASE,
+)
+# A record field named like a credential is masked whole, whatever its value.
+_SECRET_KEY = re.compile(
+    r"password|passwd|pwd|secret|token|api[_-]?key|apikey|authorization|credential|private[_-]?key",
     re.IGNORECASE,
 )
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b")
@@ -177,3 +183,21 @@ class Redactor:
 
     def optional(self, text: str | None) -> str | None:
         return None if text is None else self(text)
+
+    def fields(self, fields: Mapping[str, Any], *, max_chars: int = 1000) -> dict[str, Any]:
+        """Scalar fields, redacted: strings masked and cut, credentials by name masked whole.
+
+        Nested objects and lists are left out: fields are for labels,
+        group keys and templates, and the whole record is in the text anyway.
+        """
+        clean: dict[str, Any] = {}
+        for name, value in fields.items():
+            if isinstance(value, Mapping | list | tuple):
+                continue
+            if value is not None and _SECRET_KEY.search(name):
+                clean[name] = MASK
+            elif isinstance(value, str):
+                clean[name] = self(value)[:max_chars]
+            else:
+                clean[name] = value
+        return clean

@@ -9,11 +9,14 @@ one repeated alert, which beats an fsync per log record.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from logwatch.errors import StateError
-from logwatch.rules.state import GroupState
+from logwatch.rules.state import FingerprintState, GroupState, next_sighting
 from logwatch.store import DB_NAME
 
 _SCHEMA = """
@@ -33,6 +36,10 @@ CREATE TABLE IF NOT EXISTS rule_groups (
     expires_at REAL
 );
 CREATE INDEX IF NOT EXISTS rule_groups_due ON rule_groups (due_at);
+CREATE TABLE IF NOT EXISTS known_fingerprints (
+    fingerprint TEXT PRIMARY KEY,  -- kept for good: "new" means never seen on this host
+    value TEXT NOT NULL            -- FingerprintState as JSON
+);
 """
 
 
@@ -111,3 +118,33 @@ class SqliteRuleState:
         windows = self._db.execute("DELETE FROM rule_windows WHERE until < ?", (now,)).rowcount
         return int(groups) + int(windows)
 
+    def sighting(self, fingerprint: str, occurrence: str, at: float) -> FingerprintState | None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            before = self._fingerprint(fingerprint)
+            self._put_fingerprint(fingerprint, next_sighting(before, occurrence, at))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return before
+
+    def hold(self, key: str) -> AbstractContextManager[None]:
+        return nullcontext()  # one daemon per state dir: nobody else decides about its groups
+
+    def resolve_fingerprint(self, fingerprint: str, at: float) -> None:
+        known = self._fingerprint(fingerprint)
+        if known is not None:
+            self._put_fingerprint(fingerprint, dataclasses.replace(known, resolved_at=at))
+
+    def _fingerprint(self, fingerprint: str) -> FingerprintState | None:
+        row = self._db.execute(
+            "SELECT value FROM known_fingerprints WHERE fingerprint = ?", (fingerprint,)
+        ).fetchone()
+        return None if row is None else FingerprintState(**json.loads(row[0]))
+
+    def _put_fingerprint(self, fingerprint: str, value: FingerprintState) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO known_fingerprints (fingerprint, value) VALUES (?, ?)",
+            (fingerprint, json.dumps(dataclasses.asdict(value), sort_keys=True)),
+        )

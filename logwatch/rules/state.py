@@ -2,8 +2,10 @@
 
 The engine keeps everything it must remember between events here: threshold
 windows, the last alert of each group (cooldown), occurrences held back since
-then, and whether the group is firing (resolve). Times are float epoch seconds
-so that every backend (memory, SQLite, later Redis) stores plain numbers.
+then, whether the group is firing (resolve), alerts waiting for a digest
+(``kind="digest"`` records), and which fingerprints this host has seen
+(``notify_on: [new, regression]``). Times are float epoch seconds so that
+every backend (memory, SQLite, later Redis) stores plain numbers.
 
 Each operation stands on its own, so a networked backend can make each one
 atomic (``window_add`` is a ZADD + ZREMRANGEBYSCORE + ZCARD; ``put`` a SET with
@@ -16,6 +18,7 @@ import bisect
 import dataclasses
 import json
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,6 +44,14 @@ class GroupState:
     snapshot: Mapping[str, Any] = field(default_factory=dict)
     due_at: float | None = None  # when `tick` has work for this group
     expires_at: float | None = None  # when the record may be forgotten
+    # "group": the above, per (rule, group_by key). "digest": alerts waiting
+    # for group_wait / group_interval; `pending` counts them, `snapshot` holds
+    # their summary (rules/digest.py), `last_sent_at` is the last flush.
+    kind: str = "group"
+    cooldown_s: float | None = None  # the current cooldown, when it grows
+    # Where the occurrences the next alert counts were seen (held back, or
+    # below the threshold); more than one host when daemons share the state.
+    hosts: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> GroupState:
         return dataclasses.replace(self, **changes)
@@ -52,8 +63,23 @@ class GroupState:
     def from_json(cls, text: str) -> GroupState:
         data = json.loads(text)
         names = {f.name for f in dataclasses.fields(cls)}
+        if "hosts" in data:
+            data["hosts"] = tuple(data["hosts"])  # JSON has lists only
         # Fields written by a newer version are ignored rather than fatal.
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintState:
+    """What this host knows about one fingerprint, for ``notify_on``."""
+
+    first_seen: float
+    last_seen: float
+    resolved_at: float | None = None  # set when a group of it resolved; cleared when seen
+    # The occurrence that made it new (or regressed): reading those bytes again
+    # after a crash must decide the same way.
+    opened_by: str = ""
+    opened_as: str = "new"  # "new" | "regression"
 
 
 class RuleState(Protocol):
@@ -82,6 +108,40 @@ class RuleState(Protocol):
         """Forget records past their ``expires_at`` and windows gone quiet; return how many."""
         ...
 
+    def sighting(self, fingerprint: str, occurrence: str, at: float) -> FingerprintState | None:
+        """Record that ``fingerprint`` was seen at ``at``; return what was known before.
+
+        None means never seen. A fingerprint that was resolved is no longer
+        resolved afterwards, and ``opened_by``/``opened_as`` are set to
+        ``occurrence`` and "new"/"regression" when this sighting opened it.
+        One atomic read-and-write on a networked backend.
+        """
+        ...
+
+    def resolve_fingerprint(self, fingerprint: str, at: float) -> None:
+        """Mark a known fingerprint resolved: its next sighting is a regression."""
+        ...
+
+    def hold(self, key: str) -> AbstractContextManager[None]:
+        """Keep other daemons sharing this state off group ``key`` during the block.
+
+        The engine reads, decides and writes a group inside it, so that two
+        hosts seeing one error at once send one alert. A state no other
+        daemon uses has nothing to do here (``contextlib.nullcontext()``).
+        """
+        ...
+
+
+def next_sighting(
+    before: FingerprintState | None, occurrence: str, at: float
+) -> FingerprintState:
+    """The record after a sighting; backends share this so they agree on it."""
+    if before is None:
+        return FingerprintState(at, at, None, occurrence, "new")
+    if before.resolved_at is not None:
+        return FingerprintState(before.first_seen, at, None, occurrence, "regression")
+    return dataclasses.replace(before, last_seen=max(before.last_seen, at))
+
 
 class MemoryRuleState:
     """A RuleState in dicts: for replay, tests, and daemons that accept forgetting."""
@@ -90,6 +150,7 @@ class MemoryRuleState:
         self._windows: dict[str, tuple[list[float], dict[str, float]]] = {}
         self._window_span: dict[str, float] = {}
         self._groups: dict[str, GroupState] = {}
+        self._fingerprints: dict[str, FingerprintState] = {}
 
     def window_add(self, key: str, member: str, at: float, within: float) -> tuple[int, float]:
         times, members = self._windows.setdefault(key, ([], {}))
@@ -139,3 +200,16 @@ class MemoryRuleState:
             del self._windows[key]
             del self._window_span[key]
         return len(gone) + len(quiet)
+
+    def sighting(self, fingerprint: str, occurrence: str, at: float) -> FingerprintState | None:
+        before = self._fingerprints.get(fingerprint)
+        self._fingerprints[fingerprint] = next_sighting(before, occurrence, at)
+        return before
+
+    def resolve_fingerprint(self, fingerprint: str, at: float) -> None:
+        known = self._fingerprints.get(fingerprint)
+        if known is not None:
+            self._fingerprints[fingerprint] = dataclasses.replace(known, resolved_at=at)
+
+    def hold(self, key: str) -> AbstractContextManager[None]:
+        return nullcontext()  # one engine per MemoryRuleState

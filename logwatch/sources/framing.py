@@ -7,9 +7,15 @@ byte 0x0A never occurs inside a multi-byte sequence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from logwatch.model import Line
 
 DEFAULT_MAX_LINE_BYTES = 1 << 20
+
+# Given complete lines, the spans of them to frame (in order, disjoint, on line
+# boundaries); the lines between are counted and passed over (``coldlines``).
+KeepSpans = Callable[[bytes], list[tuple[int, int]]]
 
 
 class LineFramer:
@@ -25,6 +31,8 @@ class LineFramer:
         self._lineno = lineno  # number of the next line to be framed
         self._max_line_bytes = max_line_bytes
         self.nul_bytes_skipped = 0
+        self.lines_passed = 0  # left out by a ``keep`` filter, since ``take_passed``
+        self.bytes_passed = 0
 
     @property
     def offset(self) -> int:
@@ -43,7 +51,10 @@ class LineFramer:
     def has_partial(self) -> bool:
         return self._consumed > 0
 
-    def feed(self, chunk: bytes) -> list[Line]:
+    def feed(self, chunk: bytes, keep: KeepSpans | None = None) -> list[Line]:
+        """The lines ``chunk`` completes; with ``keep``, only those in the spans it returns."""
+        if keep is not None:
+            return self._feed_kept(chunk, keep)
         lines: list[Line] = []
         start = 0
         while (newline := chunk.find(b"\n", start)) >= 0:
@@ -61,6 +72,38 @@ class LineFramer:
             start = newline + 1
         self._hold(chunk[start:])
         return lines
+
+    def _feed_kept(self, chunk: bytes, keep: KeepSpans) -> list[Line]:
+        first = chunk.find(b"\n") + 1
+        if not first:
+            return self.feed(chunk)
+        # a line begun in an earlier chunk is completed the ordinary way
+        start = first if self._consumed else 0
+        lines = self.feed(chunk[:start])
+        end = chunk.rfind(b"\n") + 1
+        body = chunk[start:end]
+        done = 0
+        for span_start, span_end in keep(body):
+            self._pass(body, done, span_start)
+            lines.extend(self.feed(body[span_start:span_end]))
+            done = span_end
+        self._pass(body, done, len(body))
+        self._hold(chunk[end:])
+        return lines
+
+    def take_passed(self) -> tuple[int, int]:
+        """Lines and bytes a ``keep`` filter left out since the last call."""
+        passed = (self.lines_passed, self.bytes_passed)
+        self.lines_passed = self.bytes_passed = 0
+        return passed
+
+    def _pass(self, body: bytes, start: int, end: int) -> None:
+        if end > start:
+            count = body.count(b"\n", start, end)
+            self._buffer_offset += end - start
+            self._lineno += count
+            self.lines_passed += count
+            self.bytes_passed += end - start
 
     def flush(self) -> list[Line]:
         """Frame the unterminated last line, for a file that will not grow any more."""

@@ -6,7 +6,7 @@ import enum
 import os
 
 from logwatch.model import Line, Origin
-from logwatch.sources.framing import LineFramer
+from logwatch.sources.framing import KeepSpans, LineFramer
 from logwatch.sources.identity import HEAD_MAX, MARKER_MAX, read_head, read_marker
 from logwatch.store import FileState
 
@@ -50,6 +50,7 @@ class FileReader:
         self.at_eof = False  # the last read came up short: nothing more until it grows
         self.changed_at = now  # last growth seen; quiet periods are measured from here
         self.committed = (offset, lineno, marker)  # the last checkpoint handed out
+        self.keep: KeepSpans | None = None  # passes over lines no rule can alert on
 
     @property
     def origin(self) -> Origin:
@@ -69,7 +70,7 @@ class FileReader:
             want = min(read_chunk, budget - done)
             data = os.pread(self.fd, want, self.pos)
             if data:
-                lines += self.framer.feed(data)
+                lines += self.framer.feed(data, self.keep)
                 self.pos += len(data)
                 self.tail = (self.tail + data[-MARKER_MAX:])[-MARKER_MAX:]
                 done += len(data)

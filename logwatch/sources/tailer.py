@@ -20,12 +20,13 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from logwatch.model import Line, Origin
 from logwatch.sources.discovery import expand, watch_dirs
+from logwatch.sources.framing import KeepSpans, LineFramer
 from logwatch.sources.identity import (
     Probe,
     Verdict,
@@ -91,6 +92,8 @@ class Tailer:
         self._by_path: dict[str, str] = {}  # followed path -> uid of its active/idle reader
         self._open_inodes: dict[tuple[int, int], FileReader] = {}
         self._out: dict[str, tuple[Origin, list[Line]]] = {}
+        self._passed: dict[str, tuple[int, int]] = {}  # uid -> lines, bytes left unframed
+        self._keep: Mapping[str, KeepSpans | None] = {}  # source -> filter (``coldlines``)
         self._retired: list[str] = []
         self._hints = Hints()
         self._watcher = DirectoryWatcher(self._hints)
@@ -151,7 +154,9 @@ class Tailer:
             row = self._known.get(uid)
             if row is None:
                 raise KeyError(f"no file with uid {uid} is or was followed")
-            if (row.offset, row.lineno) == (offset, lineno):
+            if row.state == "gone" or (row.offset, row.lineno) == (offset, lineno):
+                # a retired file's final state says where it ended; lines read past
+                # that (from a truncated live file) cannot be re-read from it anyway
                 return row
             logger.debug("checkpoint of closed %s off its end; its marker is unknown", row.path)
             return replace(row, offset=offset, lineno=lineno, marker=b"")
@@ -169,6 +174,12 @@ class Tailer:
         a committed file that was lost while we were stopped is retired unread."""
         row = self._known.get(uid)
         return row if row is not None and row.state == "gone" else None
+
+    def set_filters(self, filters: Mapping[str, KeepSpans | None]) -> None:
+        """Per source, which lines to frame (the rest are counted, not framed)."""
+        self._keep = dict(filters)
+        for reader in self._readers.values():
+            reader.keep = self._keep.get(reader.source)
 
     def reconfigure(self, sources: Sequence[SourceSpec]) -> None:
         """Follow a new set of sources; files that stay keep their readers and offsets."""
@@ -270,7 +281,17 @@ class Tailer:
             self._retire(reader)
             return
         found = find_rotated(path, reader.head, reader.pos, reader.tail, skip=self._followed)
-        if found is None or found.fd is None:
+        prefix = None if found is not None else find_rotated(
+            path, reader.head, 0, b"", skip=self._followed)
+        if prefix is not None and prefix.fd is not None and prefix.st.st_size < reader.pos:
+            # copied before we read on: what the writer added between logrotate's copy and
+            # its truncate reached us but not the copy, which holds nothing we have not read
+            logger.info("%s was copied and truncated; %s holds no unread bytes",
+                        path, prefix.path)
+            self._end_at_copy(reader, prefix.fd, prefix.path, prefix.st)
+        elif found is None or found.fd is None:
+            if prefix is not None and prefix.fd is not None:
+                os.close(prefix.fd)
             self._lost(reader, f"{path} was truncated; no rotated copy holds offset {reader.pos}")
             self._retire(reader)
         else:
@@ -307,6 +328,19 @@ class Tailer:
         reader.is_copy = True
         reader.at_eof = False
         reader.changed_at = now
+
+    def _end_at_copy(self, reader: FileReader, fd: int, path: str, st: os.stat_result) -> None:
+        """Retire ``reader`` as the copy at its end, so neither a scan nor a restart reads it."""
+        self._emit(reader, reader.framer.flush())
+        self._closed(reader)
+        reader.fd, reader.path = fd, path
+        reader.dev, reader.ino, reader.size, reader.mtime_ns = (
+            st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        reader.pos, reader.tail = st.st_size, read_marker(fd, st.st_size)
+        reader.framer = LineFramer(offset=st.st_size, lineno=last_line_end(fd, st.st_size)[1],
+                                   max_line_bytes=reader.framer.max_line_bytes)
+        self._opened(reader)
+        self._retire(reader)
 
     def _wake_idle(self, reader: FileReader, now: float) -> None:
         """Reopen an idle file that changed; if its path names another file, look for it."""
@@ -468,6 +502,7 @@ class Tailer:
             lineno=lineno, marker=marker, max_line_bytes=self._specs[source].max_line_bytes,
             now=now,
         )
+        reader.keep = self._keep.get(source)
         self._readers[uid] = reader
         self._opened(reader)
         return reader
@@ -497,7 +532,12 @@ class Tailer:
         live = live_name(path)
         uid = None if live is None else self._by_path.get(live)
         reader = None if uid is None else self._readers[uid]
-        if reader is None or reader.fd is None or not heads_agree(head, reader.head):
+        if reader is None or reader.fd is None:
+            return False
+        if not head:
+            # logrotate creates the copy empty, then fills it: decide at a later scan
+            return True
+        if not heads_agree(head, reader.head):
             return False
         if st.st_size >= reader.pos:
             # compare with the bytes we read, not the live file's: copytruncate may have
@@ -592,6 +632,10 @@ class Tailer:
     def _emit(self, reader: FileReader, lines: list[Line]) -> None:
         if not lines:
             return
+        passed_lines, passed_bytes = reader.framer.take_passed()
+        if passed_lines:
+            before = self._passed.get(reader.uid, (0, 0))
+            self._passed[reader.uid] = (before[0] + passed_lines, before[1] + passed_bytes)
         entry = self._out.get(reader.uid)
         if entry is None:
             self._out[reader.uid] = (reader.origin, lines)
@@ -603,8 +647,11 @@ class Tailer:
         chunks = []
         for uid, (origin, lines) in self._out.items():
             reader = self._readers.get(uid)
-            chunks.append(Chunk(origin, lines, at_eof=reader is None or not reader.behind))
+            passed_lines, passed_bytes = self._passed.get(uid, (0, 0))
+            chunks.append(Chunk(origin, lines, at_eof=reader is None or not reader.behind,
+                                passed_lines=passed_lines, passed_bytes=passed_bytes))
         self._out = {}
+        self._passed = {}
         return chunks
 
     def _report(self, key: str, message: str, *args: object) -> None:

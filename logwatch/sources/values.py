@@ -45,6 +45,10 @@ class Chunk:
     origin: Origin  # source name, current path, file uid
     lines: list[Line]
     at_eof: bool  # the reader reached the end of the bytes available now
+    # Lines before the last one that a keep filter passed over: each would have been
+    # a one-line event no rule alerts on (``coldlines``); counted, never framed.
+    passed_lines: int = 0
+    passed_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

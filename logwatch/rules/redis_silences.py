@@ -1,0 +1,155 @@
+"""Rules stage, muting across a fleet: silences shared through Redis.
+
+Each daemon publishes the silences of its own state dir (added there with
+``logwatch silence add``) to one Redis hash, ``{prefix}silences``, and mutes
+what any silence in that hash matches. So a silence added on one host applies
+on every host sharing the prefix, within ``refresh_every_s``.
+
+A silence only ever gets shorter (``silence expire`` ends it early), so when
+two copies of one silence meet, the one that ends first wins: expiring it
+anywhere sticks, even when the host that added it publishes it again after a
+restart. While Redis is unavailable the daemon keeps muting with the silences
+it last read (an operator's silence must not lapse because Redis did) and
+with its local ones, which it also consults directly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import redis
+
+from logwatch.errors import StateUnavailableError
+from logwatch.model import Alert
+from logwatch.rules.failover import SharedLink
+from logwatch.rules.redis_state import translated
+from logwatch.rules.silence_store import SilenceStore
+from logwatch.rules.silences import LabelMatcher, Silence, SilenceSet
+
+REFRESH_EVERY_S = 2.0
+KEEP_ENDED_S = 86_400.0  # ended silences stay listed this long, as in `silence list`
+
+# KEYS: the hash. ARGV: id, json, ends_at, id, json, ends_at, ...
+_PUBLISH = """
+for i = 1, #ARGV, 3 do
+  local old = redis.call('HGET', KEYS[1], ARGV[i])
+  if not old or tonumber(cjson.decode(old)['ends_at']) > tonumber(ARGV[i + 2]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0
+"""
+
+# KEYS: the hash. ARGV: id, now. End a silence that has not ended yet.
+_EXPIRE = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then return 0 end
+local silence = cjson.decode(old)
+if tonumber(silence['ends_at']) <= tonumber(ARGV[2]) then return 0 end
+silence['ends_at'] = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(silence))
+return 1
+"""
+
+
+def to_json(silence: Silence) -> str:
+    return json.dumps({
+        "id": silence.id,
+        "matchers": [[m.name, m.op, m.value] for m in silence.matchers],
+        "starts_at": silence.starts_at.timestamp(),
+        "ends_at": silence.ends_at.timestamp(),
+        "comment": silence.comment,
+        "created_by": silence.created_by,
+    })
+
+
+def from_json(text: str) -> Silence:
+    data = json.loads(text)
+    return Silence(
+        id=data["id"],
+        matchers=tuple(LabelMatcher.build(*triple) for triple in data["matchers"]),
+        starts_at=datetime.fromtimestamp(data["starts_at"], UTC),
+        ends_at=datetime.fromtimestamp(data["ends_at"], UTC),
+        comment=data.get("comment", ""),
+        created_by=data.get("created_by", ""),
+    )
+
+
+class SharedSilences:
+    """A Silencer over the fleet's silences in Redis; publishes this host's own silences."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        link: SharedLink,
+        *,
+        prefix: str = "logwatch:",
+        local: SilenceStore | None = None,
+        refresh_every_s: float = REFRESH_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._link = link
+        self._key = f"{prefix}silences"
+        self._local = local
+        self._refresh_every_s = refresh_every_s
+        self._clock = clock
+        self._refresh_at = 0.0
+        self._published: tuple[Silence, ...] | None = None
+        self._cached = SilenceSet()
+        self._publish = client.register_script(_PUBLISH)
+        self._expire = client.register_script(_EXPIRE)
+
+    def silenced(self, alert: Alert, now: datetime) -> bool:
+        if self._clock() >= self._refresh_at:
+            self._refresh_at = self._clock() + self._refresh_every_s
+            self._link.call(lambda: self._refresh(now), lambda: None)
+        return self._cached.silenced(alert, now)
+
+    def _refresh(self, now: datetime) -> None:
+        try:
+            if self._local is not None:
+                # Ended ones too: an expiry is news the fleet must hear.
+                horizon = now.timestamp() - KEEP_ENDED_S
+                own = tuple(
+                    silence
+                    for silence in self._local.list(now, include_expired=True)
+                    if silence.ends_at.timestamp() >= horizon
+                )
+                if own != self._published:
+                    self.publish(own)
+                    self._published = own
+            self._cached = SilenceSet(self.list(now))
+        except StateUnavailableError:
+            self._published = None  # Redis may have lost them: publish again once it is back
+            raise
+
+    def publish(self, silences: tuple[Silence, ...]) -> None:
+        args: list[str | float] = []
+        for silence in silences:
+            args += [silence.id, to_json(silence), silence.ends_at.timestamp()]
+        if args:
+            with translated("publish silences"):
+                self._publish(keys=[self._key], args=args)
+
+    def list(self, now: datetime, *, include_expired: bool = False) -> list[Silence]:
+        """Every shared silence not yet ended (or ended within a day, with include_expired)."""
+        with translated("list silences"):
+            raw = cast("dict[str, str]", self._client.hgetall(self._key))
+            silences = [from_json(text) for text in raw.values()]
+            horizon = now.timestamp() - KEEP_ENDED_S
+            if old := [s.id for s in silences if s.ends_at.timestamp() < horizon]:
+                self._client.hdel(self._key, *old)
+        kept = [s for s in silences if include_expired or s.ends_at > now]
+        return sorted(kept, key=lambda s: (s.starts_at, s.id))
+
+    def expire(self, silence_id: str, now: datetime) -> bool:
+        """End a silence for the whole fleet; False when none has that id or it had ended."""
+        with translated("expire silence"):
+            ended = self._expire(keys=[self._key], args=[silence_id, repr(now.timestamp())])
+        self._refresh_at = 0.0
+        return bool(cast("Any", ended))

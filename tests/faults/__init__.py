@@ -1,0 +1,1 @@
+"""Helpers for the fault-injection tests (tests/test_faults_*.py): workload, rotation, truth."""

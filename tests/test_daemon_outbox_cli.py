@@ -1,0 +1,68 @@
+"""`logwatch outbox list|retry` as an operator types it, against the daemon's state dir."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from logwatch.store import DB_NAME, Delivery, Store
+from logwatch.testing import sample_alert
+from tests.daemon_harness import logwatch
+
+
+def write_config(tmp_path: Path, state_dir: Path) -> Path:
+    config = tmp_path / "logwatch.yaml"
+    config.write_text(
+        f"""
+state_dir: {state_dir}
+sources: [{{name: app, paths: ["{tmp_path}/*.log"]}}]
+rules: [{{name: all, match: {{traceback: true}}, notify: [console]}}]
+notifiers: {{console: {{type: console}}}}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+class TestOutboxCommand:
+    def test_config_option_after_the_subcommand(self, tmp_path: Path) -> None:
+        """`outbox list -c CFG` and `outbox retry -c CFG` work like `outbox -c CFG list`."""
+        state = tmp_path / "state"
+        store = Store.in_dir(state)
+        store.commit([], [Delivery(sample_alert(id="a1", title="db down"), "console")], now=1.0)
+        row = store.outbox()[0]
+        store.mark_dead(row.id, "HTTP 400")
+        store.close()
+        config = str(write_config(tmp_path, state))
+        listed = logwatch("outbox", "list", "-c", config)
+        assert listed.returncode == 0, listed.stderr
+        assert "db down" in listed.stdout
+        retried = logwatch("outbox", "retry", "-c", config, str(row.id))
+        assert retried.returncode == 0, retried.stderr
+        assert "requeued 1" in retried.stdout
+        before = logwatch("outbox", "-c", config, "list", "--state", "pending")
+        assert before.returncode == 0, before.stderr
+        assert "db down" in before.stdout
+
+    def test_no_state_yet_is_reported_and_nothing_is_created(self, tmp_path: Path) -> None:
+        """Before the daemon ever ran, list and retry say so and leave the state dir alone."""
+        state = tmp_path / "state"
+        config = str(write_config(tmp_path, state))
+        for args in (("list",), ("retry",)):
+            result = logwatch("outbox", *args, "-c", config)
+            assert result.returncode == 0, result.stderr
+            assert "no state yet" in result.stdout + result.stderr
+        assert not (state / DB_NAME).exists()
+
+    def test_unreadable_state_is_an_error_message_not_a_traceback(self, tmp_path: Path) -> None:
+        """A state database that cannot be opened exits 1 with one line naming it."""
+        state = tmp_path / "state"
+        state.mkdir()
+        (state / DB_NAME).mkdir()  # a directory where the database should be
+        config = str(write_config(tmp_path, state))
+        started = time.monotonic()
+        result = logwatch("outbox", "list", "-c", config)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert DB_NAME in result.stderr
+        assert time.monotonic() - started < 30

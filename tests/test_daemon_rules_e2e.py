@@ -1,0 +1,165 @@
+"""The alert lifecycle with the real daemon: silences added while it runs, templates, secrets.
+
+A real `logwatch run` subprocess tails a file written by the real `logging`
+module and POSTs to a webhook on 127.0.0.1. "Nothing was sent" is proven with
+a canary: a record of another rule written after it, whose POST must arrive
+alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, wait_for
+from tests.rules_support import Log
+
+INJECTION = "order 7 {{ ''.__class__.__mro__ }} {% for x in range(3) %}x{% endfor %}"
+SECRETS = ("hunter2", "s3cr3tpw", "4711", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
+
+
+@pytest.fixture
+def receiver(httpserver: HTTPServer) -> Receiver:
+    recorder = Receiver()
+    httpserver.expect_request("/alerts", method="POST").respond_with_handler(recorder.handle)
+    return recorder
+
+
+@pytest.fixture
+def app_log(tmp_path: Path) -> Iterator[AppLog]:
+    (tmp_path / "logs").mkdir()
+    log = AppLog(tmp_path / "logs" / "app.log")
+    log.info("service started")
+    yield log
+    log.close()
+
+
+def append(app_log: AppLog, log: Log) -> None:
+    """Append records written by a real logger (in memory) to the watched file at once."""
+    with app_log.path.open("a", encoding="utf-8") as stream:
+        stream.write(log.text())
+
+
+def write_config(tmp_path: Path, url: str, rules: str, extra: str = "") -> Path:
+    config = tmp_path / "logwatch.yaml"
+    config.write_text(
+        f"""
+state_dir: {tmp_path / "state"}
+host: test-host
+sources:
+  - name: app
+    paths: ["{tmp_path / "logs"}/*.log"]
+    context_lines: 2
+redact: {{patterns: ['customer=(\\d+)']}}
+rules:
+  - name: canary
+    match: {{message: "^canary"}}
+    notify: [hook]
+{rules}
+notifiers:
+  hook:
+    type: webhook
+    url: "{url}"
+{extra}
+delivery: {{initial_backoff: 100ms, max_backoff: 500ms, timeout: 2s}}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def titles(receiver: Receiver) -> list[str]:
+    with receiver.lock:
+        return [str(body["title"]) for body in receiver.bodies]
+
+
+class TestSilencesLive:
+    def test_silence_added_while_running_stops_the_rule_and_expiry_restores_it(
+        self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, app_log: AppLog
+    ) -> None:
+        """`logwatch silence add` mutes the next occurrence; `silence expire` lets it through."""
+        rules = "  - {name: payments, match: {traceback: true}, notify: [hook]}\n"
+        config = write_config(tmp_path, httpserver.url_for("/alerts"), rules)
+        with running_daemon(config, tmp_path):
+            app_log.exception(1)
+            wait_for(lambda: receiver.count() == 1, 10, "the first traceback")
+
+            added = logwatch("silence", "add", "-c", str(config), "--match", "rule=payments",
+                             "--for", "1h", "--comment", "known outage")
+            assert added.returncode == 0, added.stderr
+            app_log.exception(2)
+            app_log.info("canary 1")
+            wait_for(lambda: receiver.count() == 2, 10, "the canary after the silenced record")
+            assert titles(receiver)[1] == "canary 1"
+
+            expired = logwatch("silence", "expire", "-c", str(config), added.stdout.strip())
+            assert expired.returncode == 0, expired.stderr
+            app_log.exception(3)
+            wait_for(lambda: receiver.count() == 3, 10, "the traceback after the expiry")
+            assert titles(receiver)[2] == "ValueError: card declined for order 3"
+
+
+class TestTemplatesLive:
+    def test_jinja_in_a_log_line_arrives_as_text(
+        self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, app_log: AppLog
+    ) -> None:
+        """A record holding `{{ ... }}` and `{% ... %}` is rendered into the template as data."""
+        rules = "  - {name: orders, match: {message: 'order (?P<order>\\d+)'}, notify: [hook]}\n"
+        extra = (
+            "    template:\n"
+            "      title: 'order {{ fields.order }}: {{ message }}'\n"
+            "      body: \"{{ text }}\\n{{ lines | length }} line(s)\"\n"
+        )
+        config = write_config(tmp_path, httpserver.url_for("/alerts"), rules, extra)
+        assert logwatch("check", "-c", str(config)).returncode == 0
+        with running_daemon(config, tmp_path):
+            log = Log()
+            log.logger.error(INJECTION)
+            append(app_log, log)
+            wait_for(lambda: receiver.count() == 1, 10, "the templated alert")
+        body = receiver.bodies[0]
+        assert body["title"] == f"order 7: {INJECTION}"
+        assert INJECTION in body["text"]
+        assert body["text"].endswith("\n1 line(s)")
+        assert "<class" not in json.dumps(body)
+
+
+class TestSecretsLive:
+    def test_no_secret_reaches_any_payload(
+        self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, app_log: AppLog
+    ) -> None:
+        """Secrets in the record, its context lines and its fields appear in no POST:
+        not the alert, not the cooldown summary, not the resolved notice."""
+        rules = (
+            "  - name: refunds\n"
+            "    match: {message: 'refund (?P<who>\\S+)'}\n"
+            "    labels: {who: '{{ fields.who }}'}\n"
+            "    cooldown: 1s\n"
+            "    resolve_after: 2s\n"
+            "    notify: [hook]\n"
+        )
+        config = write_config(tmp_path, httpserver.url_for("/alerts"), rules)
+        with running_daemon(config, tmp_path):
+            log = Log()
+            log.logger.info("connect postgres://shop:s3cr3tpw@db:5432/shop")
+            log.logger.info("Authorization: Bearer %s", SECRETS[3])
+            log.logger.error("refund customer=4711 failed with password=hunter2")
+            log.logger.error("refund customer=4711 failed with password=hunter2")
+            append(app_log, log)
+            wait_for(
+                lambda: [b["status"] for b in receiver.bodies] == ["firing", "firing", "resolved"],
+                15,
+                "the alert, its cooldown summary and the resolved notice",
+            )
+        first = receiver.bodies[0]
+        assert first["labels"] == {"who": "customer=***"}
+        assert len(first["context"]) == 2
+        assert receiver.bodies[2]["count"] == 2
+        for body in receiver.bodies:
+            payload = json.dumps(body)
+            for secret in SECRETS:
+                assert secret not in payload, (secret, payload)

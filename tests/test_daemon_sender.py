@@ -1,0 +1,145 @@
+"""The delivery thread at stop and reload: a hanging webhook neither holds up SIGTERM nor
+leaves an old sender running beside the new one."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.daemon_harness import NotifySocket, Receiver, running_daemon, stop, wait_for
+
+GRACE_S = 1.0
+
+
+def record(order: int) -> str:
+    return (
+        f"2026-01-01 12:00:{order:02d},000 ERROR app.pay payment failed for order {order}\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/pay.py", line 10, in charge\n'
+        "    raise ValueError(order)\n"
+        f"ValueError: card declined for order {order}\n"
+    )
+
+
+@dataclass
+class Gate:
+    """Holds the first ``hang`` requests until ``release``, then fails them with a 500."""
+
+    receiver: Receiver
+    hang: int
+    release: threading.Event = field(default_factory=threading.Event)
+    held: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle(self, request: Request) -> Response:
+        with self.lock:
+            hold = self.held < self.hang
+            self.held += hold
+        if not hold:
+            return self.receiver.handle(request)
+        self.release.wait(30)
+        return Response("gave up", status=500)
+
+    def holding(self) -> int:
+        with self.lock:
+            return self.held
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPServer]:
+    # threaded: held requests must not keep the next ones from being answered
+    http = HTTPServer(host="127.0.0.1", threaded=True)
+    http.start()
+    yield http
+    http.clear()
+    if http.is_running():
+        http.stop()
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    (tmp_path / "logs").mkdir(exist_ok=True)
+    config = tmp_path / "logwatch.yaml"
+    config.write_text(
+        f"""
+state_dir: {tmp_path / "state"}
+host: test-host
+sources:
+  - name: app
+    paths: ["{tmp_path / "logs"}/*.log"]
+    start_at: end
+rules:
+  - name: tracebacks
+    match: {{traceback: true}}
+    severity: error
+    notify: [hook]
+notifiers:
+  hook: {{type: webhook, url: "{url}"}}
+delivery: {{initial_backoff: 100ms, max_backoff: 500ms, timeout: 30s, grace_on_stop: 1s}}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+class TestHangingWebhook:
+    def test_sigterm_waits_grace_on_stop_not_the_http_timeout(
+        self, tmp_path: Path, server: HTTPServer
+    ) -> None:
+        """SIGTERM with a POST hanging: the daemon exits 0 once grace_on_stop is over."""
+        gate = Gate(Receiver(), hang=1)
+        server.expect_request("/alerts", method="POST").respond_with_handler(gate.handle)
+        config = write_config(tmp_path, server.url_for("/alerts"))
+        log = tmp_path / "logs" / "app.log"
+        log.write_text("2026-01-01 12:00:00,000 INFO app started\n", encoding="utf-8")
+        try:
+            with running_daemon(config, tmp_path) as process:
+                with log.open("a", encoding="utf-8") as out:
+                    out.write(record(1))
+                wait_for(lambda: gate.holding() == 1, 10, "the POST to hang")
+                code, took = stop(process)
+        finally:
+            gate.release.set()
+        assert code == 0
+        assert took < GRACE_S + 1.0, f"SIGTERM took {took:.1f}s"
+
+    def test_reload_never_runs_two_senders_at_once(
+        self, tmp_path: Path, server: HTTPServer
+    ) -> None:
+        """A SIGHUP while POSTs hang: the old sender's unsent rows are not sent by it as well
+        as by the new one, so every alert arrives once."""
+        receiver = Receiver()
+        gate = Gate(receiver, hang=4)  # as many as one notifier sends at once
+        server.expect_request("/alerts", method="POST").respond_with_handler(gate.handle)
+        config = write_config(tmp_path, server.url_for("/alerts"))
+        log = tmp_path / "logs" / "app.log"
+        log.write_text("2026-01-01 12:00:00,000 INFO app started\n", encoding="utf-8")
+        notify = NotifySocket(tmp_path / "notify.sock")
+        try:
+            with running_daemon(config, tmp_path, notify=notify) as process:
+                with log.open("a", encoding="utf-8") as out:
+                    # one write: one commit, one batch for the sender
+                    out.write("".join(record(order) for order in range(8)))
+                    out.write("2026-01-01 12:01:00,000 INFO app done\n")
+                wait_for(lambda: gate.holding() == 4, 10, "four POSTs to hang")
+                process.send_signal(signal.SIGHUP)
+                notify.wait_for_count("READY=1", 2)
+                wait_for(lambda: receiver.count() >= 8, 10, "the new sender to send all 8")
+                gate.release.set()
+                # negative check: an old sender still running would now send its
+                # last four rows a second time, within milliseconds
+                threading.Event().wait(0.5)
+                code, _ = stop(process)
+        finally:
+            gate.release.set()
+            notify.close()
+        assert code == 0
+        ids = receiver.ids()
+        assert len(ids) == len(set(ids)) == 8
+

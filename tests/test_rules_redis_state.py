@@ -1,0 +1,313 @@
+"""Redis as the fleet's rule state: shared, atomic across daemons, and failing open."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from logwatch.errors import StateUnavailableError
+from logwatch.rules import GroupState, LabelMatcher, SilenceStore, SqliteRuleState
+from logwatch.rules.failover import LOCAL_TAG, FailoverRuleState, SharedLink
+from logwatch.rules.redis_silences import SharedSilences
+from logwatch.rules.redis_state import RedisRuleState, connect
+from logwatch.testing import sample_alert
+from tests.daemon_harness import free_port
+from tests.redis_harness import RedisServer, redis_server
+
+__all__ = ["redis_server"]
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def daemon(server: RedisServer, *, timeout_s: float = 1.0, lease_s: float | None = None,
+           prefix: str = "fleet:") -> RedisRuleState:
+    """What one daemon of the fleet holds: its own client on the shared server."""
+    return RedisRuleState(connect(server.url, timeout_s=timeout_s), prefix=prefix,
+                          timeout_s=timeout_s, lease_s=lease_s)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never answers: a hung Redis."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield int(listener.getsockname()[1])
+
+
+class TestSharing:
+    def test_a_window_counts_every_daemons_occurrences(self, redis_server: RedisServer) -> None:
+        """'5 in 1 minute' is met by 3 occurrences on one host and 2 on another."""
+        web1, web2 = daemon(redis_server), daemon(redis_server)
+        for n in range(3):
+            web1.window_add("k", f"web-1:{n}", 10.0 + n, 60.0)
+        web2.window_add("k", "web-2:0", 20.0, 60.0)
+        assert web2.window_add("k", "web-2:1", 21.0, 60.0) == (5, 10.0)
+
+    def test_a_prefix_is_a_fleet_of_its_own(self, redis_server: RedisServer) -> None:
+        shop, blog = daemon(redis_server, prefix="shop:"), daemon(redis_server, prefix="blog:")
+        shop.put("k", GroupState(rule="r", last_seen=1.0))
+        shop.window_add("k", "a", 1.0, 60.0)
+        assert blog.get("k") is None
+        assert blog.window_add("k", "b", 1.0, 60.0) == (1, 1.0)
+
+    def test_only_one_daemon_sees_a_fingerprint_first(self, redis_server: RedisServer) -> None:
+        """Racing first sightings: exactly one host reports the error as new."""
+        fleet = [daemon(redis_server) for _ in range(8)]
+        results: list[object] = []
+        start = threading.Barrier(len(fleet))
+
+        def sight(state: RedisRuleState, n: int) -> None:
+            start.wait()
+            results.append(state.sighting("fp", f"o{n}", 1.0 + n))
+
+        threads = [threading.Thread(target=sight, args=(s, n)) for n, s in enumerate(fleet)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results.count(None) == 1
+
+    def test_held_updates_from_many_daemons_all_count(self, redis_server: RedisServer) -> None:
+        """Read-decide-write under `hold` loses no update, whoever wins the race."""
+        fleet = [daemon(redis_server) for _ in range(4)]
+        fleet[0].put("k", GroupState(rule="r", last_seen=0.0))
+
+        def hold_back(state: RedisRuleState) -> None:
+            for _ in range(25):
+                with state.hold("k"):
+                    group = state.get("k")
+                    assert group is not None
+                    state.put("k", group.replace(pending=group.pending + 1))
+
+        threads = [threading.Thread(target=hold_back, args=(state,)) for state in fleet]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        group = fleet[0].get("k")
+        assert group is not None
+        assert group.pending == 100
+
+
+class TestHold:
+    def test_a_held_group_waits_for_its_holder(self, redis_server: RedisServer) -> None:
+        web1, web2 = daemon(redis_server), daemon(redis_server, timeout_s=0.05)
+        token = web1.acquire("k")
+        assert token is not None
+        assert web2.acquire("k") is None  # kept off past its timeout: it decides without
+        web1.release("k", token)
+        assert web2.acquire("k") is not None
+
+    def test_a_lease_ends_by_itself_when_its_holder_dies(self, redis_server: RedisServer) -> None:
+        crashed = daemon(redis_server, lease_s=0.2)
+        assert crashed.acquire("k") is not None
+        survivor = daemon(redis_server, timeout_s=2.0)
+        started = time.monotonic()
+        assert survivor.acquire("k") is not None
+        assert time.monotonic() - started < 1.5
+
+    def test_only_the_holder_releases(self, redis_server: RedisServer) -> None:
+        web1, web2 = daemon(redis_server), daemon(redis_server, timeout_s=0.05)
+        assert web1.acquire("k") is not None
+        web2.release("k", "not-the-token")
+        assert web2.acquire("k") is None
+
+
+class TestPruning:
+    def test_records_and_windows_go_when_due(self, redis_server: RedisServer) -> None:
+        state = daemon(redis_server)
+        state.put("old", GroupState(rule="r", last_seen=0.0, due_at=5.0, expires_at=10.0))
+        state.put("new", GroupState(rule="r", last_seen=0.0, expires_at=100.0))
+        state.window_add("w", "a", 0.0, 60.0)
+        assert state.prune(61.0) == 2
+        assert (state.get("old"), state.due(61.0)) == (None, [])
+        keys = set(redis_server.client().scan_iter("fleet:*"))
+        assert keys == {"fleet:group:new", "fleet:expires"}
+
+    def test_records_expire_in_redis_even_when_no_daemon_prunes(
+        self, redis_server: RedisServer
+    ) -> None:
+        """A fleet switched off for good leaves nothing behind for ever."""
+        state = daemon(redis_server)
+        state.put("k", GroupState(rule="r", last_seen=0.0, expires_at=600.0))
+        state.window_add("w", "a", 0.0, 60.0)
+        client = redis_server.client()
+        assert 0 < client.ttl("fleet:group:k") <= 600 + 86_400
+        assert 0 < client.ttl("fleet:window:w") <= 60 + 86_400
+
+
+class TestUnavailable:
+    def test_a_hung_redis_costs_one_timeout(self, silent_port: int) -> None:
+        state = RedisRuleState.from_url(
+            f"redis://127.0.0.1:{silent_port}/0", prefix="p:", timeout_s=0.1
+        )
+        started = time.monotonic()
+        with pytest.raises(StateUnavailableError, match="redis get"):
+            state.get("k")
+        assert time.monotonic() - started < 1.0
+
+    def test_refused_and_killed_become_state_unavailable(self, redis_server: RedisServer) -> None:
+        state = daemon(redis_server)
+        state.put("k", GroupState(rule="r", last_seen=0.0))
+        redis_server.kill()
+        with pytest.raises(StateUnavailableError):
+            state.get("k")
+        with pytest.raises(StateUnavailableError):
+            state.window_add("w", "a", 0.0, 60.0)
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[SqliteRuleState]:
+    state = SqliteRuleState(tmp_path / "state.db")
+    yield state
+    state.close()
+
+
+class TestFailover:
+    def test_decides_locally_while_redis_is_down_and_shared_once_back(
+        self, redis_server: RedisServer, local: SqliteRuleState, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        clock = FakeClock()
+        link = SharedLink(retry_every_s=5.0, clock=clock)
+        state = FailoverRuleState(daemon(redis_server), local, link)
+        state.put("k", GroupState(rule="r", last_seen=1.0))
+        redis_server.kill()
+        with caplog.at_level(logging.INFO, logger="logwatch.rules.failover"):
+            assert state.get("k") is None  # local: the shared record is out of reach
+            state.put("k", GroupState(rule="r", last_seen=2.0))
+            for n in range(10):
+                state.window_add("w", f"o{n}", float(n), 60.0)
+            assert (link.up, link.status()["shared"]) == (False, False)
+            redis_server.start()
+            assert state.get("k") == GroupState(rule="r", last_seen=2.0)  # no retry before 5s
+            clock.now += 5.0
+            assert state.get("k") is None  # a fresh Redis: shared again, and empty
+        assert link.up
+        messages = [record.getMessage() for record in caplog.records]
+        assert len(messages) == 2, messages  # one line per change, not per call
+        assert "unavailable" in messages[0]
+        assert "available again" in messages[1]
+
+    def test_a_redis_down_from_the_start_is_an_outage_like_any_other(
+        self, local: SqliteRuleState
+    ) -> None:
+        """A daemon starts and alerts even when Redis is not there yet."""
+        shared = RedisRuleState.from_url(
+            f"redis://127.0.0.1:{free_port()}/0", prefix="p:", timeout_s=0.1
+        )
+        link = SharedLink()
+        state = FailoverRuleState(shared, local, link)
+        with state.hold("k"):
+            assert state.get("k") is None
+            state.put("k", GroupState(rule="r", last_seen=1.0))
+        assert (local.get("k"), link.up) == (GroupState(rule="r", last_seen=1.0), False)
+
+    def test_a_hung_redis_is_waited_for_once_per_retry(
+        self, silent_port: int, local: SqliteRuleState
+    ) -> None:
+        """Reading logs stalls for one timeout per retry at most, never once per event."""
+        clock = FakeClock()
+        shared = RedisRuleState.from_url(
+            f"redis://127.0.0.1:{silent_port}/0", prefix="p:", timeout_s=0.1
+        )
+        state = FailoverRuleState(shared, local, SharedLink(retry_every_s=5.0, clock=clock))
+        started = time.monotonic()
+        for n in range(200):
+            with state.hold("k"):
+                state.get("k")
+                state.window_add("w", f"o{n}", float(n), 60.0)
+        assert time.monotonic() - started < 1.0
+
+    def test_groups_begun_locally_finish_locally_after_redis_returns(
+        self, redis_server: RedisServer, local: SqliteRuleState
+    ) -> None:
+        """The summary or `resolved` of a group opened during an outage is still sent."""
+        clock = FakeClock()
+        state = FailoverRuleState(
+            daemon(redis_server), local, SharedLink(retry_every_s=5.0, clock=clock)
+        )
+        redis_server.kill()
+        outage = GroupState(rule="r", last_seen=1.0, pending=3, due_at=50.0)
+        state.put("k", outage)
+        redis_server.start()
+        clock.now += 5.0
+        state.put("shared", GroupState(rule="r", last_seen=1.0, due_at=60.0))
+        assert state.due(100.0) == [
+            (LOCAL_TAG + "k", outage),
+            ("shared", GroupState(rule="r", last_seen=1.0, due_at=60.0)),
+        ]
+        assert state.get(LOCAL_TAG + "k") == outage
+        state.delete(LOCAL_TAG + "k")
+        assert [key for key, _ in state.due(100.0)] == ["shared"]
+
+
+class TestSharedSilences:
+    def test_a_silence_added_on_one_host_mutes_every_host(
+        self, redis_server: RedisServer, tmp_path: Path
+    ) -> None:
+        web1_store = SilenceStore(tmp_path / "web-1.db")
+        web1 = SharedSilences(redis_server.client(), SharedLink(), local=web1_store)
+        web2 = SharedSilences(redis_server.client(), SharedLink(), local=None)
+        web1_store.add([LabelMatcher.parse("rule=db-down")], starts_at=NOW,
+                       ends_at=NOW + timedelta(hours=2), comment="migration")
+        alert = sample_alert(host="web-2")
+        assert not web2.silenced(alert, NOW)  # nobody published it yet
+        web1.silenced(sample_alert(), NOW)  # web-1's daemon publishes on its next check
+        web2_later = SharedSilences(redis_server.client(), SharedLink())
+        assert web2_later.silenced(alert, NOW)
+        web1_store.close()
+
+    def test_expiring_anywhere_sticks(self, redis_server: RedisServer, tmp_path: Path) -> None:
+        """The copy that ends first wins, even over a restarted host publishing it again."""
+        web1_store = SilenceStore(tmp_path / "web-1.db")
+        silence = web1_store.add([LabelMatcher.parse("rule=db-down")], starts_at=NOW,
+                                 ends_at=NOW + timedelta(hours=2), comment="")
+        SharedSilences(redis_server.client(), SharedLink(), local=web1_store).silenced(
+            sample_alert(), NOW
+        )
+        web2 = SharedSilences(redis_server.client(), SharedLink())
+        assert web2.expire(silence.id, NOW + timedelta(minutes=5))
+        assert not web2.expire(silence.id, NOW + timedelta(minutes=6))  # already ended
+        restarted = SharedSilences(redis_server.client(), SharedLink(), local=web1_store)
+        later = NOW + timedelta(minutes=10)
+        assert not restarted.silenced(sample_alert(), later)
+        assert [s.id for s in web2.list(later, include_expired=True)] == [silence.id]
+        assert web2.list(later) == []
+        web1_store.close()
+
+    def test_silences_keep_muting_while_redis_is_down(
+        self, redis_server: RedisServer, tmp_path: Path
+    ) -> None:
+        web1_store = SilenceStore(tmp_path / "web-1.db")
+        web1_store.add([LabelMatcher.parse("rule=db-down")], starts_at=NOW,
+                       ends_at=NOW + timedelta(hours=2), comment="")
+        SharedSilences(redis_server.client(), SharedLink(), local=web1_store).silenced(
+            sample_alert(), NOW
+        )
+        clock = FakeClock()
+        link = SharedLink(clock=clock)
+        web2 = SharedSilences(
+            connect(redis_server.url, timeout_s=0.2), link, refresh_every_s=1.0, clock=clock
+        )
+        assert web2.silenced(sample_alert(), NOW)
+        redis_server.kill()
+        clock.now += 10.0
+        assert web2.silenced(sample_alert(), NOW + timedelta(minutes=1))
+        assert not link.up
+        web1_store.close()

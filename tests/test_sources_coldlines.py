@@ -1,0 +1,220 @@
+"""Passing over lines no rule can alert on: the events that matter come out the same."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from logwatch.config import load_config
+from logwatch.model import Event, Origin
+from logwatch.multiline import Assembler
+from logwatch.replay import replay_files
+from logwatch.rules.literals import Literals, message_literals, rule_literals
+from logwatch.sources.coldlines import ColdLines, cold_lines_for
+from logwatch.sources.framing import LineFramer
+
+STAMP = "2026-03-01 12:00:{:02d},{:03d}"
+TRACEBACK = [
+    "Traceback (most recent call last):",
+    '  File "/srv/app/db.py", line 12, in connect',
+    "    raise ConnectionRefusedError(111)",
+    "ConnectionRefusedError: [Errno 111] Connection refused",
+    "",
+    "The above exception was the direct cause of the following exception:",
+    "",
+    "Traceback (most recent call last):",
+    '  File "/srv/app/db.py", line 20, in query',
+    "    connect()",
+    "app.DatabaseError: could not connect to database",
+]
+
+
+def _records(seed: int, count: int) -> Iterator[list[str]]:
+    """Ordinary records with every awkward shape mixed in."""
+    rng = random.Random(seed)
+    for index in range(count):
+        stamp = STAMP.format(index % 60, index % 1000)
+        roll = rng.random() * 2  # about 5% awkward records
+        if roll < 0.02:
+            yield [f"{stamp} ERROR app.db query failed", *TRACEBACK]
+        elif roll < 0.03:
+            yield TRACEBACK[:4]  # bare, uncaught
+        elif roll < 0.04:
+            yield [f"{stamp} INFO app.api multi-line message", "  second line", "third line"]
+        elif roll < 0.05:
+            yield [f"{stamp} WARNING app.db could not connect to database, retrying"]
+        elif roll < 0.06:
+            yield [f"{stamp} INFO app.api [error] lower-case level in the message"]
+        elif roll < 0.07:
+            yield [f"12345 a line that starts with digits but is no header {index}"]
+        elif index % 1000 == 500:
+            yield [f"{stamp} INFO app.api caf\u00e9 \u2603 non-ASCII text {index}"]
+        elif index == 1234:
+            yield [f"{stamp} INFO app.api \x1b[31mcould not \x1b[0mconnect to database"]
+        elif roll < 0.08:
+            yield ["", f"{stamp} CRITICAL app.core out of disk"]
+        else:
+            yield [f"{stamp} INFO app.http GET /api/orders/{rng.randrange(10**6)} 200"
+                   f" 12.5ms user={rng.randrange(10**5)} request_id={rng.getrandbits(64):016x}"
+                   ' ua="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0"']
+
+
+def _text(seed: int, count: int) -> bytes:
+    return "".join(line + "\n" for record in _records(seed, count) for line in record).encode()
+
+
+@dataclass
+class Run:
+    events: list[Event]
+    passed: int
+
+
+def _assemble(data: bytes, keep: ColdLines | None, chunk: int) -> Run:
+    framer = LineFramer()
+    assembler = Assembler(Origin("app", "app.log", "uid"))
+    events: list[Event] = []
+    for start in range(0, len(data), chunk):
+        events += assembler.feed(framer.feed(data[start : start + chunk], keep))
+    events += assembler.flush()
+    return Run(events, framer.take_passed()[0])
+
+
+LITERALS = [
+    Literals(frozenset({b"could not connect"}), frozenset()),
+    Literals(frozenset(), frozenset({b"err", b"crit", b"fatal"})),
+    Literals(frozenset(), frozenset()),  # only traceback rules
+]
+
+
+class TestColdLines:
+    @pytest.mark.parametrize("literals", LITERALS)
+    @pytest.mark.parametrize("chunk", [97, 4096, 1 << 16])
+    def test_events_are_the_same_less_the_lines_passed_over(
+        self, literals: Literals, chunk: int
+    ) -> None:
+        """Every event but the one-line records passed over comes out identical, in order."""
+        data = _text(seed=chunk, count=3000)
+        full = _assemble(data, None, chunk)
+        kept = _assemble(data, ColdLines(literals), chunk)
+        if chunk > 1000:
+            assert kept.passed > 0
+        kept_spans = {(e.first_line, e.last_line) for e in kept.events}
+        dropped = [e for e in full.events if (e.first_line, e.last_line) not in kept_spans]
+        assert len(dropped) == kept.passed
+        assert [e for e in full.events if e not in dropped] == kept.events
+        for event in dropped:
+            assert event.first_line == event.last_line
+            assert not event.chain
+            text = event.text.encode()
+            assert not any(literal in text for literal in literals.exact)
+            assert not any(literal in text.lower() for literal in literals.folded)
+
+    def test_line_numbers_and_offsets_count_the_lines_passed_over(self) -> None:
+        """A line after a passed-over run keeps its true line number and byte offset."""
+        lines = [f"{STAMP.format(1, n)} INFO app n={n}" for n in range(2000)]
+        lines[1500] = f"{STAMP.format(1, 1)} ERROR app could not connect to database"
+        data = "".join(line + "\n" for line in lines).encode()
+        framer = LineFramer()
+        framed = framer.feed(data, ColdLines(LITERALS[0]))
+        hit = next(line for line in framed if "could not connect" in line.text)
+        assert hit.lineno == 1501
+        assert data[hit.offset : hit.end] == lines[1500].encode() + b"\n"
+        assert framer.offset == len(data)
+        assert framer.lineno == 2001
+
+
+class TestRuleLiterals:
+    @pytest.mark.parametrize(
+        ("pattern", "exact", "folded"),
+        [
+            (r"could not connect to (database|server)", {b"could not connect to "}, set()),
+            (r"(disk|quota) (full|exceeded)", {b"disk", b"quota"}, set()),
+            (r"(?i)Deadlock detected", set(), {b"deadlock detected"}),
+        ],
+    )
+    def test_a_regex_gives_the_literals_every_match_contains(
+        self, pattern: str, exact: set[bytes], folded: set[bytes]
+    ) -> None:
+        """Literals are those no match can do without; case-insensitive ones are folded."""
+        found = message_literals(re.compile(pattern))
+        assert found == Literals(frozenset(exact), frozenset(folded))
+
+    @pytest.mark.parametrize("pattern", [r"\d+", r"a|bcd", r"x{2,}", r"(?:foo)?bar?"])
+    def test_a_regex_without_a_usable_literal_gives_none(self, pattern: str) -> None:
+        """Too short or optional literals are no filter: every line stays."""
+        assert message_literals(re.compile(pattern)) is None
+
+
+def _config(tmp_path: Path, rules: str, *, source_extra: str = "") -> Path:
+    path = tmp_path / "logwatch.yaml"
+    path.write_text(
+        f"""state_dir: {tmp_path / "state"}
+host: h
+sources:
+  - name: app
+    paths: ["{tmp_path}/*.log"]
+{source_extra}rules:
+{rules}notifiers:
+  hook: {{type: webhook, url: "http://127.0.0.1:9/alerts"}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+RULES = """  - name: quiet
+    match: {logger: ["app.noise"]}
+    action: drop
+  - name: db
+    match: {message: 'could not connect to (database|server)'}
+    notify: [hook]
+  - name: crit
+    match: {level: [CRITICAL]}
+    notify: [hook]
+  - name: tracebacks
+    match: {traceback: true}
+    notify: [hook]
+"""
+
+
+class TestReplay:
+    def test_replay_prints_the_same_with_and_without_passing_over(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`logwatch replay` shows the same alerts whether or not cold lines are framed."""
+        log = tmp_path / "app.log"
+        log.write_bytes(_text(seed=5, count=6000))
+        config = load_config(_config(tmp_path, RULES))
+        fast = list(replay_files(config, [str(log)], all_events=False))
+        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        slow = list(replay_files(config, [str(log)], all_events=False))
+        assert fast == slow
+        assert len(fast) > 30
+
+    def test_a_rule_with_no_literal_is_named_and_turns_the_filter_off(
+        self, tmp_path: Path
+    ) -> None:
+        """A rule on the logger alone could match any line: no filter, and it is named."""
+        rules = RULES + "  - name: by-logger\n    match: {logger: ['app.*']}\n    notify: [hook]\n"
+        config = load_config(_config(tmp_path, rules))
+        assert rule_literals(config.rules).slow_rules == ("by-logger",)
+        source = config.sources[0]
+        assert cold_lines_for(config.rules, format=source.format, header_set=False,
+                              context_lines=0) is None
+
+    def test_json_sources_and_custom_headers_are_never_filtered(self, tmp_path: Path) -> None:
+        """Other line shapes than logging's usual header keep every line."""
+        config = load_config(_config(tmp_path, RULES))
+        assert cold_lines_for(config.rules, format="json", header_set=False,
+                              context_lines=0) is None
+        assert cold_lines_for(config.rules, format="auto", header_set=True,
+                              context_lines=0) is None
+        assert cold_lines_for(config.rules, format="auto", header_set=False,
+                              context_lines=3) is None
+        assert cold_lines_for(config.rules, format="auto", header_set=False,
+                              context_lines=0) is not None
