@@ -18,7 +18,7 @@ from logwatch.errors import (
     RetryableDeliveryError,
 )
 from logwatch.model import Alert, AlertStatus, Event, Severity
-from logwatch.notifiers.base import Notifier, NotifierOptions, Receipt
+from logwatch.notifiers.base import Notifier, NotifierOptions, RateLimit, Receipt
 
 __version__ = "0.1.0"
 
@@ -31,6 +31,7 @@ __all__ = [
     "Notifier",
     "NotifierOptions",
     "PermanentDeliveryError",
+    "RateLimit",
     "Receipt",
     "RetryableDeliveryError",
     "Severity",

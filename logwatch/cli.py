@@ -274,6 +274,9 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         for row in rows:
             alert = row.alert()
             error = f"  last error: {row.last_error}" if row.last_error else ""
+            if row.folded_into is not None:
+                # held back by the notifier's rate limit: sent as part of that digest row
+                error = f"  folded into #{row.folded_into}"
             print(f"{row.id:>6} {row.state:<7} {row.notifier:<12} attempts={row.attempts}"
                   f"  {alert.title}{error}")
         return 0
@@ -427,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = command("outbox", "inspect the delivery outbox; requeue dead letters")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
     outbox_list = outbox_commands.add_parser("list", help="recent outbox rows")
-    outbox_list.add_argument("--state", choices=["pending", "sent", "dead"])
+    outbox_list.add_argument("--state", choices=["pending", "sent", "dead", "folded"])
     outbox_list.add_argument("--limit", type=int, default=50)
     outbox_retry = outbox_commands.add_parser("retry", help="requeue dead letters (all by default)")
     outbox_retry.add_argument("ids", nargs="*", type=int, metavar="ID")

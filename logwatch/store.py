@@ -6,6 +6,11 @@ the records are then read again and produce the same rows (same keys), which
 ``INSERT OR IGNORE`` drops. WAL with ``synchronous=FULL`` keeps commits durable
 across power loss at the cost of one fsync per batch.
 
+Outbox rows are ``pending`` until ``sent`` or ``dead``; a rate-limited
+notifier's overflow is ``folded`` into one digest row (``folded_into``) in the
+same transaction that queues the digest. ``meta.schema_version`` says which
+layout a database has; older ones are migrated when opened.
+
 Each thread that uses the store opens its own ``Store`` on the same file.
 """
 
@@ -21,7 +26,7 @@ from logwatch.errors import StateError
 from logwatch.model import Alert
 
 DB_NAME = "state.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: outbox state 'folded' and column folded_into
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -48,11 +53,40 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt REAL NOT NULL,
     last_error TEXT,
-    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),
-    sent_at REAL
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sent', 'dead', 'folded')),
+    sent_at REAL,
+    folded_into INTEGER            -- for state 'folded': the id of the digest row
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
 """
+
+# Version 1 -> 2: SQLite cannot change a CHECK constraint in place, so the
+# outbox is copied into a table of the new layout, which then takes its name.
+_MIGRATE_1_TO_2 = (
+    """CREATE TABLE outbox_v2 (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        alert_id TEXT NOT NULL,
+        notifier TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt REAL NOT NULL,
+        last_error TEXT,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sent', 'dead', 'folded')),
+        sent_at REAL,
+        folded_into INTEGER
+    )""",
+    "INSERT INTO outbox_v2 (id, key, alert_id, notifier, payload, created, attempts,"
+    " next_attempt, last_error, state, sent_at) SELECT id, key, alert_id, notifier, payload,"
+    " created, attempts, next_attempt, last_error, state, sent_at FROM outbox",
+    "DROP TABLE outbox",
+    "ALTER TABLE outbox_v2 RENAME TO outbox",
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt)",
+)
+OUTBOX_STATES = ("pending", "sent", "dead", "folded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +116,7 @@ class OutboxRow:
     last_error: str | None
     state: str
     sent_at: float | None
+    folded_into: int | None = None  # the digest row that holds this one (state 'folded')
 
     def alert(self) -> Alert:
         return Alert.from_payload(json.loads(self.payload))
@@ -122,8 +157,35 @@ class Store:
                 "INSERT OR IGNORE INTO meta (k, v) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open state database {path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """Bring an older database to SCHEMA_VERSION; refuse one from a newer logwatch."""
+        if self._schema_version() == SCHEMA_VERSION:
+            return
+        # the reader and the sender open the database at the same time: the
+        # version is read again under the write lock, so only one migrates
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._schema_version()
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"state database {self.path} has schema {version}, newer than this"
+                    f" logwatch knows ({SCHEMA_VERSION}); upgrade logwatch"
+                )
+            if version == 1:
+                for statement in _MIGRATE_1_TO_2:
+                    self._db.execute(statement)
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _schema_version(self) -> int:
+        return int(self.get_meta("schema_version") or SCHEMA_VERSION)
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> Store:
@@ -215,6 +277,68 @@ class Store:
             (next_attempt, error, row_id),
         )
 
+    def defer(self, row_ids: Sequence[int], until: float) -> None:
+        """Hold pending rows back until ``until``, without counting an attempt."""
+        self._db.executemany(
+            "UPDATE outbox SET next_attempt = ? WHERE id = ? AND state = 'pending'",
+            [(until, row_id) for row_id in row_ids],
+        )
+
+    def pending_counts(self) -> dict[str, int]:
+        """How many rows wait for each notifier, due now or later."""
+        return dict(
+            self._db.execute(
+                "SELECT notifier, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY notifier"
+            ).fetchall()
+        )
+
+    def pending_for(self, notifier: str) -> list[OutboxRow]:
+        """Every row waiting for ``notifier``, oldest first."""
+        return self._rows("WHERE state = 'pending' AND notifier = ? ORDER BY id", (notifier,))
+
+    def sent_times(self, notifier: str, since: float) -> list[float]:
+        """When rows to ``notifier`` were sent at or after ``since``, oldest first."""
+        return [
+            float(at)
+            for (at,) in self._db.execute(
+                "SELECT sent_at FROM outbox WHERE notifier = ? AND state = 'sent'"
+                " AND sent_at >= ? ORDER BY sent_at",
+                (notifier, since),
+            )
+        ]
+
+    def fold(self, row_ids: Sequence[int], digest: Delivery, *, now: float) -> int | None:
+        """Replace pending rows by one digest row, atomically; return the digest's row id.
+
+        The rows stay in the outbox as ``folded``, pointing at the digest, so
+        ``logwatch outbox list`` shows where each alert went. None when a row
+        is no longer pending (nothing changes then) or the digest was queued already.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO outbox (key, alert_id, notifier, payload, created,"
+                " next_attempt) VALUES (?, ?, ?, ?, ?, ?)",
+                (digest.key, digest.alert.id, digest.notifier,
+                 json.dumps(digest.alert.payload()), now, now),
+            )
+            digest_id = cursor.lastrowid if cursor.rowcount == 1 else None
+            folded = 0
+            if digest_id is not None:
+                folded = self._db.executemany(
+                    "UPDATE outbox SET state = 'folded', folded_into = ?"
+                    " WHERE id = ? AND state = 'pending'",
+                    [(digest_id, row_id) for row_id in row_ids],
+                ).rowcount
+            if digest_id is None or folded != len(row_ids):
+                self._db.execute("ROLLBACK")
+                return None
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return digest_id
+
     def mark_dead(self, row_id: int, error: str) -> None:
         self._db.execute(
             "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?"
@@ -241,7 +365,7 @@ class Store:
         return self._rows("WHERE state = ? ORDER BY id DESC LIMIT ?", (state, limit))
 
     def outbox_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("pending", "sent", "dead"), 0)
+        counts = dict.fromkeys(OUTBOX_STATES, 0)
         for state, count in self._db.execute(
             "SELECT state, COUNT(*) FROM outbox GROUP BY state"
         ):
@@ -255,17 +379,25 @@ class Store:
         return None if row is None or row[0] is None else float(row[0])
 
     def prune_sent(self, before: float) -> int:
-        """Drop delivered rows older than ``before``; they only served local dedup."""
+        """Drop delivered rows older than ``before``; they only served local dedup.
+
+        Rows folded into a digest go with the digest.
+        """
+        folded = self._db.execute(
+            "DELETE FROM outbox WHERE state = 'folded' AND folded_into IN"
+            " (SELECT id FROM outbox WHERE state = 'sent' AND sent_at < ?)",
+            (before,),
+        ).rowcount
         cursor = self._db.execute(
             "DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?", (before,)
         )
-        return cursor.rowcount
+        return folded + cursor.rowcount
 
     def _rows(self, clause: str, params: tuple[object, ...]) -> list[OutboxRow]:
         # clause is one of this module's literals, never user input
         query = (
             "SELECT id, key, alert_id, notifier, payload, created, attempts, next_attempt,"  # noqa: S608
-            f" last_error, state, sent_at FROM outbox {clause}"
+            f" last_error, state, sent_at, folded_into FROM outbox {clause}"
         )
         rows = self._db.execute(
             query,

@@ -43,8 +43,11 @@ class TestBadInput:
             with app_log.path.open("a", encoding="utf-8") as out:
                 out.write(DEEP_JSON)
             written = app_log.exception(1)
-            wait_for(lambda: receiver.count() >= 1 or process.poll() is not None, 10,
-                     "the alert after the bad line")
+            wait_for(
+                lambda: receiver.count() >= 1 or process.poll() is not None,
+                10,
+                "the alert after the bad line",
+            )
             assert process.poll() is None, "the daemon died on the bad line"
             code, _ = stop(process)
         assert code == 0

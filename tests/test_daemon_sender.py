@@ -142,4 +142,3 @@ class TestHangingWebhook:
         assert code == 0
         ids = receiver.ids()
         assert len(ids) == len(set(ids)) == 8
-

@@ -43,7 +43,10 @@ notifiers: {{console: {{type: console}}}}
     try:
         result = subprocess.run(
             [sys.executable, "-c", SCRIPT, str(config)],
-            capture_output=True, text=True, timeout=20, check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise AssertionError("the daemon deadlocked in its signal handler") from None

@@ -47,7 +47,7 @@ class TestDeliveryWorker:
         queue(store, "a", "b", "c")
         assert asyncio.run(worker_for(store, notifier, clock).drain_once()) == 3
         assert [alert.id for alert in notifier.sent] == ["a", "b", "c"]
-        assert store.outbox_counts() == {"pending": 0, "sent": 3, "dead": 0}
+        assert store.outbox_counts() == {"pending": 0, "sent": 3, "dead": 0, "folded": 0}
         assert asyncio.run(worker_for(store, notifier, clock).drain_once()) == 0
 
     def test_retryable_failure_backs_off_then_delivers(self, store: Store) -> None:

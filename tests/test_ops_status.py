@@ -112,7 +112,7 @@ class TestCollectAndRender:
             "path": str(log), "source": "web", "uid": "u1", "offset": 1024, "line": 40,
             "size": 2048, "lag_bytes": 1024,
         }]
-        assert status["outbox"] == {"pending": 1, "sent": 1, "dead": 1,
+        assert status["outbox"] == {"pending": 1, "sent": 1, "dead": 1, "folded": 0,
                                     "oldest_pending_age_s": 32.0}
         assert [dead["id"] for dead in status["dead_letters"]] == [second.id]
         assert status["dead_letters"][0]["error"] == "HTTP 400: no such hook"

@@ -122,7 +122,7 @@ def test_sqlite_state_shares_the_store_database(tmp_path: Path) -> None:
     store = Store.in_dir(tmp_path)
     rules = SqliteRuleState.in_dir(tmp_path)
     rules.put("k", GroupState(rule="r", last_seen=1.0))
-    assert store.outbox_counts() == {"pending": 0, "sent": 0, "dead": 0}
+    assert store.outbox_counts() == {"pending": 0, "sent": 0, "dead": 0, "folded": 0}
     assert SqliteRuleState(store.path).get("k") is not None
     store.close()
     rules.close()

@@ -11,12 +11,16 @@ from pathlib import Path
 import pytest
 
 from logwatch.config import load_config
+from logwatch.daemon.engine import build_engine
+from logwatch.daemon.pipeline import Pipeline
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.replay import replay_files
 from logwatch.rules.literals import Literals, message_literals, rule_literals
+from logwatch.sources import Tailer
 from logwatch.sources.coldlines import ColdLines, cold_lines_for
 from logwatch.sources.framing import LineFramer
+from logwatch.store import Store
 
 STAMP = "2026-03-01 12:00:{:02d},{:03d}"
 TRACEBACK = [
@@ -218,3 +222,54 @@ class TestReplay:
                               context_lines=3) is None
         assert cold_lines_for(config.rules, format="auto", header_set=False,
                               context_lines=0) is not None
+
+
+class TestDaemonPipeline:
+    """The reader loop with the filter on: counters stay true, records at EOF go out at once."""
+
+    @pytest.fixture
+    def pipeline(self, tmp_path: Path) -> Iterator[tuple[Pipeline, Store, Path]]:
+        (tmp_path / "logs").mkdir()
+        config = load_config(_config(
+            tmp_path / "logs", RULES,
+            source_extra="    start_at: beginning\n    multiline: {flush_after: 1h}\n",
+        ))
+        store = Store.in_dir(config.state_dir)
+        tailer = Tailer(config.sources, store.files(), first_start=True)
+        yield Pipeline(config, store, tailer, build_engine(config)), store, tmp_path / "logs"
+        store.close()
+
+    def test_a_logged_traceback_at_the_end_of_the_file_is_sent_without_waiting(
+        self, pipeline: tuple[Pipeline, Store, Path]
+    ) -> None:
+        """logging writes a record in one write(): at EOF it is complete, flush_after or not."""
+        reader, store, logs = pipeline
+        record = [f"{STAMP.format(0, 1)} ERROR app.db query failed", *TRACEBACK]
+        (logs / "app.log").write_text("\n".join(record) + "\n", encoding="utf-8")
+        reader.process()
+        assert store.outbox_counts()["pending"] == 1
+
+    def test_a_bare_traceback_at_the_end_of_the_file_still_waits(
+        self, pipeline: tuple[Pipeline, Store, Path]
+    ) -> None:
+        """An uncaught traceback is printed line by line: more may come, so it waits."""
+        reader, store, logs = pipeline
+        (logs / "app.log").write_text("\n".join(TRACEBACK) + "\n", encoding="utf-8")
+        reader.process()
+        assert store.outbox_counts()["pending"] == 0
+
+    def test_lines_passed_over_are_counted_as_lines_and_plain_events(
+        self, pipeline: tuple[Pipeline, Store, Path]
+    ) -> None:
+        """Metrics read the same as if every line had been assembled."""
+        reader, _, logs = pipeline
+        data = _text(seed=9, count=3000)
+        (logs / "app.log").write_bytes(data)
+        while reader.counters.lines < data.count(b"\n"):
+            reader.process()
+        full = _assemble(data, None, 1 << 16).events
+        reader.commit()
+        assert reader.counters.lines == data.count(b"\n")
+        assert reader.counters.bytes_by_source["app"] == len(data)
+        # the file ends with a whole record, so nothing is held back for flush_after
+        assert reader.counters.events == len(full)

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from logwatch.sources import Tailer
+from logwatch.sources.discovery import Scope, watch_dirs
 from logwatch.sources.watcher import DirectoryWatcher, Hints
-from tests.test_sources_support import Recorder, append, source
+from tests.test_sources_support import FakeClock, Recorder, append, source
 
 NEVER = 3600.0
 
@@ -153,6 +155,138 @@ class TestEvents:
         rec.until(lambda: rec.texts() == ["found"])
 
 
+class TestWildcardDirectories:
+    def test_the_directory_above_a_wildcard_component_is_watched_for_subdirectories(
+        self, tmp_path: Path
+    ) -> None:
+        """apps/*/*.log: apps/ for new services, each apps/<svc>/ for new files."""
+        (tmp_path / "apps" / "svc1").mkdir(parents=True)
+        (tmp_path / "apps" / "notes.txt").write_text("not a directory")
+        (tmp_path / "local").mkdir()
+        dirs = watch_dirs([
+            source(tmp_path / "apps" / "*" / "*.log"),
+            source(tmp_path / "local" / "*.log", name="local"),
+        ])
+        assert dirs == {
+            str(tmp_path / "apps"): Scope.SUBDIRS,
+            str(tmp_path / "apps" / "svc1"): Scope.FILES,
+            str(tmp_path / "local"): Scope.FILES,
+        }
+
+    def test_every_level_between_wildcards_is_watched(self, tmp_path: Path) -> None:
+        (tmp_path / "a" / "logs" / "x").mkdir(parents=True)
+        (tmp_path / "b").mkdir()
+        dirs = watch_dirs([source(tmp_path / "*" / "logs" / "*" / "*.log")])
+        assert dirs == {
+            str(tmp_path): Scope.SUBDIRS,
+            str(tmp_path / "a"): Scope.SUBDIRS,
+            str(tmp_path / "b"): Scope.SUBDIRS,
+            str(tmp_path / "a" / "logs"): Scope.SUBDIRS,
+            str(tmp_path / "a" / "logs" / "x"): Scope.FILES,
+        }
+
+    def test_a_recursive_glob_watches_its_root_and_every_directory_below_for_files(
+        self, tmp_path: Path
+    ) -> None:
+        (tmp_path / "deep" / "er").mkdir(parents=True)
+        dirs = watch_dirs([source(tmp_path / "**" / "*.log")])
+        assert dirs == {
+            str(tmp_path): Scope.FILES,
+            str(tmp_path / "deep"): Scope.FILES,
+            str(tmp_path / "deep" / "er"): Scope.FILES,
+        }
+
+    def test_a_new_service_directory_and_its_log_are_found_without_waiting_for_a_scan(
+        self, tmp_path: Path, started: list[Tailer]
+    ) -> None:
+        apps = tmp_path / "apps"
+        (apps / "svc1").mkdir(parents=True)
+        rec = run(
+            started,
+            Tailer(
+                [source(apps / "*" / "*.log")],
+                [],
+                first_start=True,
+                tick_s=NEVER,
+                scan_interval_s=NEVER,
+            ),
+        )
+        assert rec.tailer.watched_dirs == {str(apps), str(apps / "svc1")}
+        (apps / "svc2").mkdir()
+        append(apps / "svc2" / "x.log", "from a new service\n")
+        rec.until(lambda: rec.texts() == ["from a new service"], timeout_s=5.0)
+        assert str(apps / "svc2") in rec.tailer.watched_dirs
+
+    def test_files_beside_service_directories_send_no_hints(self, tmp_path: Path) -> None:
+        """apps/ is watched for directories only: its own busy files must not wake us."""
+        apps = tmp_path / "apps"
+        apps.mkdir()
+        append(apps / "busy.txt", "")
+        hints = Hints()
+        watcher = DirectoryWatcher(hints)
+        watcher.start()
+        try:
+            watcher.sync({str(apps): Scope.SUBDIRS})
+            hints.drain()
+            append(apps / "busy.txt", "noise\n")
+            (apps / "svc2").mkdir()  # inotify keeps order: reported after the write
+            seen: set[str] = set()
+            deadline = time.monotonic() + 5.0
+            while str(apps / "svc2") not in seen:
+                assert time.monotonic() < deadline, "no event for the new directory"
+                hints.wait(0.05)
+                seen |= hints.drain().paths or set()
+        finally:
+            watcher.stop()
+        assert seen == {str(apps / "svc2")}
+
+
+class TestWriterClosed:
+    def test_a_rotated_file_is_retired_a_tick_after_its_writer_closes_it(
+        self, tmp_path: Path, started: list[Tailer]
+    ) -> None:
+        """IN_CLOSE_WRITE on the renamed file: drained and a quiet tick, not rotate_wait."""
+        log = tmp_path / "app.log"
+        writer = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        clock = FakeClock()
+        try:
+            os.write(writer, b"one\n")
+            rec = run(
+                started,
+                Tailer(
+                    [source(log)],
+                    [],
+                    first_start=True,
+                    tick_s=1.0,
+                    scan_interval_s=NEVER,
+                    rotate_wait_s=1e9,
+                    clock=clock,
+                ),
+            )
+            rotated = rec.uid_of(log)
+            log.rename(tmp_path / "app.log.1")
+            append(log, "new\n")
+            os.write(writer, b"two\n")
+
+            def ticked(done: Callable[[], bool]) -> Callable[[], bool]:
+                def check() -> bool:
+                    clock.advance(1.0)
+                    return done()
+
+                return check
+
+            rec.until(ticked(lambda: "new" in rec.texts()))
+            for _ in range(10):
+                clock.advance(1.0)
+                rec.pump()
+            assert rotated not in rec.retired  # its writer still holds it
+        finally:
+            os.close(writer)  # the app reopened its log
+        rec.until(ticked(lambda: rotated in rec.retired))
+        assert rec.texts(rotated) == ["one", "two"]
+        assert rec.texts(rec.uid_of(log)) == ["new"]
+
+
 class _FullObserver:
     """An observer whose every watch fails like inotify at its watch limit."""
 
@@ -171,8 +305,8 @@ class TestWatchLimits:
         watcher = DirectoryWatcher(Hints(), observer_factory=_FullObserver)  # type: ignore[arg-type]
         watcher.start()
         with caplog.at_level(logging.WARNING):
-            watcher.sync({str(tmp_path)})
-            watcher.sync({str(tmp_path)})
+            watcher.sync({str(tmp_path): Scope.FILES})
+            watcher.sync({str(tmp_path): Scope.FILES})
             assert not watcher.changed()
             append(tmp_path / "new.log", "x\n")
             assert watcher.changed()

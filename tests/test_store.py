@@ -68,7 +68,7 @@ class TestStore:
         (row,) = store.due(20.0, 10)
         assert (row.attempts, row.last_error) == (1, "HTTP 500")
         store.mark_dead(row.id, "HTTP 404")
-        assert store.outbox_counts() == {"pending": 0, "sent": 0, "dead": 1}
+        assert store.outbox_counts() == {"pending": 0, "sent": 0, "dead": 1, "folded": 0}
         assert store.requeue([], now=30.0) == 1
         assert [r.alert_id for r in store.due(30.0, 10)] == ["a1"]
 

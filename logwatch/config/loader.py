@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -14,6 +15,7 @@ from logwatch.config.models import Config
 from logwatch.config.plugins import build_notifiers
 from logwatch.config.problems import START, Positions, ProblemLog
 from logwatch.errors import ConfigError, ConfigProblem
+from logwatch.notifiers._incident import SHARED_STATE
 
 # SPEC: without -c, replay alerts on every traceback and every ERROR/CRITICAL record.
 DEFAULT_REPLAY_YAML = """\
@@ -52,7 +54,7 @@ def load_config_text(
 ) -> Config:
     """Validate config ``text``; relative paths resolve against ``base_dir`` (default: cwd)."""
     environ = os.environ if environ is None else environ
-    context = {"base_dir": Path.cwd() if base_dir is None else base_dir}
+    context: dict[str, Any] = {"base_dir": Path.cwd() if base_dir is None else base_dir}
     log = ProblemLog(path, Positions())
     data = parse_document(text, log, environ)
     if data is None:  # a file holding only `~`
@@ -62,6 +64,9 @@ def load_config_text(
         log.raise_if_any()
     # An emptied section (`rules:` with every entry commented out) means its default.
     data = {key: value for key, value in data.items() if value is not None}
+    # incident keys of a fleet sharing its rule state leave the host out (_incident.py)
+    state = data.get("state")
+    context[SHARED_STATE] = isinstance(state, dict) and state.get("backend") == "redis"
     notifiers = build_notifiers(data.get("notifiers"), log, context)
     check_references(data, log)
     try:

@@ -35,7 +35,7 @@ from logwatch.config.fields import (
     Strings,
     one_or_many,
 )
-from logwatch.notifiers.base import NotifierOptions
+from logwatch.notifiers.base import NotifierOptions, RateLimit
 from logwatch.rules.alerts import check_group_by
 from logwatch.rules.match import REGEX_PREFIX
 from logwatch.rules.routes import parse_matcher
@@ -285,10 +285,22 @@ class RuleConfig(_Frozen):
         return self
 
 
+class RateConfig(_Frozen):
+    """At most `count` sends in any window of `per`; the delivery worker keeps to it."""
+
+    count: int = Field(ge=1)
+    per: Duration = Field(gt=0)
+
+    def limit(self) -> RateLimit:
+        return RateLimit(count=self.count, per_s=self.per)
+
+
 class NotifierConfig(_Frozen):
     name: str
     type: str
     template: TemplateConfig | None = None  # the rule's `template` wins over it
+    # the provider's documented limits unless the config says otherwise; () is unlimited
+    rate: tuple[RateConfig, ...] = ()
     # The plugin's own Options subclass: SerializeAsAny dumps its fields too.
     options: SerializeAsAny[NotifierOptions]
 

@@ -7,9 +7,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from logwatch.config.models import NotifierConfig, TemplateConfig
-from logwatch.config.problems import ProblemLog, format_loc, suggest
+from logwatch.config.models import NotifierConfig, RateConfig, TemplateConfig
+from logwatch.config.problems import Loc, ProblemLog, format_loc, suggest
 from logwatch.notifiers import registry
+from logwatch.notifiers.base import NotifierFactory
+
+# logwatch's own keys in a notifier's entry, not the plugin's options
+OWN_KEYS = ("template", "rate")
 
 
 def build_notifiers(
@@ -42,22 +46,49 @@ def build_notifiers(
             log.at_value((*loc, "type"), f"unknown notifier type {type_name!r}{listing}")
             continue
         try:
-            options_model = registry.load(type_name).Options
+            factory = registry.load(type_name)
+            options_model = factory.Options
         except (ImportError, AttributeError) as exc:
             log.at_value((*loc, "type"), f"cannot load notifier type {type_name!r}: {exc}")
             continue
-        # `template` is logwatch's, not the plugin's: every notifier takes one.
-        options_entry = {key: value for key, value in entry.items() if key != "template"}
+        # `template` and `rate` are logwatch's, not the plugin's: every notifier takes them.
+        options_entry = {key: value for key, value in entry.items() if key not in OWN_KEYS}
         template = _template(entry.get("template"), loc, log)
+        rate = _rate(entry, factory, loc, log)
         try:
             options = options_model.model_validate(options_entry, context=context)
         except ValidationError as exc:
             log.add_validation_error(exc, options_model, loc)
             continue
         built[name] = NotifierConfig(
-            name=name, type=type_name, options=options, template=template
+            name=name, type=type_name, options=options, template=template, rate=rate
         )
     return built
+
+
+def _rate(
+    entry: Mapping[str, Any], factory: NotifierFactory, loc: tuple[str, ...], log: ProblemLog
+) -> tuple[RateConfig, ...]:
+    """``rate: {per: 1m, count: 20}``, a list of such limits, or ``false`` for none.
+
+    Without the key, the plugin's declared ``rate_limits`` (its provider's
+    documented limits) apply.
+    """
+    raw = entry.get("rate")
+    if raw is None:
+        declared = getattr(factory, "rate_limits", ())
+        return tuple(RateConfig(count=limit.count, per=limit.per_s) for limit in declared)
+    if raw is False:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    limits: list[RateConfig] = []
+    for index, item in enumerate(items):
+        at: Loc = (*loc, "rate", index) if isinstance(raw, list) else (*loc, "rate")
+        try:
+            limits.append(RateConfig.model_validate(item))
+        except ValidationError as exc:
+            log.add_validation_error(exc, RateConfig, at)
+    return tuple(limits)
 
 
 def _template(raw: object, loc: tuple[str, ...], log: ProblemLog) -> TemplateConfig | None:

@@ -46,7 +46,15 @@ def _notifier_schema(type_name: str, definitions: dict[str, Any]) -> str:
     sub = options.model_json_schema(by_alias=True, mode="validation")
     definitions.update(sub.pop("$defs", {}))
     sub.setdefault("properties", {})["type"] = {"const": type_name}
-    # Every notifier also takes logwatch's own `template` (title/body).
+    # Every notifier also takes logwatch's own `template` (title/body) and `rate`.
     sub["properties"]["template"] = {"$ref": "#/$defs/TemplateConfig"}
+    sub["properties"]["rate"] = {
+        "description": "at most `count` sends per `per`; a list for several limits; false: none",
+        "anyOf": [
+            {"$ref": "#/$defs/RateConfig"},
+            {"type": "array", "items": {"$ref": "#/$defs/RateConfig"}},
+            {"const": False},
+        ],
+    }
     definitions[key] = sub
     return key

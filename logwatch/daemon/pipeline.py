@@ -32,6 +32,9 @@ from logwatch.store import Delivery, FileState, Store
 logger = logging.getLogger(__name__)
 
 COMMIT_INTERVAL_S = 0.25  # offsets alone are committed at most this often
+# Alerts wait at most this long for company: in a storm one fsync carries many
+# (a commit per poll capped ingest at half the rate), when quiet none waits.
+ALERT_COMMIT_GAP_S = 0.02
 TICK_INTERVAL_S = 1.0  # how often time-driven rule work (resolve, cooldown ends) runs
 
 
@@ -142,6 +145,7 @@ class Pipeline:
         self._sources = {source.name: source for source in config.sources}
         self._pending: list[Delivery] = []
         self._last_commit = clock()
+        self._last_alert_commit = float("-inf")
         self._last_tick = clock()
         self.counters = Counters()
         tailer.set_filters(_cold_lines(config))
@@ -168,7 +172,7 @@ class Pipeline:
         if now - self._last_tick >= TICK_INTERVAL_S:
             self._last_tick = now
             self._decide(self._engine.tick(self._wall_clock()))
-        if self._pending or (
+        if (self._pending and now - self._last_alert_commit >= ALERT_COMMIT_GAP_S) or (
             now - self._last_commit >= COMMIT_INTERVAL_S
             and any(stream.dirty for stream in self._streams.values())
         ):
@@ -206,6 +210,7 @@ class Pipeline:
             stream.dirty = False
         self._last_commit = self._clock()
         if deliveries:
+            self._last_alert_commit = self._last_commit
             self._on_commit()
 
     # -- stages ---------------------------------------------------------------
@@ -357,6 +362,8 @@ class Pipeline:
                 stream.last_data_at + wait_s - now,
                 stream.held_since + multiline.max_wait - now,
             )
+        if self._pending:
+            timeout = min(timeout, self._last_alert_commit + ALERT_COMMIT_GAP_S - now)
         if any(stream.dirty for stream in self._streams.values()):
             timeout = min(timeout, self._last_commit + COMMIT_INTERVAL_S - now)
         return max(timeout, 0.0)

@@ -21,7 +21,7 @@ from logwatch.daemon.shared import RuleMemory
 from logwatch.daemon.signals import SignalRelay
 from logwatch.delivery.worker import Outcome
 from logwatch.errors import ConfigError
-from logwatch.notifiers.base import Notifier
+from logwatch.notifiers.base import Notifier, RateLimit
 from logwatch.notifiers.registry import load as load_notifier
 from logwatch.rules import RuleEngine
 from logwatch.sources import Tailer
@@ -35,6 +35,14 @@ FIRST_START_KEY = "first_start"
 def build_notifiers(config: Config, client: httpx.AsyncClient) -> dict[str, Notifier]:
     return {
         name: load_notifier(notifier.type)(name, notifier.options, client=client)
+        for name, notifier in config.notifiers.items()
+    }
+
+
+def rate_limits(config: Config) -> dict[str, tuple[RateLimit, ...]]:
+    """Each notifier's rate limits, for the delivery worker to keep to."""
+    return {
+        name: tuple(rate.limit() for rate in notifier.rate)
         for name, notifier in config.notifiers.items()
     }
 
@@ -64,6 +72,7 @@ class Daemon:
             batch=config.delivery.batch,
             timeout_s=config.delivery.timeout,
             on_outcome=self._on_outcome,
+            rates=rate_limits(config),
         )
         self._systemd = SystemdNotifier()
         self.pipeline = Pipeline(
@@ -179,6 +188,7 @@ class Daemon:
             batch=config.delivery.batch,
             timeout_s=config.delivery.timeout,
             on_outcome=self._on_outcome,
+            rates=rate_limits(config),
         )
         self._ops.reconfigure(config)
         self.pipeline.set_on_commit(self._sender.wake)

@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
 
 from logwatch.delivery.worker import DeliveryWorker, OutcomeHook
-from logwatch.notifiers.base import Notifier
+from logwatch.notifiers.base import Notifier, RateLimit
 from logwatch.store import Store
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class SenderThread:
         batch: int,
         timeout_s: float,
         on_outcome: OutcomeHook | None = None,
+        rates: Mapping[str, Sequence[RateLimit]] | None = None,
     ) -> None:
         self._db_path = db_path
         self._build_notifiers = build_notifiers
@@ -46,6 +47,7 @@ class SenderThread:
         self._batch = batch
         self._timeout_s = timeout_s
         self._on_outcome = on_outcome
+        self._rates = rates
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -128,6 +130,7 @@ class SenderThread:
                 max_backoff_s=self._max_backoff_s,
                 batch=self._batch,
                 on_outcome=self._on_outcome,
+                rates=self._rates,
             )
             self._delivering = asyncio.create_task(self.worker.run(self._wake, self._stop))
             self._ready.set()

@@ -3,6 +3,10 @@
 The worker owns nothing but a store connection and the notifiers. It reads due
 rows in id order, sends them with bounded concurrency per notifier, and records
 each outcome, so a dead endpoint only ever delays its own rows.
+
+A notifier with a rate limit sends no faster than it allows: its rows wait
+(no attempt counted) until the window has room, and a backlog beyond one
+window's worth is folded into one digest row (``delivery.fold``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from logwatch.delivery import fold
 from logwatch.delivery.backoff import next_delay_s
+from logwatch.delivery.ratelimit import RateLimiter
 from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
-from logwatch.notifiers.base import Notifier
+from logwatch.notifiers.base import Notifier, RateLimit
 from logwatch.store import Delivery, OutboxRow, Store
 
 logger = logging.getLogger(__name__)
@@ -52,6 +58,7 @@ class DeliveryWorker:
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
         on_outcome: OutcomeHook | None = None,
+        rates: Mapping[str, Sequence[RateLimit]] | None = None,
     ) -> None:
         self._store = store
         self._notifiers = notifiers
@@ -64,6 +71,13 @@ class DeliveryWorker:
         self._limits: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(PER_NOTIFIER_CONCURRENCY)
         )
+        self._limiters = {
+            name: RateLimiter(limits) for name, limits in (rates or {}).items() if limits
+        }
+        now = clock()
+        for name, limiter in self._limiters.items():
+            # a restart or reload must not grant a fresh window right after a burst
+            limiter.seed(store.sent_times(name, since=now - limiter.longest_s))
         self.sent = 0
         self.failed = 0
 
@@ -80,10 +94,45 @@ class DeliveryWorker:
 
     async def drain_once(self) -> int:
         """Send the rows that are due now; return how many were attempted."""
-        rows = self._store.due(self._clock(), self._batch)
+        now = self._clock()
+        self._fold_backlogs(now)
+        rows = self._pace(self._store.due(now, self._batch), now)
         if rows:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
+
+    def _pace(self, rows: Sequence[OutboxRow], now: float) -> list[OutboxRow]:
+        """The rows their notifier's rate lets through now; the others wait for room."""
+        ready: list[OutboxRow] = []
+        waiting: dict[float, list[int]] = defaultdict(list)
+        for row in rows:
+            limiter = self._limiters.get(row.notifier)
+            if limiter is None or limiter.take(now):
+                ready.append(row)
+            else:
+                waiting[limiter.free_at(now)].append(row.id)
+        for until, row_ids in waiting.items():
+            self._store.defer(row_ids, until)
+        return ready
+
+    def _fold_backlogs(self, now: float) -> None:
+        """Fold what a rate-limited notifier could not send within one window into a digest."""
+        if not self._limiters:
+            return
+        backlog = self._store.pending_counts()
+        for name, limiter in self._limiters.items():
+            if backlog.get(name, 0) <= limiter.capacity:
+                continue
+            rows = fold.overflow(self._store.pending_for(name), limiter.capacity)
+            if not rows:
+                continue
+            digest = Delivery(fold.digest_alert(rows, name), name)
+            digest_id = self._store.fold([row.id for row in rows], digest, now=now)
+            if digest_id is not None:
+                logger.warning(
+                    "%s is over its rate limit: %d queued alerts folded into one digest (row %d)",
+                    name, len(rows), digest_id,
+                )
 
     async def _deliver(self, row: OutboxRow) -> None:
         notifier = self._notifiers.get(row.notifier)

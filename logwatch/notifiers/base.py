@@ -6,6 +6,10 @@ daemon constructs it once with those options and a shared HTTP client, and the
 delivery worker awaits ``send`` for each alert. ``send`` returns a receipt on
 success and raises ``RetryableDeliveryError`` or ``PermanentDeliveryError``
 otherwise: the outbox needs to know which one it got.
+
+A plugin may declare its provider's documented rate limit as
+``rate_limits: ClassVar[tuple[RateLimit, ...]]``; the delivery worker, not the
+plugin, keeps to it (the config's ``rate`` overrides it).
 """
 
 from __future__ import annotations
@@ -33,6 +37,14 @@ class Receipt:
 
     status: int | None  # HTTP status, None for non-HTTP channels
     detail: str  # the reply body or a one-line summary, secrets masked
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``count`` sends in any window of ``per_s`` seconds."""
+
+    count: int
+    per_s: float
 
 
 class Notifier(Protocol):

@@ -24,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 
 from logwatch.model import Alert
 from logwatch.notifiers import _chat, _http, _replies
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_bytes, utf8_len
 
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
@@ -130,6 +130,9 @@ class DingTalkNotifier:
     """POST alerts to a DingTalk custom robot."""
 
     Options: ClassVar[type[DingTalkOptions]] = DingTalkOptions
+    # 20 messages/min per robot, then muted for 10 minutes, errcode 130101
+    # (research/notifiers.md §0, §3)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=20, per_s=60.0),)
 
     def __init__(
         self,

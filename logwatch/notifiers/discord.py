@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from logwatch.errors import PermanentDeliveryError
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import (
     break_mentions,
     cut_end,
@@ -130,6 +130,9 @@ class DiscordNotifier:
     """POST alerts to a Discord channel webhook."""
 
     Options: ClassVar[type[DiscordOptions]] = DiscordOptions
+    # Discord announces its per-webhook bucket in X-RateLimit-* headers and 429s
+    # (research/notifiers.md §8); 5 per 2 s is the bucket commonly observed (unverified)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=5, per_s=2.0),)
 
     def __init__(self, name: str, options: DiscordOptions, *, client: httpx.AsyncClient) -> None:
         self.name = name

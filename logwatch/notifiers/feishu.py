@@ -24,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import break_tags, cut_escaped, printable
 
 FEISHU_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/"
@@ -141,6 +141,11 @@ class FeishuNotifier:
     """POST alerts as interactive cards to a Feishu custom bot."""
 
     Options: ClassVar[type[FeishuOptions]] = FeishuOptions
+    # 100 requests/min and 5 requests/s per custom bot (research/notifiers.md §0, §5)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (
+        RateLimit(count=5, per_s=1.0),
+        RateLimit(count=100, per_s=60.0),
+    )
     provider: ClassVar[str] = "Feishu"
 
     def __init__(

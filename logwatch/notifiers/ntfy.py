@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_bytes, cut_end, printable, utf8_len
 
 DEFAULT_URL = "https://ntfy.sh"
@@ -82,6 +82,9 @@ class NtfyNotifier:
     """Publish alerts to an ntfy topic."""
 
     Options: ClassVar[type[NtfyOptions]] = NtfyOptions
+    # the server's default: a burst of 60, then 1 request per 5 s per visitor
+    # (research/notifiers.md §10); self-hosted servers may differ (set `rate`)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=60, per_s=300.0),)
 
     def __init__(self, name: str, options: NtfyOptions, *, client: httpx.AsyncClient) -> None:
         self.name = name

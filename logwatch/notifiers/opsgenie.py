@@ -21,8 +21,8 @@ from pydantic import Field, field_validator
 from logwatch.config.fields import Duration, SeverityName
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _http
-from logwatch.notifiers._incident import group_fingerprint, incident_key
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers._incident import IncidentOptions, group_fingerprint, incident_key
+from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.escaping import cut_end, cut_escaped, printable, shorten_traceback
 
 API_URL = "https://api.opsgenie.com"  # EU instance: https://api.eu.opsgenie.com
@@ -47,7 +47,7 @@ DEFAULT_PRIORITIES: Mapping[Severity, Priority] = {
 }
 
 
-class OpsgenieOptions(NotifierOptions):
+class OpsgenieOptions(IncidentOptions):
     url: str = Field(API_URL, repr=False)
     api_key: str = Field(min_length=1, repr=False)  # an API integration's key
     tags: list[str] = Field(default_factory=list)  # added to logwatch, rule and severity
@@ -68,7 +68,8 @@ def request(alert: Alert, options: OpsgenieOptions) -> tuple[str, dict[str, Any]
     base = options.url.rstrip("/")
     if alert.status is AlertStatus.RESOLVED:
         # ":" is allowed in a path segment; "/" and the rest of a rule name are not
-        alias = quote(incident_key(alert, limit=ALIAS_CHARS), safe=":")
+        key = incident_key(alert, limit=ALIAS_CHARS, scope=options.incident_key)
+        alias = quote(key, safe=":")
         return f"{base}/v2/alerts/{alias}/close?identifierType=alias", render_close(alert)
     return f"{base}/v2/alerts", render_create(alert, options)
 
@@ -79,7 +80,7 @@ def render_create(alert: Alert, options: OpsgenieOptions) -> dict[str, Any]:
     tags = ["logwatch", alert.rule, str(alert.severity), *options.tags]
     body: dict[str, Any] = {
         "message": cut_escaped(alert.title, MESSAGE_CHARS, _escape),
-        "alias": incident_key(alert, limit=ALIAS_CHARS),
+        "alias": incident_key(alert, limit=ALIAS_CHARS, scope=options.incident_key),
         "description": description(alert),
         "tags": [cut_end(tag, TAG_CHARS) for tag in dict.fromkeys(tags)][:MAX_TAGS],
         "details": details(alert),

@@ -17,8 +17,13 @@ from pydantic import Field, field_validator
 from logwatch.config.fields import Duration
 from logwatch.model import Alert, AlertStatus
 from logwatch.notifiers import _http
-from logwatch.notifiers._incident import group_fingerprint, incident_key
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers._incident import (
+    IncidentOptions,
+    IncidentScope,
+    group_fingerprint,
+    incident_key,
+)
+from logwatch.notifiers.base import RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_end, printable, shorten_traceback
 
 ENQUEUE_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -32,7 +37,7 @@ LINE_CHARS = 2_000
 TOO_LARGE = "dropped: the event exceeded PagerDuty's 512 KB limit; see the log file"
 
 
-class PagerDutyOptions(NotifierOptions):
+class PagerDutyOptions(IncidentOptions):
     url: str = Field(ENQUEUE_URL, repr=False)  # EU accounts: events.eu.pagerduty.com
     routing_key: str = Field(min_length=1, repr=False)  # the integration key
     timeout: Duration = Field(10.0, gt=0, description="seconds to wait for the reply")
@@ -40,9 +45,9 @@ class PagerDutyOptions(NotifierOptions):
     _check_url = field_validator("url")(_http.check_http_url)
 
 
-def render(alert: Alert, routing_key: str) -> dict[str, Any]:
-    """The Events API v2 body for ``alert``."""
-    dedup_key = incident_key(alert, limit=DEDUP_KEY_CHARS)
+def render(alert: Alert, routing_key: str, *, scope: IncidentScope = "host") -> dict[str, Any]:
+    """The Events API v2 body for ``alert``; ``scope`` is the ``incident_key`` option."""
+    dedup_key = incident_key(alert, limit=DEDUP_KEY_CHARS, scope=scope)
     if alert.status is AlertStatus.RESOLVED:
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key}
     payload: dict[str, Any] = {
@@ -107,6 +112,8 @@ class PagerDutyNotifier:
     """Trigger and resolve PagerDuty incidents through an Events API v2 integration."""
 
     Options: ClassVar[type[PagerDutyOptions]] = PagerDutyOptions
+    # ~120 events/min per integration key, 429 past it (research/notifiers.md §0, §6)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=120, per_s=60.0),)
 
     def __init__(self, name: str, options: PagerDutyOptions, *, client: httpx.AsyncClient) -> None:
         self.name = name
@@ -120,7 +127,9 @@ class PagerDutyNotifier:
         return await _http.post(
             self._client,
             self._options.url,
-            content=_encode(render(alert, self._options.routing_key)),
+            content=_encode(
+                render(alert, self._options.routing_key, scope=self._options.incident_key)
+            ),
             headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
             timeout_s=self._options.timeout,
             mask=self._mask,

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 from logwatch.config.fields import Duration
 from logwatch.model import Alert, AlertStatus
 from logwatch.notifiers import _http
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import (
     cut_end,
     cut_escaped,
@@ -146,6 +146,9 @@ class SlackNotifier:
     """POST alerts to a Slack incoming webhook."""
 
     Options: ClassVar[type[NotifierOptions]] = SlackOptions
+    # ~1 message/s per webhook, short bursts tolerated (research/notifiers.md §0, §1;
+    # slack-api-docs page_rate_limits.md): 3 in any 3 s is 1/s with a burst of 3 (ours)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=3, per_s=3.0),)
 
     def __init__(self, name: str, options: SlackOptions, *, client: httpx.AsyncClient) -> None:
         self.name = name

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_end, cut_escaped, markdown_escape, printable
 
 MESSAGE_BYTES = 28 * 1024  # Teams' limit for one message (MS Learn "Create an Incoming Webhook")
@@ -114,6 +114,9 @@ class TeamsNotifier:
     """POST alerts as Adaptive Cards to a Teams Workflows webhook."""
 
     Options: ClassVar[type[TeamsOptions]] = TeamsOptions
+    # more than 4 requests/s are throttled (research/notifiers.md §0, §2: MS Learn
+    # "Create an Incoming Webhook"; stated for connectors, assumed for Workflows)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=4, per_s=1.0),)
 
     def __init__(self, name: str, options: TeamsOptions, *, client: httpx.AsyncClient) -> None:
         self.name = name

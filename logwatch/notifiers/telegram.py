@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from logwatch.errors import PermanentDeliveryError
 from logwatch.model import Alert
 from logwatch.notifiers import _chat, _http, _replies
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import break_mentions, cut_escaped, printable
 
 DEFAULT_URL = "https://api.telegram.org"
@@ -135,6 +135,12 @@ class TelegramNotifier:
     """Send alerts to a Telegram chat through a bot."""
 
     Options: ClassVar[type[TelegramOptions]] = TelegramOptions
+    # about 1 message/s per chat and 20/min to one group (research/notifiers.md §0, §9:
+    # Telegram Bot FAQ "My bot is hitting limits"); a chat may be a group, so both
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (
+        RateLimit(count=1, per_s=1.0),
+        RateLimit(count=20, per_s=60.0),
+    )
 
     def __init__(self, name: str, options: TelegramOptions, *, client: httpx.AsyncClient) -> None:
         self.name = name

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
-from logwatch.notifiers.base import NotifierOptions, Receipt
+from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import utf8_len
 
 DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
@@ -102,6 +102,8 @@ class WeComNotifier:
     """POST alerts to a WeCom group robot."""
 
     Options: ClassVar[type[WeComOptions]] = WeComOptions
+    # 20 messages/min per robot (research/notifiers.md §0, §4: the official doc)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=20, per_s=60.0),)
 
     def __init__(self, name: str, options: WeComOptions, *, client: httpx.AsyncClient) -> None:
         self.name = name

@@ -7,7 +7,8 @@
 
 watcher.py (the only module that imports watchdog) turns filesystem events
 into wake-ups; identity.py says which known file a path holds; rotation.py
-finds where a rotated file went.
+finds where a rotated file went; host.py reads, once, which directories are on
+network filesystems and what the inotify and open-file limits allow.
 """
 
 from logwatch.sources.tailer import Tailer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 import glob
 import logging
@@ -11,6 +12,13 @@ from pathlib import Path
 from logwatch.sources.values import SourceSpec
 
 logger = logging.getLogger(__name__)
+
+
+class Scope(enum.Enum):
+    """What in a watched directory can change what the globs match."""
+
+    FILES = "files"  # its entries: the globs match files in it
+    SUBDIRS = "subdirs"  # only its subdirectories: a wildcard directory component above
 
 
 def excluded(path: str, patterns: Iterable[str]) -> bool:
@@ -34,15 +42,30 @@ def expand(sources: Iterable[SourceSpec]) -> dict[str, str]:
     return owners
 
 
-def watch_dirs(sources: Iterable[SourceSpec]) -> set[str]:
-    """The directories whose entries the globs look at (watched non-recursively)."""
-    dirs: set[str] = set()
+def watch_dirs(sources: Iterable[SourceSpec]) -> dict[str, Scope]:
+    """The directories whose entries the globs look at (each watched non-recursively).
+
+    For ``/var/log/apps/*/*.log`` that is every ``apps/<name>/`` now, and also
+    ``apps/`` itself, for its subdirectories: without it a new ``apps/svc2/``
+    would wait for the next scan.
+    """
+    dirs: dict[str, Scope] = {}
     for source in sources:
         for pattern in source.paths:
-            parent = str(Path(pattern).parent)
-            if glob.has_magic(parent):
-                matches = glob.glob(parent, recursive=True)  # noqa: PTH207
-                dirs.update(p for p in matches if Path(p).is_dir())
-            else:
-                dirs.add(parent)
+            parent = Path(pattern).parent
+            if not glob.has_magic(str(parent)):
+                dirs[str(parent)] = Scope.FILES
+                continue
+            parts = parent.parts
+            first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+            dirs.setdefault(str(Path(*parts[:first])), Scope.SUBDIRS)
+            for depth in range(first + 1, len(parts) + 1):
+                scope = Scope.FILES if depth == len(parts) else Scope.SUBDIRS
+                level = str(Path(*parts[:depth]))
+                for match in glob.glob(level, recursive=True):  # noqa: PTH207
+                    if Path(match).is_dir():
+                        # normalised: "**" matches "logs/" as well as "logs"
+                        found = str(Path(match))
+                        if dirs.get(found) is not Scope.FILES:
+                            dirs[found] = scope
     return dirs

@@ -47,6 +47,7 @@ class FileReader:
         self.framer = LineFramer(offset=offset, lineno=lineno, max_line_bytes=max_line_bytes)
         self.state = ReaderState.ACTIVE
         self.is_copy = False  # a rotated copy: nobody writes to it, retire at its end
+        self.writer_closed = False  # closed by a writer while draining: a tick of quiet will do
         self.at_eof = False  # the last read came up short: nothing more until it grows
         self.changed_at = now  # last growth seen; quiet periods are measured from here
         self.committed = (offset, lineno, marker)  # the last checkpoint handed out

@@ -27,6 +27,7 @@ from pathlib import Path
 from logwatch.model import Line, Origin
 from logwatch.sources.discovery import expand, watch_dirs
 from logwatch.sources.framing import KeepSpans, LineFramer
+from logwatch.sources.host import HostFacts, limit_warnings, read_host
 from logwatch.sources.identity import (
     Probe,
     Verdict,
@@ -56,6 +57,7 @@ class Tailer:
     files, ``scan_interval_s`` between glob expansions without a hint,
     ``rotate_wait_s`` of quiet before a drained rotated file is closed,
     ``close_inactive_s`` of quiet before an idle file's fd is given back.
+    ``host`` reads the mount table and limits, once, at ``start``.
     Not thread-safe: one thread calls everything but ``wake``.
     """
 
@@ -73,6 +75,7 @@ class Tailer:
         close_inactive_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         new_uid: Callable[[], str] = lambda: uuid.uuid4().hex,
+        host: Callable[[], HostFacts] = read_host,
     ) -> None:
         self._specs = {source.name: source for source in sources}
         self._read_chunk = read_chunk
@@ -83,6 +86,7 @@ class Tailer:
         self._close_inactive_s = close_inactive_s
         self._clock = clock
         self._new_uid = new_uid
+        self._host = host
         self._known = {row.uid: row for row in known}  # files not followed now
         # committed files to look for (among rotated siblings) if no glob finds them
         self._unclaimed = {row.uid for row in known if row.state == "active"}
@@ -107,7 +111,12 @@ class Tailer:
 
     def start(self) -> None:
         """Start watching directories; without it, polling alone still finds everything."""
-        self._watcher.start()
+        host = self._host()
+        specs = self._specs.values()
+        dirs, files = len(watch_dirs(specs)), len(expand(specs))
+        for warning in limit_warnings(host, dirs=dirs, files=files):
+            logger.warning("%s", warning)
+        self._watcher.start(host.mounts)
 
     def stop(self) -> None:
         self._watcher.stop()
@@ -141,6 +150,8 @@ class Tailer:
                     self._wake_idle(reader, now)
             elif tick or hinted:
                 self._look(reader, now)
+        for path in hints.closed:
+            self._writer_closed(path, now)
         if self._unclaimed:
             self._scan(now)  # an idle file lost its path: look for it before reading on
         self._read(now)
@@ -271,6 +282,21 @@ class Tailer:
         self._by_path.pop(reader.path, None)
         if current is not None and stat.S_ISREG(current.st_mode):
             self._discover(reader.path, reader.source, now, whole=True)
+
+    def _writer_closed(self, path: str, now: float) -> None:
+        """A writer closed ``path``: if that is a rotated file, it has likely moved on."""
+        try:
+            reader = self._reader_of(Path(path).stat())
+        except OSError:
+            return  # deleted meanwhile: rotate_wait decides
+        if reader is not None and reader.state is ReaderState.ACTIVE and reader.path != path:
+            self._look(reader, now)  # renamed, and no tick has seen it yet
+        if (
+            reader is not None
+            and self._readers.get(reader.uid) is reader
+            and reader.state is ReaderState.DRAINING
+        ):
+            reader.writer_closed = True
 
     def _truncated(self, reader: FileReader, now: float) -> None:
         """Same inode, other bytes: copytruncate, ``> file``, or a rewrite in place."""
@@ -582,7 +608,12 @@ class Tailer:
                 continue
             quiet_s = now - reader.changed_at
             if reader.state is ReaderState.DRAINING:
-                if (reader.is_copy or quiet_s >= self._rotate_wait_s) and self._still(reader, now):
+                wait_s = self._rotate_wait_s
+                if reader.writer_closed:
+                    # the app reopened its log: one quiet tick, in case another process
+                    # still writes here, rather than rotate_wait
+                    wait_s = min(wait_s, self._tick_s)
+                if (reader.is_copy or quiet_s >= wait_s) and self._still(reader, now):
                     self._retire(reader)
             elif (
                 quiet_s >= self._close_inactive_s

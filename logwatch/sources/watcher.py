@@ -5,8 +5,8 @@ never the truth: inotify drops events silently on queue overflow, sees nothing
 on network filesystems and goes quiet for good when the watched directory is
 deleted. The tailer's reconcile loop is correct without any event; this module
 only makes it prompt. Directories that cannot be watched (missing, watch
-limits, no inotify) are polled instead: one ``stat`` per directory per tick,
-rescanning when its mtime or inode changes.
+limits, no inotify, a network filesystem) are polled instead: one ``stat``
+per directory per tick, rescanning when its mtime or inode changes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,13 +33,20 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
+from logwatch.sources.discovery import Scope
+from logwatch.sources.host import Mount, network_filesystem
+
 logger = logging.getLogger(__name__)
 
 # opened/closed-without-write are left out: our own reads would wake us up
-_EVENTS: list[type[FileSystemEvent]] = [
-    FileCreatedEvent, DirCreatedEvent, FileDeletedEvent, DirDeletedEvent,
-    FileMovedEvent, DirMovedEvent, FileModifiedEvent, FileClosedEvent,
-]
+_EVENTS: dict[Scope, list[type[FileSystemEvent]]] = {
+    Scope.FILES: [
+        FileCreatedEvent, DirCreatedEvent, FileDeletedEvent, DirDeletedEvent,
+        FileMovedEvent, DirMovedEvent, FileModifiedEvent, FileClosedEvent,
+    ],
+    # e.g. /var/log itself, above apps/*/: its busy files must not wake us
+    Scope.SUBDIRS: [DirCreatedEvent, DirDeletedEvent, DirMovedEvent],
+}
 _NAMESPACE_EVENTS = frozenset({"created", "deleted", "moved"})
 
 
@@ -47,6 +54,7 @@ _NAMESPACE_EVENTS = frozenset({"created", "deleted", "moved"})
 class HintBatch:
     rescan: bool  # entries were created, moved or deleted: expand the globs again
     paths: frozenset[str] | None  # paths that changed; None: too many to list, check all
+    closed: frozenset[str] = frozenset()  # of those, files a writer closed (IN_CLOSE_WRITE)
 
 
 class Hints:
@@ -58,17 +66,21 @@ class Hints:
         self._lock = threading.Lock()
         self._event = threading.Event()
         self._paths: set[str] = set()
+        self._closed: set[str] = set()
         self._rescan = False
         self._overflow = False
 
-    def note(self, paths: tuple[str, ...], *, rescan: bool) -> None:
+    def note(self, paths: tuple[str, ...], *, rescan: bool, closed: bool = False) -> None:
         with self._lock:
             self._rescan |= rescan
             if not self._overflow:
                 self._paths.update(paths)
+                if closed:
+                    self._closed.update(paths)
                 if len(self._paths) > self.MAX_PATHS:
                     self._overflow = True
                     self._paths.clear()
+                    self._closed.clear()
             self._event.set()
 
     def wake(self) -> None:
@@ -79,8 +91,12 @@ class Hints:
 
     def drain(self) -> HintBatch:
         with self._lock:
-            batch = HintBatch(self._rescan, None if self._overflow else frozenset(self._paths))
-            self._paths = set()
+            batch = HintBatch(
+                self._rescan,
+                None if self._overflow else frozenset(self._paths),
+                frozenset(self._closed),
+            )
+            self._paths, self._closed = set(), set()
             self._rescan = self._overflow = False
             self._event.clear()
         return batch
@@ -95,7 +111,11 @@ class _Handler(FileSystemEventHandler):
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         paths = tuple(os.fsdecode(p) for p in (event.src_path, event.dest_path) if p)
-        self._hints.note(paths, rescan=event.event_type in _NAMESPACE_EVENTS)
+        self._hints.note(
+            paths,
+            rescan=event.event_type in _NAMESPACE_EVENTS,
+            closed=event.event_type == "closed",
+        )
 
 
 def _identity(path: str) -> tuple[int, int, int, int] | None:
@@ -117,7 +137,10 @@ class DirectoryWatcher:
         self._handler = _Handler(hints)
         self._observer: BaseObserver | None = None
         self._watches: dict[str, tuple[ObservedWatch, tuple[int, int]]] = {}
+        self._scopes: dict[str, Scope] = {}  # every directory to watch, watched or polled
         self._polled: dict[str, tuple[int, int, int, int] | None] = {}
+        self._mounts: Sequence[Mount] = ()
+        self._remote: dict[str, str | None] = {}  # directory -> network filesystem type
         self._reported: set[str] = set()
 
     @property
@@ -128,9 +151,18 @@ class DirectoryWatcher:
     def polled(self) -> frozenset[str]:
         return frozenset(self._polled)
 
-    def start(self) -> None:
-        observer = self._observer_factory()
-        observer.start()
+    def start(self, mounts: Sequence[Mount] = ()) -> None:
+        """Start the observer; ``mounts`` tell which directories are on network filesystems."""
+        self._mounts = mounts
+        self._remote.clear()
+        try:
+            observer = self._observer_factory()
+            observer.start()
+        except OSError as exc:
+            # EMFILE from inotify_init: this user's inotify instances are all taken
+            logger.warning("cannot start inotify (%s); polling every log directory instead; "
+                           "raise fs.inotify.max_user_instances with sysctl", exc)
+            return
         self._observer = observer
         for directory in list(self._polled):
             self._try_watch(directory)
@@ -144,12 +176,14 @@ class DirectoryWatcher:
             self._polled[directory] = _identity(directory)
         self._watches.clear()
 
-    def sync(self, dirs: Set[str]) -> None:
+    def sync(self, dirs: Mapping[str, Scope]) -> None:
         """Watch exactly ``dirs``; re-arm watches whose directory was replaced."""
-        for directory in set(self._watches) - dirs:
-            self._unwatch(directory)
-        for directory in set(self._polled) - dirs:
+        for directory in set(self._watches):
+            if self._scopes[directory] is not dirs.get(directory):
+                self._unwatch(directory)
+        for directory in set(self._polled) - set(dirs):
             del self._polled[directory]
+        self._scopes = dict(dirs)
         for directory in dirs:
             watch = self._watches.get(directory)
             if watch is None:
@@ -183,9 +217,18 @@ class DirectoryWatcher:
         before = _identity(directory)
         if before is None:
             return  # polled until it exists
+        if directory not in self._remote:
+            self._remote[directory] = network_filesystem(directory, self._mounts)
+        if (fstype := self._remote[directory]) is not None:
+            if directory not in self._reported:
+                self._reported.add(directory)
+                logger.info("%s is on %s: writes from other hosts send no events, "
+                            "so it is polled every tick", directory, fstype)
+            return
         try:
             watch = self._observer.schedule(
-                self._handler, directory, recursive=False, event_filter=_EVENTS
+                self._handler, directory, recursive=False,
+                event_filter=_EVENTS[self._scopes.get(directory, Scope.FILES)],
             )
         except OSError as exc:
             # ENOSPC/EMFILE: inotify watch or instance limit reached
