@@ -316,3 +316,47 @@ class TestWatchLimits:
             f"cannot watch {tmp_path} ([Errno 28] inotify watch limit reached); polling it instead"
         ]
         watcher.stop()
+
+
+class TestIdleCost:
+    def test_an_idle_watched_file_is_not_fstated_every_tick(
+        self, tmp_path: Path, started: list[Tailer], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Events report writes in a watched directory: ticks leave its open files alone,
+        but a hint, or the scan_interval safety net, still looks at them."""
+        log = tmp_path / "app.log"
+        append(log, "one\n")
+        clock = FakeClock()
+        rec = run(
+            started,
+            Tailer([source(log)], [], first_start=True, clock=clock, tick_s=1.0,
+                   scan_interval_s=10.0, close_inactive_s=300.0),
+        )
+        assert str(tmp_path) in rec.tailer.watched_dirs
+        rec.pump()  # the scan that armed the watch asked for one more
+        fstats: list[int] = []
+        real_fstat = os.fstat
+
+        def counted(fd: int) -> os.stat_result:
+            fstats.append(fd)
+            return real_fstat(fd)
+
+        monkeypatch.setattr(os, "fstat", counted)
+        for _ in range(9):
+            clock.advance(1.0)
+            rec.pump()
+        assert fstats == []
+        clock.advance(1.0)
+        rec.pump()
+        assert len(fstats) == 1  # the safety net, with the scan every scan_interval
+        fstats.clear()
+        append(log, "two\n")
+        rec.until(lambda: rec.texts() == ["one", "two"])
+        assert fstats  # the modify event made it look
+        time.sleep(1.0)  # let the rest of the write's events (close) arrive
+        rec.pump()
+        fstats.clear()
+        for _ in range(9):
+            clock.advance(1.0)
+            rec.pump()
+        assert fstats == []

@@ -27,6 +27,8 @@ Format = Literal["auto", "text", "json"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _FATAL = ("Fatal Python error", "Windows fatal exception")
+_NO_FLAGS: frozenset[str] = frozenset()
+_TRUNCATED = frozenset(("truncated",))
 
 
 def strip_ansi(text: str) -> str:
@@ -170,6 +172,8 @@ class Assembler:
         if draft.json and draft.rows[0].doc is not None:
             return self._json_event(draft.rows[0])
         rows = draft.rows
+        if len(rows) == 1 and draft.record_rows == 1 and not draft.fault and not draft.elided:
+            return self._record_event(draft, rows[0])
         raw = [row.raw for row in rows]
         clean = [row.text for row in rows]
         record_rows = draft.record_rows
@@ -222,6 +226,38 @@ class Assembler:
             chain=chain,
             fingerprint=key,
             flags=frozenset(flags),
+        )
+
+    def _record_event(self, draft: Draft, row: Row) -> Event:
+        """``_event`` for the common case, a one-line record: no traceback, nothing joined."""
+        header = draft.header
+        if header is not None:
+            level = header.level
+            logger = header.logger
+            message = header.message
+            timestamp = header.timestamp or row.timestamp
+        else:
+            level = logger = None
+            message = row.text
+            timestamp = row.timestamp
+        if draft.partial:
+            flags = frozenset(("partial", "truncated") if row.truncated else ("partial",))
+        else:
+            flags = _TRUNCATED if row.truncated else _NO_FLAGS
+        return Event(
+            origin=self._origin,
+            first_line=row.first_lineno,
+            last_line=row.last_lineno,
+            start_offset=row.offset,
+            end_offset=row.end,
+            text=row.raw,
+            message=message,
+            level=level,
+            logger=logger,
+            timestamp=timestamp,
+            chain=(),
+            fingerprint=fingerprint_record(level, logger, message),
+            flags=flags,
         )
 
     def _json_event(self, row: Row) -> Event:

@@ -12,6 +12,7 @@ them when the heuristics guess wrong for a file.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,19 +132,27 @@ def _warning(text: str) -> Header | None:
 
 def _scan(text: str, pos: int, *, level_found: bool = False) -> tuple[str | None, str | None, int]:
     """Find level and logger in the tokens after ``pos``; return where the message starts."""
+    if not level_found:
+        plain = _scan_plain(text, pos)
+        if plain is not None:
+            return plain
     match = _TOKENS.match(text, pos)
     if match is None:
         return None, None, len(text)
+    # spans and groups in two C calls, not two method calls per token
     tokens = [
-        (match.start(index), word)
-        for index in range(1, _SCAN_TOKENS + 1)
-        if (word := match.group(index)) is not None
+        (span[0], word)
+        for span, word in zip(match.regs[1:], match.groups(), strict=True)
+        if word is not None
     ]
     level: str | None = None
     level_at = -1
     structlog = False
     boxed = False  # "[ERROR]", "ERROR/MainProcess]": bracket formats that name no bare logger
-    if not level_found:
+    if not level_found and (name := LEVELS.get(tokens[0][1])) is not None:
+        # the usual "LEVEL name message": the loop below would stop at once, saying this
+        level, level_at = name, 0
+    elif not level_found:
         for index, (_, word) in enumerate(tokens[:4]):
             core = word.strip(_STRIP).split("/", 1)[0]
             name = LEVELS.get(core.upper())
@@ -174,12 +183,42 @@ def _scan(text: str, pos: int, *, level_found: bool = False) -> tuple[str | None
     return level, logger, len(text)
 
 
+def _scan_plain(text: str, pos: int) -> tuple[str, str | None, int] | None:
+    """``_scan`` for " LEVEL word message" without the regex; None for any other shape.
+
+    It answers only where ``_scan`` must say the same: single spaces between the
+    tokens, an exact upper-case level first, no separator tokens after it.
+    """
+    if text[pos : pos + 1] != " ":
+        return None
+    level_end = text.find(" ", pos + 1)
+    level = LEVELS.get(text[pos + 1 : level_end]) if level_end > 0 else None
+    if level is None:
+        return None  # (an exact key is all letters: no other whitespace inside)
+    word_at = level_end + 1
+    word_end = text.find(" ", word_at)
+    if word_end <= word_at:
+        return None
+    word = text[word_at:word_end]
+    # isprintable() is False for every whitespace character but " ", so this is a token
+    if not word.isprintable() or word in _SEPARATORS:
+        return None
+    if not _looks_like_logger(word, bare=True):
+        return level, None, word_at
+    message_at = word_end + 1
+    after = text[message_at : message_at + 1]
+    if not after or after.isspace() or after in "-|:[]":
+        return None  # a separator, more spaces or nothing: leave it to the general path
+    return level, word.strip(_STRIP), message_at
+
+
 def _skip_separators(tokens: list[tuple[int, str]], index: int, step: int = 1) -> int:
     while 0 <= index < len(tokens) and tokens[index][1] in _SEPARATORS:
         index += step
     return index
 
 
+@functools.lru_cache(maxsize=1024)  # the same few logger names come line after line
 def _looks_like_logger(word: str, *, strict: bool = True, bare: bool = True) -> bool:
     """A logger name next to the level: dotted, bracketed, colon-ended or (``bare``) lower-case.
 

@@ -9,6 +9,7 @@ line, which Python prints last, is never lost.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,10 @@ from logwatch.multiline.headers import Header
 from logwatch.multiline.kinds import Kind
 
 
-@dataclass(frozen=True, slots=True)
+# Row and Draft are never changed once built, but are not declared frozen: a
+# frozen dataclass's __init__ sets each field through object.__setattr__, which
+# costs microseconds for every line. Build a new one (dataclasses.replace) instead.
+@dataclass(slots=True)
 class Row:
     """One logical line: a physical line, or several a runtime split (CRI "P")."""
 
@@ -40,7 +44,7 @@ class Row:
         return self.end - self.offset
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Draft:
     """One event's rows and what the grammar learnt about them."""
 
@@ -58,10 +62,9 @@ class Held:
     """The rows of the event being built: head and tail kept, middle dropped past limits."""
 
     def __init__(self, max_lines: int, max_bytes: int) -> None:
-        self._head_lines = max(max_lines // 4, 1)
-        self._tail_lines = max(max_lines - self._head_lines, 1)
-        self._head_bytes = max(max_bytes // 4, 1)
-        self._tail_bytes = max(max_bytes - self._head_bytes, 1)
+        self._head_lines, self._tail_lines, self._head_bytes, self._tail_bytes = _limits(
+            max_lines, max_bytes
+        )
         self.head: list[Row] = []
         self.tail: deque[Row] = deque()
         self.head_size = 0
@@ -93,3 +96,16 @@ class Held:
 
     def rows(self) -> tuple[Row, ...]:
         return (*self.head, *self.tail)
+
+
+@functools.lru_cache(maxsize=64)  # one Held per event: work the split out once per setting
+def _limits(max_lines: int, max_bytes: int) -> tuple[int, int, int, int]:
+    """Head and tail shares of the line and byte limits."""
+    head_lines = max(max_lines // 4, 1)
+    head_bytes = max(max_bytes // 4, 1)
+    return (
+        head_lines,
+        max(max_lines - head_lines, 1),
+        head_bytes,
+        max(max_bytes - head_bytes, 1),
+    )

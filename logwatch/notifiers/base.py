@@ -15,12 +15,14 @@ plugin, keeps to it (the config's ``rate`` overrides it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from logwatch.model import Alert
+
+if TYPE_CHECKING:  # httpx costs ~70 ms at import: `check` and `replay` never need it
+    import httpx
 
 
 class NotifierOptions(BaseModel):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import ClassVar, Literal, TextIO
-
-import httpx
+from typing import TYPE_CHECKING, ClassVar, Literal, TextIO
 
 from logwatch.errors import PermanentDeliveryError
 from logwatch.model import Alert, AlertStatus
 from logwatch.notifiers.base import NotifierOptions, Receipt
 from logwatch.notifiers.escaping import printable
+
+if TYPE_CHECKING:  # only the signature names it: `check` and `replay` need no httpx
+    import httpx
 
 INDENT = "    "
 

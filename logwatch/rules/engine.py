@@ -23,9 +23,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
-
-from jinja2 import Template
+from typing import TYPE_CHECKING, Any, Protocol
 
 from logwatch.model import Alert, AlertStatus, Event, Severity
 from logwatch.rules import alerts, digest
@@ -42,6 +40,9 @@ from logwatch.rules.templates import (
     render_label,
 )
 from logwatch.rules.templates import context as template_context
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 COOLDOWN = "cooldown"
 THRESHOLD = "threshold"

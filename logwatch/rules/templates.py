@@ -15,21 +15,29 @@ The variables (see README, "Templates"): every field of the alert's payload
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any, Protocol
 
 from logwatch.model import Alert
 from logwatch.rules.alerts import TITLE_MAX
 
-# Notifiers escape for their medium (Slack mrkdwn, HTML mail), so templates
-# produce plain text and never autoescape.
-_ENV = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
-)
+if TYPE_CHECKING:  # jinja2 is imported on the first template compiled, not before
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
+
+
+@functools.cache
+def _env() -> SandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    # Notifiers escape for their medium (Slack mrkdwn, HTML mail), so templates
+    # produce plain text and never autoescape.
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
+    )
 
 
 class TemplateSpec(Protocol):
@@ -43,8 +51,10 @@ class TemplateSpec(Protocol):
 
 def compile_template(source: str) -> Template:
     """Compile one template; raise ValueError naming the line of a syntax error."""
+    from jinja2 import TemplateSyntaxError
+
     try:
-        return _ENV.from_string(source)
+        return _env().from_string(source)
     except TemplateSyntaxError as exc:
         raise ValueError(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
 
@@ -94,6 +104,8 @@ def render(
     not cost the alert: the built-in wording is kept and the error is put at
     the top of the body, where the operator sees it.
     """
+    from jinja2 import TemplateError  # loaded already: ``template`` was compiled
+
     variables = context(alert, notifier, items)
     changes: dict[str, Any] = {}
     try:
@@ -109,6 +121,8 @@ def render(
 
 def render_label(template: Template, variables: Mapping[str, Any]) -> str:
     """A label value; a variable this event lacks gives an empty label, not an error."""
+    from jinja2 import TemplateError  # loaded already: ``template`` was compiled
+
     try:
         return _one_line(template.render(variables))
     except TemplateError:

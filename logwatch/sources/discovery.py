@@ -22,8 +22,13 @@ class Scope(enum.Enum):
 
 
 def excluded(path: str, patterns: Iterable[str]) -> bool:
-    name = Path(path).name
-    return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(name, p) for p in patterns)
+    name: str | None = None  # a Path per path costs more than the glob itself: only if asked
+    for pattern in patterns:
+        if name is None:
+            name = Path(path).name
+        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(name, pattern):
+            return True
+    return False
 
 
 def expand(sources: Iterable[SourceSpec]) -> dict[str, str]:

@@ -50,6 +50,7 @@ class FileReader:
         self.writer_closed = False  # closed by a writer while draining: a tick of quiet will do
         self.at_eof = False  # the last read came up short: nothing more until it grows
         self.changed_at = now  # last growth seen; quiet periods are measured from here
+        self.looked_at = now  # last fstat by the tailer (``Tailer._refresh``)
         self.committed = (offset, lineno, marker)  # the last checkpoint handed out
         self.keep: KeepSpans | None = None  # passes over lines no rule can alert on
 

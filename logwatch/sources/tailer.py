@@ -3,9 +3,12 @@
 The caller's thread does all the work in ``poll``; watchdog's thread only sets
 a wake-up flag. Each poll reconciles what is on disk with what we follow:
 
-- every tick, ``fstat`` each open reader and ``stat`` its path: growth, a
-  rotation (the path names another inode, or none), a truncation (smaller than
-  our position, or the bytes before it changed);
+- ``fstat`` an open reader and ``stat`` its path: growth, a rotation (the path
+  names another inode, or none), a truncation (smaller than our position, or
+  the bytes before it changed). Every tick for files in polled directories and
+  for draining ones; an active file in a watched directory only on a hint for
+  its path (modify, close, move, delete) and, as a safety net for lost events,
+  every ``scan_interval``;
 - on a directory hint, or every ``scan_interval``, expand the globs again and
   ``stat`` the idle files, whose descriptors were given back;
 - then read what is new, at most ``max_batch_bytes`` per poll, round robin.
@@ -15,6 +18,7 @@ Nothing here depends on an event arriving: events only make it sooner.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import stat
@@ -46,6 +50,12 @@ from logwatch.store import FileState
 logger = logging.getLogger(__name__)
 
 FORGOTTEN_KEPT = 10_000  # retired files remembered, so a rediscovered one is not read again
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parent(path: str) -> str:
+    """The directory of ``path``, as the watcher names it; asked every tick, so cached."""
+    return str(Path(path).parent)
 
 
 class Tailer:
@@ -139,8 +149,11 @@ class Tailer:
         tick = now >= self._next_tick
         if tick:
             self._next_tick = now + self._tick_s
-        if hints.rescan or now >= self._next_scan or (tick and self._watcher.changed()):
+        scanned = hints.rescan or now >= self._next_scan or (tick and self._watcher.changed())
+        if scanned:
             self._scan(now)
+        # a rescan means names changed, or a watch was (re)armed and missed what came before
+        evented = self._watcher.file_events if tick else frozenset()
         for reader in list(self._readers.values()):
             if self._readers.get(reader.uid) is not reader:
                 continue  # replaced earlier in this loop
@@ -148,7 +161,7 @@ class Tailer:
             if reader.state is ReaderState.IDLE:
                 if hinted:
                     self._wake_idle(reader, now)
-            elif tick or hinted:
+            elif hinted or scanned or (tick and self._due(reader, now, evented)):
                 self._look(reader, now)
         for path in hints.closed:
             self._writer_closed(path, now)
@@ -249,9 +262,19 @@ class Tailer:
                 self._catch_up(row, now)
         self._unclaimed.clear()
 
+    def _due(self, reader: FileReader, now: float, evented: frozenset[str]) -> bool:
+        """Must this tick look at ``reader``? Not if events report its writes, unless
+        the safety net (``scan_interval``) is due: events are hints, never the truth."""
+        return (
+            reader.state is not ReaderState.ACTIVE
+            or now - reader.looked_at >= self._scan_interval_s
+            or _parent(reader.path) not in evented
+        )
+
     def _refresh(self, reader: FileReader, now: float) -> None:
         assert reader.fd is not None
         st = os.fstat(reader.fd)
+        reader.looked_at = now
         if reader.state is ReaderState.ACTIVE:
             self._check_path(reader, st, now)
         changed = st.st_size != reader.size or st.st_mtime_ns != reader.mtime_ns
@@ -266,7 +289,8 @@ class Tailer:
     def _check_path(self, reader: FileReader, st: os.stat_result, now: float) -> None:
         """Does our path still name our file? If not, drain ours and follow the new one."""
         try:
-            current: os.stat_result | None = Path(reader.path).stat()
+            # os.stat, not Path.stat: this runs for every open file on every look
+            current: os.stat_result | None = os.stat(reader.path)  # noqa: PTH116
         except OSError:
             current = None
         if current is not None and (current.st_dev, current.st_ino) == (reader.dev, reader.ino):
@@ -371,7 +395,8 @@ class Tailer:
     def _wake_idle(self, reader: FileReader, now: float) -> None:
         """Reopen an idle file that changed; if its path names another file, look for it."""
         try:
-            current: os.stat_result | None = Path(reader.path).stat()
+            # os.stat, not Path.stat: this runs for every open file on every look
+            current: os.stat_result | None = os.stat(reader.path)  # noqa: PTH116
         except OSError:
             current = None
         if current is not None and (current.st_dev, current.st_ino) == (reader.dev, reader.ino):

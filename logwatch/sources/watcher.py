@@ -151,6 +151,11 @@ class DirectoryWatcher:
     def polled(self) -> frozenset[str]:
         return frozenset(self._polled)
 
+    @property
+    def file_events(self) -> frozenset[str]:
+        """Watched directories whose files' writes are reported (modify/close events)."""
+        return frozenset(d for d in self._watches if self._scopes.get(d) is Scope.FILES)
+
     def start(self, mounts: Sequence[Mount] = ()) -> None:
         """Start the observer; ``mounts`` tell which directories are on network filesystems."""
         self._mounts = mounts
