@@ -101,13 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from logwatch.errors import ConfigError
-
     try:
         config = _load(args)
-    except ConfigError as exc:
-        _print_config_error(exc)
-        return 2
     except OSError as exc:
         print(f"{_config_path(args)}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -180,15 +175,11 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
     import asyncio
     import time
 
-    from logwatch.errors import ConfigError, DeliveryError
+    from logwatch.errors import DeliveryError
     from logwatch.model import Severity
     from logwatch.testing import sample_alert
 
-    try:
-        config = _load(args)
-    except ConfigError as exc:
-        _print_config_error(exc)
-        return 2
+    config = _load(args)
     if args.notifier not in config.notifiers:
         print(
             f"no notifier {args.notifier!r}; configured: {', '.join(config.notifiers)}",
@@ -227,14 +218,10 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from logwatch.errors import ConfigError, StateError
+    from logwatch.errors import StateError
     from logwatch.status import collect_status, render_status
 
-    try:
-        config = _load(args)
-    except ConfigError as exc:
-        _print_config_error(exc)
-        return 2
+    config = _load(args)
     try:
         status = collect_status(config.state_dir)
     except StateError as exc:
@@ -248,14 +235,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_outbox(args: argparse.Namespace) -> int:
     import time
 
-    from logwatch.errors import ConfigError, StateError
+    from logwatch.errors import StateError
     from logwatch.store import DB_NAME, Store
 
-    try:
-        config = _load(args)
-    except ConfigError as exc:
-        _print_config_error(exc)
-        return 2
+    config = _load(args)
     if not (config.state_dir / DB_NAME).exists():
         # opening it would create it, owned by whoever asked, before the daemon ever ran
         print(f"no state yet in {config.state_dir}: the daemon has not run here")
@@ -475,9 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from logwatch.errors import ConfigError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except ConfigError as exc:
+        # every command that reads a config reports its problems the same way
+        _print_config_error(exc)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
