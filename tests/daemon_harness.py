@@ -246,3 +246,20 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_settled(state_dir: Path, log: Path, timeout_s: float = 10.0) -> None:
+    """Wait until the daemon has committed all of ``log`` and has nothing left to send.
+
+    A negative check ("nothing more was sent") holds from then on: any alert the
+    bytes read so far could give is already in the outbox, and the outbox is empty.
+    """
+    from logwatch.status import collect_status
+
+    def settled() -> bool:
+        status = collect_status(state_dir)
+        size = log.stat().st_size
+        committed = [f["offset"] for f in status["files"] if f["path"] == str(log)]
+        return committed == [size] and status["outbox"].get("pending", 0) == 0
+
+    wait_for(settled, timeout_s, f"the daemon to commit all of {log.name} and drain its outbox")

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.daemon_harness import AppLog, Receiver, running_daemon, stop, wait_for
+from tests.daemon_harness import (
+    AppLog,
+    Receiver,
+    running_daemon,
+    stop,
+    wait_for,
+    wait_settled,
+)
 
 SECRET = "s3cret-for-tests"
 
@@ -86,7 +93,7 @@ class TestEndToEnd:
             assert headers["X-Logwatch-Signature"] == f"sha256={expected}"
             # a second look after the first: nothing more is sent for the same record
             app_log.info("after the error")
-            time.sleep(0.5)  # negative check: give a wrong duplicate the time to show up
+            wait_settled(tmp_path / "state", app_log.path)
             assert receiver.count() == 1
         assert latency < 1.0, f"delivery took {latency:.3f}s"
 
@@ -118,7 +125,7 @@ class TestEndToEnd:
         with running_daemon(config, tmp_path):
             wait_for(lambda: receiver.count() >= 6, 10, "the 3 records written while stopped")
             app_log.info("settled")
-            time.sleep(0.5)  # negative check: a re-sent old alert would arrive in this window
+            wait_settled(tmp_path / "state", app_log.path)
         ids = receiver.ids()
         assert len(ids) == 6
         assert len(set(ids)) == 6
