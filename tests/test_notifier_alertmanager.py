@@ -26,6 +26,11 @@ from logwatch.notifiers import alertmanager, registry
 from logwatch.notifiers.alertmanager import AlertmanagerNotifier
 from logwatch.notifiers.base import Receipt
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 T = TypeVar("T")
 NOW = datetime(2026, 1, 1, 12, 5, 0, tzinfo=UTC)
@@ -67,20 +72,6 @@ def poll(check: Callable[[], T | None], *, what: str, timeout_s: float = 15.0) -
 
 
 # -- the request, against a recording server ---------------------------------------
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
 
 
 def posted(server: HTTPServer) -> list[dict[str, Any]]:

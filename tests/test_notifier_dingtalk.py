@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,6 +22,12 @@ from logwatch.notifiers import dingtalk
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.dingtalk import DingTalkNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 SECRET = "SECf00dfacecafe0123456789"
@@ -43,20 +49,6 @@ INJECTIONS = (
 )
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
-
-
 def robot_url(server: HTTPServer, query: str = f"?access_token={TOKEN}") -> str:
     return f"http://127.0.0.1:{server.port}/robot/send{query}"
 
@@ -76,12 +68,6 @@ def send(
             return await DingTalkNotifier("ding", parsed, client=client, clock=clock).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 def fullwidth(text: str) -> str:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pydantic
@@ -19,6 +16,12 @@ from logwatch.notifiers import discord
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.discord import DiscordNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 HOOK_PATH = "/api/webhooks/112233445566778899/AbCdEfGhIjKlMnOpQrStUvWxYz-0123456789_token"
 ZWSP = "\u200b"
@@ -37,20 +40,6 @@ INJECTIONS = (
 MARKDOWN_SPECIALS = set("\\`*_[]()#-|>~<")
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
-
-
 def send(server: HTTPServer, alert: Alert, query: str = "") -> Receipt:
     async def go() -> Receipt:
         async with httpx.AsyncClient() as client:
@@ -60,12 +49,6 @@ def send(server: HTTPServer, alert: Alert, query: str = "") -> Receipt:
             return await DiscordNotifier("discord", options, client=client).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 def unescaped_specials(markdown: str) -> set[str]:

@@ -21,6 +21,12 @@ from logwatch.notifiers import feishu
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.feishu import FeishuNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 TOKEN = "2f0b8e4c-1d3a-4e5f-9a7b-6c5d4e3f2a1b"
 HOOK_PATH = f"/open-apis/bot/v2/hook/{TOKEN}"
@@ -41,20 +47,6 @@ INJECTIONS = (
 )
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
-
-
 def send(
     server: HTTPServer,
     alert: Alert,
@@ -70,12 +62,6 @@ def send(
             return await FeishuNotifier("feishu", parsed, client=client, clock=clock).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 def expected_sign(timestamp_s: str) -> str:

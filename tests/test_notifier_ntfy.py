@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,6 +17,12 @@ from logwatch.notifiers import ntfy
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.ntfy import NtfyNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 TOPIC = "ops-shop-7f3a9c"
 TOKEN = "tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2"
@@ -31,20 +36,6 @@ INJECTIONS = (
     "[click here](http://evil.example)",
     "<a href='http://evil.example'>x</a>",
 )
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
 
 
 def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
@@ -61,12 +52,6 @@ def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
             return await NtfyNotifier("ntfy", parsed, client=client).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 class TestRequest:

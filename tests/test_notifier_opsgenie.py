@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,6 +18,12 @@ from logwatch.notifiers import opsgenie, registry
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.opsgenie import OpsgenieNotifier
 from logwatch.testing import SAMPLE_TEXT, check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 API_KEY = "0a1b2c3d-eeee-ffff-0000-123456789abc"
 ALIAS = "logwatch:web-1:db-down:9c1e4f7a2b3d5e6f"
@@ -29,20 +34,6 @@ INJECTIONS = (
     "<img src=x onerror=alert(1)>",
     "[click](http://evil.example)",
 )
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
 
 
 def options(**overrides: Any) -> opsgenie.OpsgenieOptions:
@@ -58,12 +49,6 @@ def send(server: HTTPServer, alert: Alert, **overrides: Any) -> Receipt:
             return await OpsgenieNotifier("og", parsed, client=client).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 class TestCreate:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,25 +18,17 @@ from logwatch.notifiers import pagerduty, registry
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.pagerduty import PagerDutyNotifier
 from logwatch.testing import SAMPLE_TEXT, check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 ROUTING_KEY = "R0UTINGKEYexample0000000000000000"
 ENQUEUE = "/v2/enqueue"
 ACCEPTED = {"status": "success", "message": "Event processed", "dedup_key": "x"}
 SAMPLE_KEY = "logwatch:web-1:db-down:9c1e4f7a2b3d5e6f"
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
 
 
 def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
@@ -54,12 +45,6 @@ def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
             return await PagerDutyNotifier("pd", parsed, client=client).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 def resolved(**overrides: Any) -> Alert:

@@ -17,6 +17,12 @@ from logwatch.notifiers import slack
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.slack import SlackNotifier, SlackOptions
 from logwatch.testing import sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 HOOK_PATH = "/services/T0000TEST/B0000TEST/XXXXtokenXXXXXXXXXXXXXXX"
 INJECTIONS = (
@@ -30,20 +36,6 @@ INJECTIONS = (
 )
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
-
-
 def send(server: HTTPServer, alert: Alert) -> Receipt:
     async def go() -> Receipt:
         async with httpx.AsyncClient() as client:
@@ -53,12 +45,6 @@ def send(server: HTTPServer, alert: Alert) -> Receipt:
             return await SlackNotifier("slack", options, client=client).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 def all_strings(value: Any) -> Iterator[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,6 +18,11 @@ from logwatch.notifiers import teams
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.teams import TeamsNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 FLOW_PATH = "/workflows/0123456789abcdef0123456789abcdef/triggers/manual/paths/invoke"
 SIG = "Zm9vYmFyYmF6cXV4LXNpZ25hdHVyZS0xMjM0NTY"
@@ -38,20 +42,6 @@ INJECTIONS = (
 )
 # Markdown syntax characters; in a TextBlock each must be backslash-escaped
 MARKDOWN_SPECIALS = set("\\`*_[]()#-|>~<")
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
 
 
 def flow_url(server: HTTPServer) -> str:

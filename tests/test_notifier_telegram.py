@@ -6,7 +6,6 @@ import asyncio
 import html
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,6 +21,12 @@ from logwatch.notifiers import telegram
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.telegram import TelegramNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 METHOD_PATH = f"/bot{TOKEN}/sendMessage"
@@ -42,20 +47,6 @@ INJECTIONS = (
 OUR_TAGS = {"<b>", "</b>", "<pre>", "</pre>", "<i>", "</i>"}
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
-
-
 def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
     async def go() -> Receipt:
         async with httpx.AsyncClient() as client:
@@ -71,12 +62,6 @@ def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
             return await TelegramNotifier("tg", parsed, client=client).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 class TestRequest:

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -22,23 +21,14 @@ from logwatch.model import Alert
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.webhook import WebhookNotifier, WebhookOptions
 from logwatch.testing import sample_alert
+from tests import notifier_support
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 SECRET = "s3cr3t-signing-key"
 TOKEN_PATH = "/hooks/T0KEN-abcdef123456"
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
 
 
 def url(server: HTTPServer, path: str = TOKEN_PATH) -> str:

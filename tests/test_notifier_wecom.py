@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,6 +20,12 @@ from logwatch.notifiers import wecom
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.wecom import WeComNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
+from tests import notifier_support
+from tests.notifier_support import posted
+
+# the shared fixtures, bound here so pytest finds them in this module
+running_server = notifier_support.running_server
+server = notifier_support.server
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 OK = {"errcode": 0, "errmsg": "ok"}
@@ -45,20 +50,6 @@ INJECTIONS = (
 )
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", port=0)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(running_server: HTTPServer) -> HTTPServer:
-    running_server.clear()
-    return running_server
-
-
 def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
     async def go() -> Receipt:
         async with httpx.AsyncClient() as client:
@@ -72,12 +63,6 @@ def send(server: HTTPServer, alert: Alert, **options: Any) -> Receipt:
             return await WeComNotifier("wecom", parsed, client=client).send(alert)
 
     return asyncio.run(go())
-
-
-def posted(server: HTTPServer) -> dict[str, Any]:
-    request, _ = server.log[-1]
-    body: dict[str, Any] = json.loads(request.get_data())
-    return body
 
 
 def fullwidth(text: str) -> str:
