@@ -220,3 +220,32 @@ class TestHeldEvents:
             store.close()
         assert alerted_lines(config) == [1]
         assert offsets(config)[0] > 0
+
+
+class TestHeldEventCheckpoint:
+    def test_commit_of_a_held_event_records_its_first_line_number(
+        self, setup: tuple[Config, FailingStore, Pipeline], log_dir: Path
+    ) -> None:
+        """An event still held across reads is committed at its first line, with its number."""
+        config, store, _ = setup
+        # a tick of 0 s: each round looks at the file again, as a watchdog hint would make it
+        tailer = Tailer(config.sources, [], first_start=True, tick_s=0.0)
+        pipeline = Pipeline(config, store, tailer, build_engine(config))
+        log = log_dir / "app.log"
+        log.write_text(RECORD, encoding="utf-8")
+        pipeline.process()
+        with log.open("a", encoding="utf-8") as stream:  # a bare traceback, in two writes
+            stream.write('Traceback (most recent call last):\n  File "/srv/app/job.py", line 3')
+            stream.write(", in run\n    ste")
+        pipeline.process()
+        with log.open("a", encoding="utf-8") as stream:
+            stream.write("p()\n")
+        pipeline.process()
+        assert pipeline.counters.lines == RECORD.count("\n") + 3  # every whole line was read
+        pipeline.commit()
+        check = Store.in_dir(config.state_dir)
+        try:
+            (row,) = check.files()
+        finally:
+            check.close()
+        assert (row.offset, row.lineno) == (len(RECORD.encode()), RECORD.count("\n") + 1)

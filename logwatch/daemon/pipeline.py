@@ -9,6 +9,7 @@ emitted before it, so a crash re-reads exactly what was not yet safe.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import sqlite3
 import threading
@@ -47,7 +48,9 @@ class _Stream:
     assembler: Assembler
     next_offset: int = 0  # just past the last line fed
     next_lineno: int = 1
-    line_numbers: dict[int, int] = field(default_factory=dict)  # offset -> lineno, pending only
+    # the chunks fed since the oldest held event began: its line number is looked
+    # up here at commit time, so nothing is done per line to know it
+    held_chunks: list[list[Line]] = field(default_factory=list)
     last_data_at: float = 0.0
     held_offset: int | None = None  # start of the oldest event held back ...
     held_since: float = 0.0  # ... and since when it has been the oldest
@@ -227,8 +230,7 @@ class Pipeline:
             _bump(self.counters.lines_by_source, source, len(chunk.lines) + passed)
             _bump(self.counters.bytes_by_source, source,
                   sum(line.end - line.offset for line in chunk.lines) + chunk.passed_bytes)
-            for line in chunk.lines:
-                stream.line_numbers[line.offset] = line.lineno
+            stream.held_chunks.append(chunk.lines)
             last: Line = chunk.lines[-1]
             stream.next_offset = last.end
             stream.next_lineno = last.lineno + 1
@@ -321,13 +323,10 @@ class Pipeline:
             stream.held_offset, stream.held_since = pending, self._clock()
         stream.recent.trim(pending)
         if pending is None:
-            stream.line_numbers.clear()
+            stream.held_chunks.clear()
         elif events:
-            stream.line_numbers = {
-                offset: lineno
-                for offset, lineno in stream.line_numbers.items()
-                if offset >= pending
-            }
+            while len(stream.held_chunks) > 1 and stream.held_chunks[1][0].offset <= pending:
+                del stream.held_chunks[0]
 
     def _decide(self, decisions: Sequence[Decision]) -> None:
         for decision in decisions:
@@ -346,7 +345,7 @@ class Pipeline:
         pending = stream.assembler.pending_offset()
         if pending is None:
             return self._tailer.checkpoint(uid, stream.next_offset, stream.next_lineno)
-        return self._tailer.checkpoint(uid, pending, stream.line_numbers[pending])
+        return self._tailer.checkpoint(uid, pending, _lineno_at(stream.held_chunks, pending))
 
     def _timeout_s(self) -> float:
         now = self._clock()
@@ -367,3 +366,12 @@ class Pipeline:
         if any(stream.dirty for stream in self._streams.values()):
             timeout = min(timeout, self._last_commit + COMMIT_INTERVAL_S - now)
         return max(timeout, 0.0)
+
+
+def _lineno_at(chunks: Sequence[Sequence[Line]], offset: int) -> int:
+    """The number of the held line that starts at ``offset``."""
+    for lines in reversed(chunks):
+        if lines[0].offset <= offset:
+            index = bisect.bisect_left(lines, offset, key=lambda line: line.offset)
+            return lines[index].lineno
+    raise KeyError(offset)
