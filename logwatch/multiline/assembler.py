@@ -7,13 +7,15 @@ flushed; the events depend only on the lines, never on how they were batched.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Literal
 
-from logwatch.model import Event, Line, Origin
+from logwatch.model import Event, ExceptionInfo, Line, Origin
+from logwatch.multiline import blocks
 from logwatch.multiline.envelopes import Unwrapped, docker_record, unwrap
 from logwatch.multiline.fingerprint import fingerprint, fingerprint_frames, fingerprint_record
 from logwatch.multiline.headers import HeaderParser
@@ -56,13 +58,57 @@ class Assembler:
         self._headers = HeaderParser(header_pattern)
         self._machines: dict[str, Machine] = {}  # one per stream (stdout/stderr, pid, ...)
         self._split: dict[str, list[tuple[Line, Unwrapped]]] = {}  # runtime-split lines
+        # Records of the usual shape repeat (a storm is one bug, logged again
+        # and again): what the grammar made of one is replayed for the next.
+        self._blocks = blocks.SHARED if format != "json" and header_pattern is None else None
 
     def feed(self, lines: Iterable[Line]) -> list[Event]:
         """Consume lines; return the events the grammar proves complete (in completion order)."""
         drafts: list[Draft] = []
-        for line in lines:
-            self._line(line, drafts)
+        if self._blocks is None:
+            for line in lines:
+                self._line(line, drafts)
+        else:
+            self._feed_blocks(lines if isinstance(lines, list) else list(lines), drafts)
         return [self._event(draft) for draft in drafts]
+
+    def _feed_blocks(self, lines: list[Line], drafts: list[Draft]) -> None:
+        """``_line`` for each line, but a record seen before is not stepped through again.
+
+        A block is a record header, the lines under it, and the next header,
+        all in this batch: the header before always closes what is held, and
+        the one after closes the block, so the drafts in between depend only
+        on the block's text (``blocks``).
+        """
+        memo = self._blocks
+        assert memo is not None
+        json_records = self._format != "text"
+        count = len(lines)
+        index = 0
+        while index < count:
+            line = lines[index]
+            index += 1
+            if not self._line(line, drafts) or not memo.starts(line):
+                continue
+            machine = self._machines[""]
+            while machine.opened_by_header():
+                end = memo.end(lines, index)
+                if end is None:
+                    break
+                key = memo.key(machine, json_records, lines[index - 1], lines, index, end)
+                template = memo.get(key)
+                if template is not None:
+                    template.replay(machine, lines, index, end, drafts)
+                    self._line(lines[end], drafts)
+                else:
+                    record = machine.record_header()
+                    first = len(drafts)
+                    plain = True
+                    for at in range(index, end + 1):
+                        plain = self._line(lines[at], drafts) and plain
+                    if plain:
+                        memo.learn(key, machine, lines, index - 1, end, drafts, first, record)
+                index = end + 1
 
     @property
     def pending(self) -> Pending:
@@ -93,11 +139,12 @@ class Assembler:
 
     # ------------------------------------------------------------------ rows
 
-    def _line(self, line: Line, drafts: list[Draft]) -> None:
+    def _line(self, line: Line, drafts: list[Draft]) -> bool:
+        """Take one line; True when it had no envelope (it went to the stream "")."""
         wrapped = unwrap(line.text)
         if wrapped is None:
             self._emit_row("", self._row(line.text, line, line, line.text, None), drafts)
-            return
+            return True
         stream = f"{wrapped.envelope}:{wrapped.stream}"
         if wrapped.partial:
             parts = self._split.setdefault(stream, [])
@@ -105,12 +152,13 @@ class Assembler:
             if sum(len(piece.text) for _, piece in parts) > self._max_bytes:
                 # a line that never ends: cut it here rather than hold it forever
                 self._emit_row(stream, self._join(stream, None), drafts)
-            return
+            return False
         if stream in self._split:
             row = self._join(stream, (line, wrapped))
         else:
             row = self._row(wrapped.text, line, line, line.text, wrapped)
         self._emit_row(stream, row, drafts)
+        return False
 
     def _join(self, stream: str, last: tuple[Line, Unwrapped] | None) -> Row:
         """One row from the pieces a runtime split a long line into."""
@@ -186,7 +234,7 @@ class Assembler:
         header = draft.header
         record = clean[:record_rows]
         body = clean[record_rows:]
-        chain = parse_traceback(body) if body and not draft.fault else ()
+        chain, chain_key = _chain(tuple(body)) if body and not draft.fault else ((), "")
         flags: set[str] = set()
         level = header.level if header else None
         if header is not None:
@@ -202,7 +250,7 @@ class Assembler:
                 flags.add("stack")  # faulthandler.dump_traceback(): a stack, not a crash
             key = fingerprint_frames(clean[0].split(" 0x", 1)[0], parse_frames(body))
         elif chain:
-            key = fingerprint(chain)
+            key = chain_key
         elif not record and body:
             flags.add("stack")
             key = fingerprint_frames("stack", parse_frames(body))
@@ -288,6 +336,13 @@ class Assembler:
             flags=frozenset(("json", "truncated") if row.truncated else ("json",)),
             fields=record.fields,
         )
+
+
+@functools.lru_cache(maxsize=128)  # a storm prints the same traceback again and again
+def _chain(body: tuple[str, ...]) -> tuple[tuple[ExceptionInfo, ...], str]:
+    """The exception chain these lines show, and its fingerprint."""
+    chain = parse_traceback(body)
+    return chain, fingerprint(chain) if chain else ""
 
 
 def _json_object(text: str) -> dict[str, object] | None:

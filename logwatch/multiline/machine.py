@@ -121,6 +121,33 @@ class Machine:
         while not self._step(row, out):
             pass
 
+    @property
+    def limits(self) -> tuple[int, int]:
+        return self._max_lines, self._max_bytes
+
+    def opened_by_header(self) -> bool:
+        """Whether all that is held is a record header, just read (``blocks`` starts here)."""
+        return (
+            self._phase is Phase.RECORD
+            and self._held.count == 1
+            and self._header is not None
+            and not self._blanks
+            and not self._context
+            and not self._logerr
+            and self._held.head[0].kind is Kind.HEADER
+        )
+
+    def opening_row(self) -> Row:
+        """The first row held (the header, when ``opened_by_header``)."""
+        return self._held.head[0]
+
+    def record_header(self) -> Header | None:
+        return self._header
+
+    def restart(self) -> None:
+        """Drop what is held: ``blocks`` has emitted it."""
+        self._reset()
+
     def flush(self, out: list[Draft]) -> None:
         """Close whatever is held; an unfinished traceback is marked partial."""
         if self._phase is not Phase.IDLE:

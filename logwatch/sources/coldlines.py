@@ -20,11 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from logwatch.multiline.blocks import RECORD_HEADER, RECORD_HEADER_BYTES
 from logwatch.rules.literals import Literals, RuleLike, rule_literals
 
-_HEADER = rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+__all__ = ["RECORD_HEADER", "ColdLines", "cold_lines_for"]
+
+_HEADER = RECORD_HEADER_BYTES  # a logging header; pipeline also checks decoded lines with it
 _HEADER_AT = re.compile(_HEADER)
-RECORD_HEADER = re.compile(_HEADER.decode())  # the same shape, on decoded text
 # A run of lines of other shapes (a traceback, say), each line after a newline
 # that is not followed by a header: one match per run, not one per line.
 # (It starts with a literal newline, which ``re`` searches for at C speed.)

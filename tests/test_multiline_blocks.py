@@ -1,0 +1,138 @@
+"""Replayed blocks: a record seen before gives exactly the events stepping through it gives."""
+
+from __future__ import annotations
+
+import logging
+from io import StringIO
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logwatch.model import Event, Origin
+from logwatch.multiline import Assembler, blocks
+from logwatch.sources.framing import LineFramer
+from tests.corpus import Corpus
+
+
+def _events(data: bytes, *, memo: bool, cuts: tuple[int, ...] = ()) -> list[Event]:
+    """Every event of ``data``, fed in batches cut at ``cuts`` (line indices), then flushed."""
+    assembler = Assembler(Origin("test", "test.log"))
+    if not memo:
+        assembler._blocks = None  # the plain path: every line stepped through the machine
+    lines = LineFramer().feed(data)
+    events: list[Event] = []
+    start = 0
+    for cut in (*sorted(cuts), len(lines)):
+        events += assembler.feed(lines[start:cut])
+        start = max(start, cut)
+    return events + assembler.flush()
+
+
+def _logged() -> bytes:
+    """Real records from `logging`: chained, grouped, noted and plain, warnings with exc_info."""
+    stream = StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log = logging.getLogger("tests.blocks")
+    log.propagate = False
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        for round_ in range(3):
+            log.info("request %d served", round_)
+            try:
+                try:
+                    int("not a number")
+                except ValueError as exc:
+                    raise RuntimeError("lookup failed:") from exc
+            except RuntimeError:
+                log.exception("handler failed")
+            try:
+                error = ValueError("bad value")
+                error.add_note("while parsing the order")
+                raise error
+            except ValueError:
+                log.warning("retrying", exc_info=True)
+            try:
+                raise ExceptionGroup("many", [OSError("disk"), TypeError("type")])
+            except ExceptionGroup:
+                log.exception("group failed")
+            log.error("a record that ends in a colon:\nand goes on\n\nafter a blank line")
+            log.debug("done %d", round_)
+    finally:
+        log.removeHandler(handler)
+    return stream.getvalue().encode()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo() -> None:
+    blocks.SHARED._templates.clear()
+    blocks.SHARED._text = 0
+
+
+class TestReplayedBlocks:
+    def test_repeated_logged_records_give_the_same_events_as_stepping(self) -> None:
+        data = _logged()
+        plain = _events(data, memo=False)
+        assert _events(data, memo=True) == plain
+        assert blocks.SHARED._templates, "the second copy of a record was not replayed"
+        assert sum(1 for event in plain if event.chain) == 9
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.integers(min_value=0, max_value=120), max_size=6))
+    def test_any_batching_gives_the_same_events(self, cuts: list[int]) -> None:
+        data = _logged()
+        assert _events(data, memo=True, cuts=tuple(cuts)) == _events(data, memo=False)
+
+    def test_every_corpus_log_twice_over_gives_the_same_events(self, corpus: Corpus) -> None:
+        """Each log of every CPython, read twice in one file: the second read is replayed."""
+        differ = []
+        for case in corpus.cases:
+            data = case.log_path.read_bytes()
+            if not data.endswith(b"\n"):
+                data += b"\n"
+            doubled = data + data
+            if _events(doubled, memo=True) != _events(doubled, memo=False):
+                differ.append(case.name)
+        assert not differ
+        assert blocks.SHARED._templates
+
+    def test_blocks_with_cut_off_lines_ansi_or_envelopes_are_not_learnt(self) -> None:
+        header = "2026-03-01 10:00:00,000 ERROR app failed"
+        body = ["Traceback (most recent call last):", '  File "a.py", line 1, in <module>',
+                "    boom()", "\x1b[31mValueError: bad\x1b[0m"]
+        text = "\n".join([header, *body, header, *body, "2026-03-01 10:00:01,000 INFO ok", ""])
+        data = text.encode()
+        assert _events(data, memo=True) == _events(data, memo=False)
+        assert not blocks.SHARED._templates
+
+        framer = LineFramer(max_line_bytes=20)
+        lines = framer.feed(data.replace(b"\x1b[31m", b"").replace(b"\x1b[0m", b""))
+        assert any(line.truncated for line in lines)
+        assembler = Assembler(Origin("test", "test.log"))
+        assembler.feed(lines)
+        assert not blocks.SHARED._templates
+
+    def test_a_block_is_replayed_only_when_its_closing_header_is_in_the_batch(self) -> None:
+        data = _logged()
+        lines = LineFramer().feed(data)
+        assert lines[-2].text == "after a blank line"  # the closing header is the last line
+        assert blocks.BlockMemo.end(lines, len(lines) - 2) == len(lines) - 1
+        assert blocks.BlockMemo.end(lines[:-1], len(lines) - 2) is None
+        first_header = next(i for i, line in enumerate(lines) if "handler failed" in line.text)
+        end = blocks.BlockMemo.end(lines, first_header + 1)
+        assert end is not None
+        assert lines[end].text.endswith("retrying")
+
+    def test_the_memo_stays_bounded(self) -> None:
+        memo = blocks.BlockMemo()
+        assembler = Assembler(Origin("test", "test.log"))
+        assembler._blocks = memo
+        big = "x" * 5000
+        many = "".join(
+            f"2026-03-01 10:00:00,000 ERROR app n{n}\nValueError: {big}{n}\n" for n in range(400)
+        )
+        assembler.feed(LineFramer().feed(many.encode() + b"2026-03-01 10:00:00,000 INFO end\n"))
+        assert 0 < memo._text <= blocks._MAX_TEXT
+        assert len(memo._templates) < 400
