@@ -29,7 +29,9 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
+# Never changed once built, but not declared frozen: a frozen dataclass's
+# __init__ sets each field through object.__setattr__, a microsecond a line.
+@dataclass(slots=True, unsafe_hash=True)
 class Line:
     """One physical line of a file, decoded, without its line terminator."""
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logwatch.model import Line
 from logwatch.sources.framing import LineFramer
@@ -64,3 +66,29 @@ class TestLineFramer:
         lines = framer.feed(b"\0" * 10) + framer.feed(b"\0" * 10 + b"next\n")
         assert lines == [Line("next", 0, 25, 1)]
         assert framer.nul_bytes_skipped == 20
+
+
+def _one_at_a_time(data: bytes, max_line_bytes: int) -> list[Line]:
+    """The reference: each line framed on its own, by the per-line path."""
+    framer = LineFramer(max_line_bytes=max_line_bytes)
+    lines: list[Line] = []
+    framer._frame_each(data, 0, lines)
+    return lines
+
+
+_PIECES = st.sampled_from(
+    [b"a", b"\n", b"\r", b"\r\n", b"\0", b"\xc3\xa9", b"\xe2\x82", b"\xff", b"\xf0\x9f\x98\x80",
+     b"2026-03-01 10:00:00,000 INFO x", b"  File \"a.py\", line 1, in f"]
+)
+
+
+class TestWholeChunkFraming:
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_PIECES, max_size=40), st.sampled_from([4, 64, 1 << 20]))
+    def test_framing_a_chunk_at_once_equals_framing_each_line(
+        self, pieces: list[bytes], max_line_bytes: int
+    ) -> None:
+        data = b"".join(pieces) + b"\n"
+        framer = LineFramer(max_line_bytes=max_line_bytes)
+        assert framer.feed(data) == _one_at_a_time(data, max_line_bytes)
+        assert framer.offset == len(data)

@@ -57,21 +57,61 @@ class LineFramer:
             return self._feed_kept(chunk, keep)
         lines: list[Line] = []
         start = 0
-        while (newline := chunk.find(b"\n", start)) >= 0:
-            if self._consumed:
-                self._hold(chunk[start:newline])
-                lines.append(self._take(self._consumed + 1))
-            else:
-                # fast path: the whole line is in this chunk, no copy into the buffer
-                piece = chunk[start:newline]
-                raw = self._skip_hole(piece)
-                overlong = len(raw) > self._max_line_bytes
-                lines.append(
-                    self._make_line(raw[: self._max_line_bytes], len(piece) + 1, overlong)
-                )
+        if self._consumed:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                self._hold(chunk)
+                return lines
+            self._hold(chunk[:newline])
+            lines.append(self._take(self._consumed + 1))
             start = newline + 1
+        end = chunk.rfind(b"\n") + 1
+        if end > start:
+            body = chunk[start : end - 1]
+            if len(body) <= self._max_line_bytes and b"\0" not in body:
+                self._frame_plain(body, lines)
+            else:
+                self._frame_each(chunk, start, lines)
+            start = end
         self._hold(chunk[start:])
         return lines
+
+    def _frame_plain(self, body: bytes, lines: list[Line]) -> None:
+        """Whole lines (``body`` less its last newline), none cut or after a hole.
+
+        Split and decoded in C; what is left per line is building its ``Line``.
+        """
+        offset = self._buffer_offset
+        lineno = self._lineno
+        crlf = b"\r" in body
+        append = lines.append
+        if body.isascii():
+            for text in body.decode("ascii").split("\n"):
+                end = offset + len(text) + 1
+                if crlf and text.endswith("\r"):
+                    text = text[:-1]
+                append(Line(text, offset, end, lineno))
+                offset = end
+                lineno += 1
+        else:
+            for raw in body.split(b"\n"):
+                end = offset + len(raw) + 1
+                if crlf and raw.endswith(b"\r"):
+                    raw = raw[:-1]
+                append(Line(raw.decode("utf-8", errors="replace"), offset, end, lineno))
+                offset = end
+                lineno += 1
+        self._buffer_offset = offset
+        self._lineno = lineno
+
+    def _frame_each(self, chunk: bytes, start: int, lines: list[Line]) -> None:
+        """Whole lines from ``start`` to the last newline, one at a time (cut, holes)."""
+        while (newline := chunk.find(b"\n", start)) >= 0:
+            piece = chunk[start:newline]
+            raw = self._skip_hole(piece)
+            overlong = len(raw) > self._max_line_bytes
+            lines.append(self._make_line(raw[: self._max_line_bytes], len(piece) + 1, overlong))
+            start = newline + 1
 
     def _feed_kept(self, chunk: bytes, keep: KeepSpans) -> list[Line]:
         first = chunk.find(b"\n") + 1
