@@ -222,8 +222,12 @@ class Assembler:
         rows = draft.rows
         if len(rows) == 1 and draft.record_rows == 1 and not draft.fault and not draft.elided:
             return self._record_event(draft, rows[0])
-        raw = [row.raw for row in rows]
-        clean = [row.text for row in rows]
+        if draft.texts is not None:
+            raw = list(draft.texts)
+            clean = list(draft.texts)
+        else:
+            raw = [row.raw for row in rows]
+            clean = [row.text for row in rows]
         record_rows = draft.record_rows
         if draft.elided:
             marker = f"{ELISION_PREFIX}{draft.elided} lines elided ..."

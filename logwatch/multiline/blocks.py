@@ -56,7 +56,7 @@ class _DraftShape:
 class Template:
     """What the machine made of one block: the kind of each line and the drafts."""
 
-    kinds: tuple[Kind, ...]  # of the lines under the header
+    kinds: tuple[Kind, ...]  # of the lines under the header (the first and last of a draft)
     drafts: tuple[_DraftShape, ...]
 
     def replay(
@@ -65,23 +65,32 @@ class Template:
         """The drafts of ``lines[start:end]``, under the header ``machine`` holds; closes it."""
         head = machine.opening_row()
         header = machine.record_header()
-        rows = [head]
-        for line, kind in zip(lines[start:end], self.kinds, strict=True):
-            text = line.text
-            rows.append(Row(text, text, line.lineno, line.lineno, line.offset, line.end, kind))
+        texts = (head.text, *[line.text for line in lines[start:end]])
+        kinds = self.kinds
         for shape in self.drafts:
+            at = shape.rows
+            first = head if at[0] == 0 else _row(lines[start + at[0] - 1], kinds[at[0] - 1])
+            if len(at) == 1:
+                rows: tuple[Row, ...] = (first,)
+            else:
+                rows = (first, _row(lines[start + at[-1] - 1], kinds[at[-1] - 1]))
             out.append(
                 Draft(
-                    tuple([rows[at] for at in shape.rows]),
+                    rows,
                     shape.record_rows,
                     0,
-                    len(shape.rows),  # where an elision would be: there is none
+                    len(at),  # where an elision would be: there is none
                     header if shape.headed else None,
                     partial=shape.partial,
                     fault=shape.fault,
+                    texts=tuple([texts[index] for index in at]),
                 )
             )
         machine.restart()
+
+
+def _row(line: Line, kind: Kind) -> Row:
+    return Row(line.text, line.text, line.lineno, line.lineno, line.offset, line.end, kind)
 
 
 class BlockMemo:

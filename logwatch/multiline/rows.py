@@ -56,6 +56,9 @@ class Draft:
     partial: bool = False  # closed before the grammar said it was complete
     fault: bool = False  # a faulthandler dump
     json: bool = False
+    # Every row's text (raw and clean alike), when ``rows`` holds only the
+    # first and last: a block replayed from memory builds no rows in between.
+    texts: tuple[str, ...] | None = None
 
 
 class Held:
