@@ -96,15 +96,16 @@ LITERALS = [
 
 
 class TestColdLines:
+    @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
     @pytest.mark.parametrize("literals", LITERALS)
     @pytest.mark.parametrize("chunk", [97, 4096, 1 << 16])
     def test_events_are_the_same_less_the_lines_passed_over(
-        self, literals: Literals, chunk: int
+        self, literals: Literals, chunk: int, accelerate: bool
     ) -> None:
         """Every event but the one-line records passed over comes out identical, in order."""
         data = _text(seed=chunk, count=3000)
         full = _assemble(data, None, chunk)
-        kept = _assemble(data, ColdLines(literals), chunk)
+        kept = _assemble(data, ColdLines(literals, accelerate=accelerate), chunk)
         if chunk > 1000:
             assert kept.passed > 0
         kept_spans = {(e.first_line, e.last_line) for e in kept.events}

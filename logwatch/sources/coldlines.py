@@ -10,8 +10,9 @@ of other shapes, their neighbours, any line with a literal, the last line of
 the buffer, whose successor is unknown) is kept, so the worst case is to
 frame every line, as without this filter.
 
-The work is a handful of C-level scans per buffer (one regex for the line
-starts that are not such headers, one ``bytes.find`` per literal), not a
+The work is a handful of C-level scans per buffer (one regex for the runs of
+lines that are not such headers, and the literals: one ``bytes.find`` each, or
+one pass for all with the optional accelerator, ``literalscan``), not a
 Python step per line.
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 
 from logwatch.multiline.blocks import RECORD_HEADER, RECORD_HEADER_BYTES
 from logwatch.rules.literals import Literals, RuleLike, rule_literals
+from logwatch.sources.literalscan import literal_scan
 
 __all__ = ["RECORD_HEADER", "ColdLines", "cold_lines_for"]
 
@@ -42,9 +44,9 @@ _DENSE_BYTES = 256
 class ColdLines:
     """A callable: spans of a buffer of complete lines to frame, in order, disjoint."""
 
-    def __init__(self, literals: Literals) -> None:
-        self._exact = tuple(literals.exact)
-        self._folded = tuple(literals.folded)
+    def __init__(self, literals: Literals, *, accelerate: bool = True) -> None:
+        self._folded = bool(literals.folded)
+        self._scan = literal_scan(literals.exact, literals.folded, accelerate=accelerate)
 
     def __call__(self, body: bytes) -> list[tuple[int, int]]:
         size = len(body)
@@ -62,9 +64,7 @@ class ColdLines:
             newline = run.start()
             spans.append((body.rfind(b"\n", 0, newline) + 1, run.end() + 1))
         starts: list[int] = []
-        _hits(body, self._exact, starts)
-        if self._folded:
-            _hits(body.lower(), self._folded, starts)
+        self._scan(body, starts)
         starts.append(body.rfind(b"\n", 0, size - 1) + 1)  # its successor is unknown
         for start in starts:
             spans.append((start, body.find(b"\n", start) + 1 or size))
@@ -79,18 +79,6 @@ class ColdLines:
             else:
                 merged.append((start, end))
         return merged
-
-
-def _hits(body: bytes, literals: tuple[bytes, ...], starts: list[int]) -> None:
-    for literal in literals:
-        at = body.find(literal)
-        while at >= 0:
-            start = body.rfind(b"\n", 0, at) + 1
-            starts.append(start)
-            at = body.find(b"\n", at)  # one hit per line is enough
-            if at < 0:
-                break
-            at = body.find(literal, at)
 
 
 def cold_lines_for(

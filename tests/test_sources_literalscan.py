@@ -1,0 +1,69 @@
+"""The one-pass literal scan finds exactly the lines the bytes.find passes find."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logwatch.sources import literalscan
+
+# The CI installs the test extras, which include the accelerator: say so loudly if not.
+ACCELERATED = literalscan.accelerated()
+if not ACCELERATED:  # pragma: no cover - shown in the test summary when it happens
+    print("\n*** hyperscan is not installed: the accelerated literal scan is NOT tested ***")
+
+_ALPHABET = st.sampled_from([b"a", b"b", b"A", b"B", b"\n", b" ", b"\0", b"\xc3\xa9", b"+", b"."])
+
+
+def _starts(scan: literalscan.Scan, body: bytes) -> set[int]:
+    found: list[int] = []
+    scan(body, found)
+    return set(found)
+
+
+def _reference(body: bytes, exact: list[bytes], folded: list[bytes]) -> set[int]:
+    """Every line holding a literal, by splitting the buffer (the definition, slowly)."""
+    starts: set[int] = set()
+    offset = 0
+    for line in body.split(b"\n"):
+        if any(literal in line for literal in exact) or any(
+            literal in line.lower() for literal in folded
+        ):
+            starts.add(offset)
+        offset += len(line) + 1
+    return starts
+
+
+@pytest.mark.skipif(not ACCELERATED, reason="hyperscan not installed (pip install '.[fast]')")
+class TestAcceleratedScan:
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(_ALPHABET, max_size=60).map(b"".join),
+        st.lists(st.lists(_ALPHABET.filter(lambda b: b != b"\n"), min_size=1, max_size=3)
+                 .map(b"".join), min_size=1, max_size=3),
+        st.lists(st.sampled_from([b"ab", b"b.", b"a+"]), max_size=2),
+    )
+    def test_one_pass_finds_the_same_lines_as_one_find_per_literal(
+        self, body: bytes, exact: list[bytes], folded: list[bytes]
+    ) -> None:
+        fast = literalscan.literal_scan(exact, folded, accelerate=True)
+        plain = literalscan.literal_scan(exact, folded, accelerate=False)
+        expected = _reference(body, exact, folded)
+        assert _starts(fast, body) == expected
+        assert _starts(plain, body) == expected
+
+    def test_regex_syntax_and_nul_in_a_literal_are_plain_bytes(self) -> None:
+        scan = literalscan.literal_scan([b"a.b", b"x\0y", b"(z"], [], accelerate=True)
+        body = b"aXb\na.b\nx\0y\n(z\nz\n"
+        assert _starts(scan, body) == {4, 8, 12}
+
+
+class TestPlainScan:
+    def test_case_folded_literals_match_any_ascii_case(self) -> None:
+        scan = literalscan.literal_scan([], [b"denied"], accelerate=False)
+        assert _starts(scan, b"ok\nPermission DENIED\nfine\n") == {3}
+
+    def test_no_literals_find_nothing(self) -> None:
+        scan = literalscan.literal_scan([], [], accelerate=True)
+        assert _starts(scan, b"anything\n") == set()
