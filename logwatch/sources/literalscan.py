@@ -8,6 +8,7 @@ times faster; without it the passes stay, and the answer is the same.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,7 +21,7 @@ def literal_scan(
     exact: Iterable[bytes], folded: Iterable[bytes], *, accelerate: bool = True
 ) -> Scan:
     """The scan for these literals; ``folded`` ones are found in any ASCII case."""
-    exact, folded = tuple(exact), tuple(folded)
+    exact, folded = tuple(sorted(exact)), tuple(sorted(folded))
     if accelerate and (scan := _hyperscan(exact, folded)) is not None:
         return scan
 
@@ -56,6 +57,7 @@ def _module() -> Any:
     return hyperscan
 
 
+@functools.lru_cache(maxsize=16)  # sources share their rules: one database and scratch for all
 def _hyperscan(exact: tuple[bytes, ...], folded: tuple[bytes, ...]) -> Scan | None:
     hs = _module()
     if hs is None or not (exact or folded):
