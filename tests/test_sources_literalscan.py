@@ -67,3 +67,9 @@ class TestPlainScan:
     def test_no_literals_find_nothing(self) -> None:
         scan = literalscan.literal_scan([], [], accelerate=True)
         assert _starts(scan, b"anything\n") == set()
+
+    def test_the_environment_can_turn_the_accelerator_off(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("LOGWATCH_ACCELERATE", "0")
+        assert not literalscan.accelerated()

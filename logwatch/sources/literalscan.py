@@ -4,11 +4,13 @@ The standard library finds each literal with its own ``bytes.find`` pass over
 the buffer: ten literals, ten passes. With the optional ``hyperscan`` package
 (``pip install 'logwatch[fast]'``) all of them are found in one pass, several
 times faster; without it the passes stay, and the answer is the same.
+``LOGWATCH_ACCELERATE=0`` in the environment turns it off.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -50,6 +52,8 @@ def _finds(body: bytes, literals: tuple[bytes, ...], starts: list[int]) -> None:
 
 
 def _module() -> Any:
+    if os.environ.get("LOGWATCH_ACCELERATE", "1") == "0":
+        return None  # to compare, or to save the accelerator's few MB of memory
     try:
         import hyperscan  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
