@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from logwatch.rules.literals import message_literals
 
 MASK = "***"
 
@@ -130,16 +133,83 @@ def _card(match: re.Match[str]) -> str:
     return match[0]
 
 
-_DEFAULTS: tuple[tuple[re.Pattern[str], _Replacer], ...] = (
-    (_PEM, _pem),
-    (_URL_PASSWORD, _keep_head),
-    (_AUTHORIZATION, _authorization),
-    (_BEARER, _keep_head),
-    (_JWT, _whole),
-    (_KEY_VALUE, _key_value),
-    (_AWS_KEY_ID, _whole),
-    (_AWS_SECRET, _aws_secret),
-    (_CARD, _card),
+# Almost no text holds a secret, and a pattern that finds nothing has still
+# scanned the whole text. So each pattern has a gate: a cheap test that every
+# text it can match passes (a substring each match holds, a run of characters
+# each match makes). A text failing it is left as the pattern would leave it.
+# tests/test_redact_gates.py holds every gate to its pattern.
+
+# Characters that IGNORECASE takes for an ASCII letter where str.lower() does
+# not give that letter (dotted and dotless i, long s, Kelvin sign): without
+# them "\u017fecret=x" would match _KEY_VALUE but fail its gate.
+_IGNORECASE_ASCII = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+
+
+def _folded(text: str) -> str:
+    """The text as IGNORECASE compares it with ASCII literals: lower-cased."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_IGNORECASE_ASCII).lower()
+
+
+def _byte_classes(classes: Mapping[bytes, bytes]) -> bytes:
+    """A ``bytes.translate`` table: each member byte to its class, any other byte to ``x``."""
+    table = bytearray(b"x" * 256)
+    for members, name in classes.items():
+        for byte in members:
+            table[byte] = name[0]
+    return bytes(table)
+
+
+_AWS_SECRET_CLASSES = _byte_classes(
+    {b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+": b"a"}
+)
+_CARD_CLASSES = _byte_classes({b"0123456789": b"d"})
+
+
+def _may_hold_aws_secret(data: bytes) -> bool:
+    return b"a" * 40 in data.translate(_AWS_SECRET_CLASSES)
+
+
+def _may_hold_card(data: bytes) -> bool:
+    # With its separators dropped, a card number is a run of 13 or more digits.
+    return b"d" * 13 in data.translate(_CARD_CLASSES, b" -")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A pattern, what replaces its matches, and the gate of texts it may match.
+
+    A text passes the gate when it contains one of ``exact`` (if any), one of
+    ``folded`` in its ``_folded`` form (if any), and, if ASCII, passes
+    ``ascii_check`` on its bytes (if any).
+    """
+
+    pattern: re.Pattern[str]
+    replace: _Replacer
+    exact: tuple[str, ...] = ()
+    folded: tuple[str, ...] = ()
+    ascii_check: Callable[[bytes], bool] | None = None
+
+    @property
+    def gated(self) -> bool:
+        return bool(self.exact or self.folded or self.ascii_check)
+
+
+_DEFAULTS: tuple[_Rule, ...] = (
+    _Rule(_PEM, _pem, exact=("-----BEGIN ",)),
+    _Rule(_URL_PASSWORD, _keep_head, exact=("://",)),
+    _Rule(_AUTHORIZATION, _authorization, folded=("authorization",)),
+    _Rule(_BEARER, _keep_head, folded=("bearer",)),
+    _Rule(_JWT, _whole, exact=(".eyJ",)),
+    _Rule(
+        _KEY_VALUE,
+        _key_value,
+        folded=("passw", "pwd", "secret", "token", "apikey", "api_key", "api-key"),
+    ),
+    _Rule(_AWS_KEY_ID, _whole, exact=("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+    _Rule(_AWS_SECRET, _aws_secret, ascii_check=_may_hold_aws_secret),
+    _Rule(_CARD, _card, ascii_check=_may_hold_card),
 )
 
 
@@ -162,6 +232,31 @@ def _mask_groups(match: re.Match[str]) -> str:
     return "".join(pieces)
 
 
+def _user_rule(pattern: re.Pattern[str]) -> _Rule:
+    """An operator's pattern, gated on the literals it cannot match without, if it has any."""
+    found = message_literals(pattern)
+    if found is None or any(b"\n" in literal for literal in found.exact | found.folded):
+        # gates are applied a line at a time
+        return _Rule(pattern, _mask_groups)
+    return _Rule(
+        pattern,
+        _mask_groups,
+        exact=tuple(sorted(literal.decode() for literal in found.exact)),
+        folded=tuple(sorted(literal.decode() for literal in found.folded)),
+    )
+
+
+def _any_in(needles: tuple[str, ...], text: str) -> bool:
+    return any(needle in text for needle in needles)
+
+
+# A traceback is mostly lines that every other traceback from the same code
+# has too, so what the gates make of a line is remembered, up to a bound
+# (then forgotten all at once); a very long line is not kept.
+_LINE_CACHE_ENTRIES = 4096
+_LINE_CACHE_MAX_CHARS = 500
+
+
 class Redactor:
     """Mask secrets in text: the built-in patterns, then the operator's.
 
@@ -173,13 +268,70 @@ class Redactor:
         self, patterns: Sequence[re.Pattern[str]] = (), *, defaults: bool = True
     ) -> None:
         rules = list(_DEFAULTS) if defaults else []
-        rules.extend((pattern, _mask_groups) for pattern in patterns)
+        rules.extend(_user_rule(pattern) for pattern in patterns)
         self._rules = tuple(rules)
+        # Bit i of a mask: rule i may match.
+        self._ungated = sum(1 << i for i, rule in enumerate(rules) if not rule.gated)
+        self._gated = tuple((1 << i, rule) for i, rule in enumerate(rules) if rule.gated)
+        self._all = (1 << len(rules)) - 1
+        self._line_masks: dict[str, int] = {}
 
     def __call__(self, text: str) -> str:
-        for pattern, replace in self._rules:
-            text = pattern.sub(replace, text)
+        mask = self._mask(text)
+        if not mask:
+            return text
+        for index, rule in enumerate(self._rules):
+            if not mask >> index & 1:
+                continue
+            masked = rule.pattern.sub(rule.replace, text)
+            if masked is not text:
+                # the later gates must see the text as this rule left it
+                text = masked
+                mask = self._mask(text)
         return text
+
+    def _mask(self, text: str) -> int:
+        """The rules whose gate the text passes.
+
+        Every gate may be applied line by line: no gate literal holds a line
+        break, and neither pattern gated on a character run matches one.
+        """
+        mask = self._ungated
+        if mask == self._all:
+            return mask
+        known = self._line_masks
+        for line in text.split("\n"):
+            found = known.get(line)
+            if found is None:
+                found = self._line_mask(line)
+                if len(line) <= _LINE_CACHE_MAX_CHARS:
+                    if len(known) >= _LINE_CACHE_ENTRIES:
+                        known.clear()
+                    known[line] = found
+            mask |= found
+            if mask == self._all:
+                break
+        return mask
+
+    def _line_mask(self, line: str) -> int:
+        mask = 0
+        folded: str | None = None
+        data: bytes | None = None
+        for bit, rule in self._gated:
+            if rule.exact and not _any_in(rule.exact, line):
+                continue
+            if rule.folded:
+                if folded is None:
+                    folded = _folded(line)
+                if not _any_in(rule.folded, folded):
+                    continue
+            if rule.ascii_check is not None and line.isascii():
+                if data is None:
+                    data = line.encode("ascii")
+                if not rule.ascii_check(data):
+                    continue
+            mask |= bit
+        return mask
 
     def optional(self, text: str | None) -> str | None:
         return None if text is None else self(text)
