@@ -70,8 +70,9 @@ def replay_inputs(
                 if all_events:
                     yield event_record(event, None, redact)
                 continue
+            message, exc_message = _redacted(event, decisions, redact)
             for decision in decisions:
-                yield event_record(event, decision, redact)
+                yield _record(event, decision, message, exc_message)
     # what the log's own end leaves due (cooldown summaries, batches) is still shown
     if clock.now is not None:
         for decision in engine.tick(clock.now + timedelta(seconds=_horizon_s(config))):
@@ -102,18 +103,38 @@ def event_record(
     event: Event, decision: Decision | None, redact: Redactor | None = None
 ) -> dict[str, Any]:
     """SPEC's `replay --json` object for one event and what a rule decided."""
-    alert = decision.alert if decision else None
     redact = redact if redact is not None else Redactor()
+    return _record(event, decision, redact(event.message), redact.optional(event.exc_message))
+
+
+def _redacted(
+    event: Event, decisions: Sequence[Decision], redact: Redactor
+) -> tuple[str, str | None]:
+    """The event's message and exception message, masked.
+
+    An alert holds them masked already, by a redactor built from the same
+    config (``build_engine``): masking the same text again would only cost time.
+    """
+    for decision in decisions:
+        if decision.alert is not None:
+            return decision.alert.message, decision.alert.exc_message
+    return redact(event.message), redact.optional(event.exc_message)
+
+
+def _record(
+    event: Event, decision: Decision | None, message: str, exc_message: str | None
+) -> dict[str, Any]:
+    alert = decision.alert if decision else None
     return {
         "file": event.origin.path,
         "first_line": event.first_line,
         "last_line": event.last_line,
         "level": event.level,
         "logger": event.logger,
-        "message": redact(event.message),
+        "message": message,
         "exc_type": event.exc_type,
-        "exc_message": redact.optional(event.exc_message),
-        "chain": list(event.exc_types),
+        "exc_message": exc_message,
+        "chain": [exc.type for exc in event.chain],
         "fingerprint": event.fingerprint,
         "rule": decision.rule if decision else None,
         "severity": str(alert.severity) if alert else None,

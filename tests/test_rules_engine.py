@@ -90,6 +90,33 @@ class TestWhichRuleDecides:
         """An event that matches no rule gives no decision at all."""
         assert engine(rule("warnings", match={"level": ["WARNING"]})).evaluate(event(), T0) == []
 
+    def test_config_order_holds_between_rules_with_and_without_literals(self) -> None:
+        """Rules an event's text rules out are passed over; the rest keep their order."""
+        rules = (
+            rule("disk", match={"message": "(disk|quota) full"}),
+            rule("errors", match={"level": ["ERROR"]}),
+            rule("late-disk", match={"message": "disk full"}),
+        )
+        decide = engine(*rules).evaluate
+
+        def rules_for(message: str, **fields: Any) -> list[str | None]:
+            return [d.rule for d in decide(event(message=message, **fields), T0)]
+
+        assert rules_for("disk full", exc_type=None) == ["disk"]
+        assert rules_for("all well", exc_type=None) == ["errors"]
+        assert rules_for("x", exc_message="quota full") == ["disk"]
+        assert rules_for("disk full", exc_type=None, level="INFO") == ["disk"]
+        assert rules_for("all well", exc_type=None, level="INFO") == []
+
+    def test_traceback_rules_are_tried_only_where_they_can_match(self) -> None:
+        rules = (
+            rule("tracebacks", match={"traceback": True}),
+            rule("records", match={"traceback": False}),
+        )
+        decide = engine(*rules).evaluate
+        assert [d.rule for d in decide(event(), T0)] == ["tracebacks"]
+        assert [d.rule for d in decide(event(exc_type=None), T0)] == ["records"]
+
     def test_drop_stops_and_sends_nothing(self) -> None:
         """A matching `drop` rule ends the search, even before a rule that would alert."""
         rules = (

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from logwatch.config import MatchConfig
 from logwatch.model import Event, ExceptionInfo, Origin
@@ -178,3 +181,99 @@ def test_group_key_does_not_carry_the_message() -> None:
     """Group keys are stored; a message (and any secret in it) must not be readable there."""
     key = group_key(event(message="password=hunter2"), ("message",), rule="r", host="h")
     assert "hunter2" not in key
+
+
+# A `message` regex runs only on texts holding a literal it cannot match
+# without; these cases check that the shortcut never changes an answer.
+GUARDED = [
+    "could not connect to (database|server)",
+    "(disk|quota) (full|exceeded)",
+    "card declined for order (?P<order>[0-9]+)",
+    "(?i)out of memory",
+    "(?i:disk) full",
+    "(?i)disk full",
+    "[Pp]ermission denied",
+    "timeout|refused",
+    r"\d+",  # no literal: always runs
+]
+PIECES = [
+    *("could not connect to server", "could not connect to ", "database", "disk", "DISK"),
+    *("quota", " full", " exceeded", "card declined for order ", "42", "Out Of Memory"),
+    *("out of memory", "Permission denied", "permission denied", "timeout", "refused"),
+    *("x", " ", "\n"),
+    # long s, dotless i, Kelvin sign: case-insensitively "s", "i", "k"
+    *("\u017f", "\u0131", "\u212a", "d\u0131\u017fk"),
+]
+
+
+@example(pattern="(?i)disk full", message="d\u0131\u017fk full", exc_message=None)
+@example(pattern="(?i)disk full", message="", exc_message="DI\u017fK FULL")
+@example(pattern="(?i:disk) full", message="d\u0131\u017fk full", exc_message=None)
+@given(
+    pattern=st.sampled_from(GUARDED),
+    message=st.lists(st.sampled_from(PIECES), max_size=5).map("".join),
+    exc_message=st.none() | st.lists(st.sampled_from(PIECES), max_size=5).map("".join),
+)
+def test_message_literals_never_change_the_answer(
+    pattern: str, message: str, exc_message: str | None
+) -> None:
+    regex = re.compile(pattern)
+    chain = () if exc_message is None else (ExceptionInfo("KeyError", exc_message),)
+    subject = event(message=message, chain=chain)
+    exc_text = subject.exc_message
+    expected = bool(regex.search(message) or (exc_text and regex.search(exc_text)))
+    matcher = Matcher(MatchConfig.model_validate({"message": pattern}))
+    assert matcher(subject) is expected
+    extracted = matcher.extract(subject)
+    assert (extracted is not None) is expected
+    if expected:
+        assert extracted == matcher.groups(message, subject.exc_message)
+
+
+@pytest.mark.parametrize(
+    ("match", "needs_chain", "refuses_chain", "literals"),
+    [
+        ({}, False, False, None),
+        ({"traceback": True}, True, False, None),
+        ({"traceback": False}, False, True, None),
+        ({"exception": ["KeyError"]}, True, False, None),
+        ({"function": ["charge*"]}, True, False, None),
+        ({"message": "(disk|quota) (full|exceeded)"}, False, False, ("disk", "quota")),
+        ({"message": "(?i)disk full"}, False, False, None),  # folded: guarded inside only
+        ({"message": r"\d+", "level": ["ERROR"]}, False, False, None),
+    ],
+)
+def test_what_the_engine_may_skip_a_rule_for(
+    match: dict[str, Any], needs_chain: bool, refuses_chain: bool, literals: Any
+) -> None:
+    """Without a traceback, or without any of these literals, the rule cannot match."""
+    matcher = Matcher(MatchConfig.model_validate(match))
+    assert (matcher.needs_chain, matcher.refuses_chain, matcher.literals) == (
+        needs_chain,
+        refuses_chain,
+        literals,
+    )
+
+
+def test_constraints_are_all_checked_whatever_their_order() -> None:
+    """The cheap ones run first, yet each must still hold."""
+    match = {
+        "message": "could not connect",
+        "traceback": True,
+        "source": ["web"],
+        "level": ["ERROR"],
+        "logger": ["app.*"],
+        "file": ["*.log"],
+        "exception": ["OperationalError"],
+    }
+    assert matches(match)
+    for spoiler in (
+        {"chain": ()},
+        {"level": "INFO"},
+        {"logger": "lib.db"},
+        {"origin": Origin(source="api", path="/var/log/shop/app.log")},
+        {"origin": Origin(source="web", path="/var/log/shop/app.txt")},
+        {"chain": (ExceptionInfo("KeyError", "could not connect"),)},
+        {"message": "could not reach", "chain": (ExceptionInfo("OperationalError", "no"),)},
+    ):
+        assert not matches(match, **spoiler), spoiler

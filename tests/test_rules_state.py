@@ -54,6 +54,14 @@ class TestWindows:
         state.prune(1000.0)
         assert state.window_add("k", "b", 1000.0, 60.0) == (1, 1000.0)
 
+    def test_windows_of_different_spans_go_quiet_separately(self, state: RuleState) -> None:
+        state.window_add("short", "a", 0.0, 10.0)
+        state.window_add("long", "b", 0.0, 1000.0)
+        state.prune(5.0)
+        state.prune(100.0)
+        assert state.window_add("short", "c", 100.0, 10.0) == (1, 100.0)
+        assert state.window_add("long", "d", 100.0, 1000.0) == (2, 0.0)
+
 
 class TestGroups:
     def test_put_get_delete(self, state: RuleState) -> None:
@@ -75,6 +83,24 @@ class TestGroups:
         state.put("new", GroupState(rule="r", last_seen=0.0, expires_at=100.0))
         state.prune(50.0)
         assert (state.get("old"), state.get("new") is not None) == (None, True)
+
+    def test_a_group_made_due_sooner_after_a_look_is_found(self, state: RuleState) -> None:
+        """Whatever `due` and `prune` remember between calls, a later put still counts."""
+        state.put("late", GroupState(rule="r", last_seen=0.0, due_at=100.0, expires_at=200.0))
+        assert state.due(50.0) == []
+        state.prune(50.0)
+        state.put("soon", GroupState(rule="r", last_seen=0.0, due_at=40.0, expires_at=60.0))
+        assert [key for key, _ in state.due(50.0)] == ["soon"]
+        state.prune(70.0)
+        assert (state.get("soon"), state.get("late") is not None) == (None, True)
+
+    def test_a_listed_group_stays_due_until_rewritten(self, state: RuleState) -> None:
+        state.put("k", GroupState(rule="r", last_seen=0.0, due_at=10.0))
+        assert [key for key, _ in state.due(20.0)] == ["k"]
+        assert [key for key, _ in state.due(20.0)] == ["k"]
+        state.put("k", GroupState(rule="r", last_seen=0.0, due_at=30.0))
+        assert state.due(20.0) == []
+        assert [key for key, _ in state.due(30.0)] == ["k"]
 
 
     def test_hosts_survive_a_round_trip(self, state: RuleState) -> None:

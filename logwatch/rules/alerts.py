@@ -95,19 +95,29 @@ def group_value(
         if extracted and field in extracted:
             return extracted[field]
         return str(event.fields.get(field, ""))
-    values: Mapping[str, str | None] = {
+    # Only the named value is worked out: this runs for every alert.
+    value: str | None
+    if name == "fingerprint":
         # Records without a traceback may come without a fingerprint; their
         # message is the next best identity.
-        "fingerprint": event.fingerprint or f"message:{event.message}",
-        "exc_type": event.exc_type,
-        "logger": event.logger,
-        "source": event.origin.source,
-        "file": event.origin.path,
-        "host": host,
-        "message": event.message,
-        "rule": rule,
-    }
-    return values[name] or ""
+        value = event.fingerprint or f"message:{event.message}"
+    elif name == "exc_type":
+        value = event.exc_type
+    elif name == "logger":
+        value = event.logger
+    elif name == "source":
+        value = event.origin.source
+    elif name == "file":
+        value = event.origin.path
+    elif name == "host":
+        value = host
+    elif name == "message":
+        value = event.message
+    elif name == "rule":
+        value = rule
+    else:
+        raise KeyError(name)
+    return value or ""
 
 
 def group_key(

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from logwatch.model import Alert, AlertStatus, Event, Severity
 from logwatch.rules import alerts, digest
-from logwatch.rules.match import Matcher, MatchSpec
+from logwatch.rules.match import Extract, Matcher, MatchSpec
 from logwatch.rules.redact import MASK, Redactor
 from logwatch.rules.routes import Destination, Router
 from logwatch.rules.silences import Silencer, alert_labels
@@ -133,33 +132,85 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
+    """A rule, compiled: what every event asks of it is worked out once, here."""
+
     spec: RuleSpec
     matcher: Matcher
     labels: tuple[tuple[str, Template], ...]
     template: AlertTemplate | None  # the rule's own, for notifiers without one
     templates: Mapping[str, AlertTemplate | None]  # merged with each notifier's
+    name: str
+    extract: Extract  # the matcher's, without the lookup
+    drops: bool
+    continue_: bool
+    # Whether the rule's groups need a record: a cooldown, a resolve or a
+    # threshold. A threshold rule remembers its last alert so that the next
+    # one counts only the occurrences after it.
+    keeps_state: bool
+    only_some: bool  # `notify_on` filters (anything but `every`)
+    own_destination: tuple[Destination, ...]  # from the rule's own `notify`, if any
+    worded: bool  # a template of its own or of a notifier may reword its alerts
 
-    @property
-    def name(self) -> str:
-        return self.spec.name
+    @classmethod
+    def compile(cls, spec: RuleSpec, by_notifier: Mapping[str, TemplateSpec]) -> _Rule:
+        alerts.check_group_by(spec.group_by)
+        matcher = Matcher(spec.match)
+        template = AlertTemplate.compile(spec.template)
+        templates = {
+            name: AlertTemplate.compile(spec.template, own) for name, own in by_notifier.items()
+        }
+        return cls(
+            spec,
+            matcher,
+            tuple((name, compile_template(text)) for name, text in spec.labels.items()),
+            template,
+            templates,
+            name=spec.name,
+            extract=matcher.extract_with,
+            drops=spec.action == "drop",
+            continue_=spec.continue_,
+            keeps_state=bool(spec.cooldown or spec.resolve_after or spec.threshold is not None),
+            only_some=EVERY not in spec.notify_on,
+            own_destination=(
+                (Destination("rule", spec.notify, spec.group_wait, spec.group_interval),)
+                if spec.notify
+                else ()
+            ),
+            worded=template is not None
+            or any(value is not None for value in templates.values()),
+        )
 
     def template_for(self, notifier: str) -> AlertTemplate | None:
         return self.templates.get(notifier, self.template)
 
-    @property
-    def keeps_state(self) -> bool:
-        """Whether the rule's groups need a record: a cooldown, a resolve or a threshold.
 
-        A threshold rule remembers its last alert so that the next one counts
-        only the occurrences after it.
-        """
-        spec = self.spec
-        return bool(spec.cooldown or spec.resolve_after or spec.threshold is not None)
+@dataclass(frozen=True, slots=True)
+class _Dispatch:
+    """The rules an event may match, by whether it has a traceback.
 
-    @property
-    def only_some(self) -> bool:
-        """Whether `notify_on` filters (anything but `every`)."""
-        return EVERY not in self.spec.notify_on
+    Most events hold none of the literals the rules' message regexes need:
+    one pass over those literals then rules out every rule guarded by them.
+    """
+
+    rules: tuple[_Rule, ...]  # in config order: the first match decides
+    unguarded: tuple[_Rule, ...]  # those a message without any literal may still match
+    literals: tuple[str, ...]  # every literal of the others
+
+    @classmethod
+    def of(cls, rules: Sequence[_Rule]) -> _Dispatch:
+        unguarded = tuple(rule for rule in rules if rule.matcher.literals is None)
+        literals = {literal for rule in rules for literal in rule.matcher.literals or ()}
+        return cls(tuple(rules), unguarded, tuple(sorted(literals)))
+
+    def candidates(self, message: str, exc_message: str | None) -> tuple[_Rule, ...]:
+        for literal in self.literals:
+            if literal in message:
+                return self.rules
+        if exc_message is not None:
+            for literal in self.literals:
+                if literal in exc_message:
+                    return self.rules
+        return self.unguarded
 
 
 class RuleEngine:
@@ -179,22 +230,14 @@ class RuleEngine:
         source_context: Mapping[str, int] | None = None,
     ) -> None:
         by_notifier = notifier_templates or {}
-        compiled = []
-        for spec in rules:
-            alerts.check_group_by(spec.group_by)
-            compiled.append(
-                _Rule(
-                    spec,
-                    Matcher(spec.match),
-                    tuple((name, compile_template(text)) for name, text in spec.labels.items()),
-                    AlertTemplate.compile(spec.template),
-                    {
-                        name: AlertTemplate.compile(spec.template, own)
-                        for name, own in by_notifier.items()
-                    },
-                )
-            )
+        compiled = [_Rule.compile(spec, by_notifier) for spec in rules]
         self._rules = tuple(compiled)
+        self._with_chain = _Dispatch.of(
+            [rule for rule in compiled if not rule.matcher.refuses_chain]
+        )
+        self._without_chain = _Dispatch.of(
+            [rule for rule in compiled if not rule.matcher.needs_chain]
+        )
         self._router = router if router is not None else Router(())
         # context_lines of each source: what a rule without its own gets
         self._source_context = dict(source_context or {})
@@ -207,19 +250,33 @@ class RuleEngine:
 
     def evaluate(self, event: Event, now: datetime) -> list[Decision]:
         """Decide what to do about one event; an event no rule matches gives []."""
+        if event.chain:
+            exc_message = event.exc_message
+            rules = self._with_chain.candidates(event.message, exc_message)
+        else:
+            exc_message = None
+            rules = self._without_chain.candidates(event.message, None)
         at = _seconds(now)
         decisions: list[Decision] = []
         seen: dict[str, str] = {}  # the fingerprint's sighting, taken once per event
-        for rule in self._rules:
-            extracted = rule.matcher.extract(event)
+        for rule in rules:
+            extracted = rule.extract(event, exc_message)
             if extracted is None:
                 continue
-            if rule.spec.action == "drop":
+            if rule.drops:
                 decisions.append(Decision(rule.name, None, DROPPED, ()))
                 break
-            with self._hold(rule, event, extracted):
-                decisions.extend(self._alert_rule(rule, event, extracted, now, at, seen))
-            if not rule.spec.continue_:
+            if rule.keeps_state:
+                key = self._group_key(rule, event, extracted)
+                # Keep daemons sharing the state off the group while this one decides.
+                with self._state.hold(key):
+                    decisions.extend(
+                        self._alert_rule(rule, event, extracted, key, now, at, seen)
+                    )
+            else:
+                # Nothing is stored for such a rule: no group key to work out.
+                decisions.extend(self._alert_rule(rule, event, extracted, "", now, at, seen))
+            if not rule.continue_:
                 break
         return decisions
 
@@ -246,16 +303,9 @@ class RuleEngine:
             return self._flush(rule, key, group, at)
         return self._tick_group(rule, key, group, at)
 
-    def _hold(
-        self, rule: _Rule, event: Event, extracted: Mapping[str, str]
-    ) -> AbstractContextManager[None]:
-        """Keep daemons sharing the state off the event's group while this one decides."""
-        if not rule.keeps_state:
-            return nullcontext()
-        return self._state.hold(
-            alerts.group_key(
-                event, rule.spec.group_by, rule=rule.name, host=self._host, extracted=extracted
-            )
+    def _group_key(self, rule: _Rule, event: Event, extracted: Mapping[str, str]) -> str:
+        return alerts.group_key(
+            event, rule.spec.group_by, rule=rule.name, host=self._host, extracted=extracted
         )
 
     # -- one event under one alert rule ------------------------------------
@@ -265,16 +315,15 @@ class RuleEngine:
         rule: _Rule,
         event: Event,
         extracted: Mapping[str, str],
+        key: str,
         now: datetime,
         at: float,
         seen: dict[str, str],
     ) -> list[Decision]:
+        """``key`` is the group's; "" for a rule that keeps no state, which stores nothing."""
         spec = rule.spec
         severity = spec.severity if spec.severity is not None else alerts.derived_severity(event)
         occurrence = alerts.occurrence_id(event, rule.name)
-        key = alerts.group_key(
-            event, spec.group_by, rule=rule.name, host=self._host, extracted=extracted
-        )
         group = self._state.get(key) if rule.keeps_state else None
 
         def suppressed(reason: str) -> list[Decision]:
@@ -308,8 +357,10 @@ class RuleEngine:
         destinations = self._destinations(rule, alert)
         if not destinations:
             return suppressed(NO_ROUTE)
-        # A muted route still takes the alert (first match stays first); it sends nothing.
-        destinations = [dest for dest in destinations if not dest.muted(now)]
+        # A muted route still takes the alert (first match stays first); it sends
+        # nothing. A rule's own `notify` has no mute intervals (those are the silencer's).
+        if destinations is not rule.own_destination:
+            destinations = [dest for dest in destinations if not dest.muted(now)]
         if not destinations or (
             self._silencer is not None and self._silencer.silenced(alert, now)
         ):
@@ -326,14 +377,14 @@ class RuleEngine:
             self._held_back(rule, key, group, at, pending=True, occurrence=occurrence)
             return suppressed(COOLDOWN)
 
-        if group is not None and group.pending:
-            alert = dataclasses.replace(
-                alert,
-                count=group.pending + 1,
-                first_seen=_datetime(group.pending_first_seen or at),
-            )
-        if group is not None and group.hosts:
-            alert = dataclasses.replace(alert, hosts=_hosts(group.hosts, self._host))
+        if group is not None and (group.pending or group.hosts):
+            changes: dict[str, Any] = {}
+            if group.pending:
+                changes["count"] = group.pending + 1
+                changes["first_seen"] = _datetime(group.pending_first_seen or at)
+            if group.hosts:
+                changes["hosts"] = _hosts(group.hosts, self._host)
+            alert = dataclasses.replace(alert, **changes)
         if rule.keeps_state:
             self._sent(rule, key, group, alert, at)
         return self._send(rule, alert, destinations, at)
@@ -358,11 +409,11 @@ class RuleEngine:
 
     # -- where alerts go ---------------------------------------------------
 
-    def _destinations(self, rule: _Rule, alert: Alert) -> list[Destination]:
+    def _destinations(self, rule: _Rule, alert: Alert) -> Sequence[Destination]:
         """The rule's own notifiers, else what the routes say; the rule's timers win."""
+        if rule.own_destination:
+            return rule.own_destination
         spec = rule.spec
-        if spec.notify:
-            return [Destination("rule", spec.notify, spec.group_wait, spec.group_interval)]
         return [
             dataclasses.replace(
                 dest,
@@ -387,6 +438,16 @@ class RuleEngine:
         reread: bool = False,
     ) -> list[Decision]:
         """One decision per destination: sent now, or into its batch."""
+        if len(destinations) == 1 and not (
+            batch and (destinations[0].group_wait or destinations[0].group_interval)
+        ):
+            # The usual case (a rule's own `notify`, one route): nothing to share out.
+            notifiers = tuple(destinations[0].notifiers)
+            if not notifiers:
+                return []
+            if notifiers != alert.notifiers:
+                alert = dataclasses.replace(alert, notifiers=notifiers)
+            return [self._decision(rule, alert)]
         decisions: list[Decision] = []
         used: set[str] = set()
         for dest in destinations:
@@ -395,7 +456,11 @@ class RuleEngine:
             if not notifiers:
                 continue
             used.update(notifiers)
-            routed = dataclasses.replace(alert, notifiers=notifiers)
+            routed = (
+                alert
+                if notifiers == alert.notifiers
+                else dataclasses.replace(alert, notifiers=notifiers)
+            )
             if batch and (dest.group_wait or dest.group_interval):
                 with self._state.hold(digest.key(rule.name, dest.key, routed.notifiers)):
                     decisions.append(self._batch(rule, dest, routed, at, reread=reread))
@@ -407,10 +472,11 @@ class RuleEngine:
         self, rule: _Rule, alert: Alert, items: Sequence[Mapping[str, Any]] = ()
     ) -> Decision:
         worded = {}
-        for name in alert.notifiers:
-            template = rule.template_for(name)
-            if template is not None:
-                worded[name] = render(template, alert, name, items)
+        if rule.worded:
+            for name in alert.notifiers:
+                template = rule.template_for(name)
+                if template is not None:
+                    worded[name] = render(template, alert, name, items)
         return Decision(rule.name, alert, None, alert.notifiers, alert.severity, worded)
 
     def _batch(
@@ -479,10 +545,12 @@ class RuleEngine:
         exc_message = redact.optional(event.exc_message)
         text = redact(event.text)
         fields = redact.fields(event.fields)
-        # Groups are taken again from the redacted text: a group that overlapped
-        # a masked secret comes out masked, or (no match any more) is masked whole.
-        masked = rule.matcher.groups(message, exc_message)
-        fields.update(redact.fields({name: masked.get(name, MASK) for name in extracted}))
+        if extracted:
+            # Groups are taken again from the redacted text: a group that overlapped
+            # a masked secret comes out masked, or (no match any more) is masked whole.
+            masked = rule.matcher.groups(message, exc_message)
+            fields.update(redact.fields({name: masked.get(name, MASK) for name in extracted}))
+        last_seen = _datetime(at)
         alert = Alert(
             id=occurrence,
             status=AlertStatus.FIRING,
@@ -498,8 +566,8 @@ class RuleEngine:
             exc_message=exc_message,
             fingerprint=event.fingerprint,
             count=count,
-            first_seen=_datetime(first_seen),
-            last_seen=_datetime(at),
+            first_seen=last_seen if first_seen == at else _datetime(first_seen),
+            last_seen=last_seen,
             labels=self._labels,
             text=text,
             notifiers=rule.spec.notify,

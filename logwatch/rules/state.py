@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -151,6 +152,16 @@ class MemoryRuleState:
         self._window_span: dict[str, float] = {}
         self._groups: dict[str, GroupState] = {}
         self._fingerprints: dict[str, FingerprintState] = {}
+        # `due` and `prune` run on every tick (every record, in replay) and
+        # would scan every record each time; these lower bounds let them
+        # return at once while nothing can have come due. No record is due
+        # before `_next_due` nor expires before `_next_expiry`; no window of
+        # span S is quiet while `now - S` is at most `_window_floor[S]` (the
+        # latest time of each window never goes back, so a stale floor is
+        # lower still: it costs a scan, never a missed record).
+        self._next_due = math.inf
+        self._next_expiry = math.inf
+        self._window_floor: dict[float, float] = {}
 
     def window_add(self, key: str, member: str, at: float, within: float) -> tuple[int, float]:
         times, members = self._windows.setdefault(key, ([], {}))
@@ -164,6 +175,9 @@ class MemoryRuleState:
             del times[:cut]
             for name in [name for name, seen in members.items() if seen <= horizon]:
                 del members[name]
+        latest = times[-1] if times else -math.inf
+        if latest < self._window_floor.get(within, math.inf):
+            self._window_floor[within] = latest
         return len(times), times[0]
 
     def get(self, key: str) -> GroupState | None:
@@ -171,11 +185,22 @@ class MemoryRuleState:
 
     def put(self, key: str, value: GroupState) -> None:
         self._groups[key] = value
+        if value.due_at is not None and value.due_at < self._next_due:
+            self._next_due = value.due_at
+        if value.expires_at is not None and value.expires_at < self._next_expiry:
+            self._next_expiry = value.expires_at
 
     def delete(self, key: str) -> None:
         self._groups.pop(key, None)
 
     def due(self, now: float) -> list[tuple[str, GroupState]]:
+        if now < self._next_due:
+            return []
+        # Those listed now count too: until the caller rewrites them they stay due.
+        self._next_due = min(
+            (group.due_at for group in self._groups.values() if group.due_at is not None),
+            default=math.inf,
+        )
         ready = [
             (key, group)
             for key, group in self._groups.items()
@@ -184,6 +209,11 @@ class MemoryRuleState:
         return sorted(ready, key=lambda item: (item[1].due_at or 0.0, item[0]))
 
     def prune(self, now: float) -> int:
+        return self._prune_groups(now) + self._prune_windows(now)
+
+    def _prune_groups(self, now: float) -> int:
+        if now < self._next_expiry:
+            return 0
         gone = [
             key
             for key, group in self._groups.items()
@@ -191,6 +221,16 @@ class MemoryRuleState:
         ]
         for key in gone:
             del self._groups[key]
+        self._next_expiry = min(
+            (group.expires_at for group in self._groups.values() if group.expires_at is not None),
+            default=math.inf,
+        )
+        return len(gone)
+
+    def _prune_windows(self, now: float) -> int:
+        floors = self._window_floor
+        if not floors or not any(floor < now - span for span, floor in floors.items()):
+            return 0
         quiet = [
             key
             for key, (times, _) in self._windows.items()
@@ -199,7 +239,12 @@ class MemoryRuleState:
         for key in quiet:
             del self._windows[key]
             del self._window_span[key]
-        return len(gone) + len(quiet)
+        floors = {}
+        for key, (times, _) in self._windows.items():
+            span = self._window_span[key]
+            floors[span] = min(times[-1], floors.get(span, math.inf))
+        self._window_floor = floors
+        return len(quiet)
 
     def sighting(self, fingerprint: str, occurrence: str, at: float) -> FingerprintState | None:
         before = self._fingerprints.get(fingerprint)
