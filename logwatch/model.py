@@ -70,7 +70,10 @@ class ExceptionInfo:
     group_members: tuple[ExceptionInfo, ...] = ()  # for ExceptionGroup
 
 
-@dataclass(frozen=True, slots=True)
+# Never changed once built (dataclasses.replace makes a new one), but not
+# declared frozen, for the same reason as Line: a frozen __init__ with fifteen
+# fields costs microseconds for every record.
+@dataclass(slots=True)
 class Event:
     """One log record, with its traceback when it has one."""
 
