@@ -115,7 +115,7 @@ class AlertStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never changed once built; not frozen, as Event
 class Alert:
     """What a rule decided to say about an event (or a group going quiet)."""
 
