@@ -84,10 +84,22 @@ def _print_config_error(exc: Exception) -> None:
 # -- commands ----------------------------------------------------------------
 
 
+def _without_httpx_cli() -> None:
+    """Keep httpx from importing its own command line with itself.
+
+    httpx imports ``httpx._main`` (click, rich, pygments: ~14 ms and ~2 MiB of
+    resident memory) whenever those happen to be installed, and falls back to
+    a stub when the import fails. logwatch never runs httpx's command line.
+    """
+    # None in sys.modules makes the import raise ImportError (the import system's own rule)
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from logwatch.errors import ConfigError, StateError
 
     _setup_logging(args.log_level or "info")
+    _without_httpx_cli()
     try:
         from logwatch.daemon.runner import run_daemon
 
@@ -188,6 +200,7 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
         return 1
 
     async def send() -> int:
+        _without_httpx_cli()
         import httpx
 
         from logwatch.daemon.runner import build_notifiers

@@ -7,7 +7,6 @@ check_notifier_contract()  the checks every HTTP notifier plugin must pass
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import socket
 import threading
@@ -16,15 +15,19 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from logwatch.errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers.base import Notifier, NotifierFactory, NotifierOptions, Receipt
+
+# The contract check's machinery (asyncio, httpx, http.server) is imported when it
+# runs: the command line uses sample_alert() alone, e.g. for `logwatch silence add`.
+if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler
+
+    import httpx
 
 __all__ = [
     "RecordedRequest",
@@ -160,6 +163,8 @@ def check_notifier_contract(
     Returns the requests received, for assertions about the wire format.
     Use ``check_notifier_contract_async`` from inside a running event loop.
     """
+    import asyncio
+
     return asyncio.run(
         check_notifier_contract_async(factory, options, url, ok_status=ok_status, ok_body=ok_body)
     )
@@ -174,6 +179,8 @@ async def check_notifier_contract_async(
     ok_body: str = "ok",
 ) -> list[RecordedRequest]:
     """The coroutine behind ``check_notifier_contract``."""
+    import httpx
+
     _expect(
         isinstance(factory.Options, type) and issubclass(factory.Options, NotifierOptions),
         "the notifier's Options must subclass logwatch.notifiers.base.NotifierOptions",
@@ -269,6 +276,8 @@ class _ScriptedServer:
     """An HTTP server on 127.0.0.1 that answers each request with the next scripted reply."""
 
     def __init__(self) -> None:
+        from http.server import ThreadingHTTPServer
+
         self.requests: list[RecordedRequest] = []
         self._replies: deque[tuple[int, str, Mapping[str, str]]] = deque()
         self._seen = 0
@@ -315,6 +324,8 @@ class _ScriptedServer:
         self._thread.join()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        from http.server import BaseHTTPRequestHandler
+
         server = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import certifi
 import httpx
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
-from logwatch.notifiers import _http
+from logwatch.notifiers import _http, _tls
 from logwatch.notifiers.base import Receipt
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -157,3 +168,179 @@ def _post(transport: httpx.MockTransport) -> BaseException:
     with pytest.raises((RetryableDeliveryError, PermanentDeliveryError)) as caught:
         asyncio.run(go())
     return caught.value
+
+
+def _httpx_accepts(url: str) -> bool:
+    """The verdict check_http_url gave before it had a fast path of its own."""
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.host  # decodes punycode: idna raises a ValueError for a bad A-label
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return parsed.scheme in ("http", "https") and bool(host)
+
+
+# pieces of URLs, good and bad, for hypothesis to put together
+_URLISH = st.lists(
+    st.sampled_from([*"aZ09-._~:/?#[]@!$&'()*+,;=% \t\x7fé", "xn--", "256", "1.2.3", "65536"]),
+    max_size=12,
+).map("".join)
+
+
+class TestCheckHttpUrl:
+    """check_http_url settles plain URLs without httpx; it must never accept more than httpx."""
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1:9/hook",
+            "https://hooks.slack.com/services/T0/B0/XXXX",
+            "https://oapi.dingtalk.com/robot/send?access_token=abc",
+            "http://localhost",
+            "http://a.b-c.example:65535/x?y=1#z",
+        ],
+    )
+    def test_plain_urls_are_valid_without_httpx(self, url: str) -> None:
+        assert _http._plainly_valid(url)
+        assert _http.check_http_url(url) == url
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("http://999.1.1.1/x", "not a valid URL"),
+            ("http://01.2.3.4/x", "not a valid URL"),
+            ("http://host:port/x", "not a valid URL"),
+            ("http://ho st/\x00", "not a valid URL"),
+            ("ftp://example.com/x", "must be an http:// or https:// URL with a host"),
+            ("http:///x", "must be an http:// or https:// URL with a host"),
+            ("hooks.slack.com/services/x", "must be an http:// or https:// URL with a host"),
+        ],
+    )
+    def test_invalid_urls_get_httpx_verdict(self, url: str, message: str) -> None:
+        assert not _http._plainly_valid(url)
+        with pytest.raises(ValueError, match=message):
+            _http.check_http_url(url)
+
+    @pytest.mark.parametrize("url", ["HTTPS://Example.COM/x", "http://[::1]:9093/", "http://é.example/"])
+    def test_valid_urls_off_the_fast_path_are_still_valid(self, url: str) -> None:
+        assert not _http._plainly_valid(url)
+        assert _http.check_http_url(url) == url
+
+    @given(
+        scheme=st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "http:/", ""]),
+        host=_URLISH,
+        rest=_URLISH,
+    )
+    @example(scheme="http://", host="1.2.3.4", rest=":80/x")
+    @example(scheme="http://", host="1.2.3.999", rest="")
+    @example(scheme="http://", host="xn--bcher-kva.example", rest="/")
+    @example(scheme="http://", host="xn--zz", rest="")
+    def test_the_fast_path_accepts_nothing_httpx_rejects(
+        self, scheme: str, host: str, rest: str
+    ) -> None:
+        url = scheme + host + rest
+        if _http._plainly_valid(url):
+            assert _httpx_accepts(url), url
+        if _httpx_accepts(url):
+            assert _http.check_http_url(url) == url
+        else:
+            with pytest.raises(ValueError):
+                _http.check_http_url(url)
+
+
+class TestDeferredTrust:
+    """The shared client's SSL context reads its CA certificates at the first handshake."""
+
+    def test_settings_match_those_of_httpx(self) -> None:
+        deferred, default = _tls.deferred_trust_context(), httpx.create_ssl_context()
+        for name in ("protocol", "verify_mode", "check_hostname", "options", "verify_flags",
+                     "minimum_version", "maximum_version", "post_handshake_auth",
+                     "keylog_filename"):
+            assert getattr(deferred, name) == getattr(default, name), name
+        assert deferred.get_ciphers() == default.get_ciphers()
+
+    def test_no_certificate_is_read_before_a_connection(self) -> None:
+        context = _tls.deferred_trust_context()
+        assert context.cert_store_stats()["x509_ca"] == 0
+        context.trust_now()
+        assert context.cert_store_stats() == httpx.create_ssl_context().cert_store_stats()
+
+    def test_trust_locations_are_those_of_httpx(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        assert _tls.trust_locations() == (certifi.where(), None)
+        monkeypatch.setenv("SSL_CERT_DIR", "/etc/ssl/certs")
+        assert _tls.trust_locations() == (None, "/etc/ssl/certs")
+        monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/bundle.pem")
+        assert _tls.trust_locations() == ("/etc/ssl/bundle.pem", None)
+
+    def test_a_missing_bundle_fails_when_the_client_is_built(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """As with httpx's own context: the daemon does not start, rather than fail later."""
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+        with pytest.raises(FileNotFoundError):
+            _tls.deferred_trust_context()
+
+    def test_a_https_endpoint_is_verified(
+        self, https_endpoint: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Trusted when SSL_CERT_FILE names its certificate; refused with certifi's bundle."""
+        url, cert = https_endpoint
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert _get(url) == 200
+        monkeypatch.delenv("SSL_CERT_FILE")
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            _get(url)
+
+
+def _get(url: str) -> int:
+    async def go() -> int:
+        async with _http.new_client(httpx.Timeout(5.0)) as client:
+            return (await client.get(url)).status_code
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def https_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate; its URL and the cert."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("openssl is missing; CI must test TLS verification")
+        pytest.skip("openssl is missing: SKIPPING the TLS verification test")
+    home = tmp_path_factory.mktemp("tls")
+    cert, key = home / "cert.pem", home / "key.pem"
+    request = (
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+        " -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
+    )
+    subprocess.run(
+        [openssl, *request.split(), "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -15,7 +15,7 @@ from logwatch.config.models import Config
 from logwatch.config.plugins import build_notifiers
 from logwatch.config.problems import START, Positions, ProblemLog
 from logwatch.errors import ConfigError, ConfigProblem
-from logwatch.notifiers._incident import SHARED_STATE
+from logwatch.notifiers.base import SHARED_STATE
 
 # SPEC: without -c, replay alerts on every traceback and every ERROR/CRITICAL record.
 DEFAULT_REPLAY_YAML = """\

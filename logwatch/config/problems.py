@@ -7,7 +7,6 @@ every check so that ``ConfigError`` reports them all at once, in file order.
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -72,6 +71,8 @@ def where(loc: Loc) -> str:
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """``; did you mean 'cooldown'?`` when a choice is close to a misspelt word."""
+    import difflib  # only a config with a problem needs it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

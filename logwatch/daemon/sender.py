@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from logwatch.delivery.worker import DeliveryWorker, OutcomeHook
+from logwatch.notifiers._http import new_client
 from logwatch.notifiers.base import Notifier, RateLimit
 from logwatch.store import Store
 
@@ -120,8 +121,7 @@ class SenderThread:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         store = Store(self._db_path, durable=False)
-        timeout = httpx.Timeout(self._timeout_s)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        async with new_client(httpx.Timeout(self._timeout_s)) as client:
             notifiers = self._build_notifiers(client)
             self.worker = DeliveryWorker(
                 store,

@@ -10,23 +10,26 @@ This is the one boundary where httpx errors become logwatch errors:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
-
-import httpx
 
 from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.escaping import cut_end, printable
 
-try:
-    USER_AGENT = f"logwatch/{version('logwatch')}"
-except PackageNotFoundError:  # running from a source tree that was never installed
-    USER_AGENT = "logwatch/0"
+# httpx (~50 ms and ~5 MiB with what it pulls in) is imported where a request is
+# made or a URL taken apart: `check` and `replay` validate notifier options
+# through this module and never send anything.
+if TYPE_CHECKING:
+    import httpx
+
 
 MASK = "***"
 EXCERPT_CHARS = 200
@@ -40,11 +43,68 @@ _MIN_TOKEN_CHARS = 8
 
 # reads a reply (and the redacted "POST https://host/***" it answers) and raises a
 # DeliveryError when the provider says "failed" in its own words, e.g. in a 200 body
-ReplyCheck = Callable[[httpx.Response, str], None]
+ReplyCheck = Callable[["httpx.Response", str], None]
+
+# A URL that httpx certainly parses as http(s) with a host: lowercase scheme, an
+# ASCII host name or dotted quad, a short numeric port, then printable ASCII.
+# Anything else, valid or not, is left to httpx.URL itself (see check_http_url).
+_PLAIN_HTTP_URL = re.compile(
+    r"https?://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::[0-9]{1,5})?(?:[/?#][!-~]*)?"
+)
+# httpx validates a host of this shape as an IPv4 address (httpx._urlparse)
+_IPV4_STYLE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
+_MAX_PLAIN_URL = 2048  # well below httpx's limit on the length of a URL
+
+
+@cache
+def user_agent() -> str:
+    """``logwatch/<version>``; looked up when first sent, since reading the installed
+    metadata costs a few milliseconds that `check` and `replay` do not need to spend."""
+    try:
+        return f"logwatch/{version('logwatch')}"
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "logwatch/0"
+
+
+def _plainly_valid(value: str) -> bool:
+    """True only for URLs httpx.URL accepts as http(s) with a host (tests/test_notifier_http.py
+    checks this against httpx); False says nothing either way."""
+    if len(value) > _MAX_PLAIN_URL:
+        return False
+    match = _PLAIN_HTTP_URL.fullmatch(value)
+    if match is None:
+        return False
+    host = match["host"]
+    if "xn--" in host.lower():  # punycode: httpx decodes it, and may reject it
+        return False
+    if _IPV4_STYLE.fullmatch(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+    return True
+
+
+def new_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """The client the daemon's notifiers share: redirects are not followed, and TLS
+    verifies against the CA certificates httpx would use, read at the first handshake."""
+    import httpx
+
+    from logwatch.notifiers._tls import deferred_trust_context
+
+    return httpx.AsyncClient(
+        timeout=timeout, follow_redirects=False, verify=deferred_trust_context()
+    )
 
 
 def check_http_url(value: str) -> str:
     """Validate an options ``url``; the message never repeats it, since it is a secret."""
+    if _plainly_valid(value):
+        # the common URL is settled without importing httpx: `check` and `replay`
+        # validate every configured notifier and send nothing
+        return value
+    import httpx
+
     try:
         parsed = httpx.URL(value)
     except httpx.InvalidURL:
@@ -56,6 +116,8 @@ def check_http_url(value: str) -> str:
 
 def redact_url(url: str | httpx.URL) -> str:
     """Keep scheme, host and port; the path and query of a webhook URL are its key."""
+    import httpx
+
     parsed = httpx.URL(url) if isinstance(url, str) else url
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
     origin = f"{parsed.scheme}://{host}"
@@ -77,6 +139,8 @@ class Masker:
     @classmethod
     def for_url(cls, url: str, *extra: str) -> Masker:
         """Mask the URL, its path, user info, token-like pieces of it, and ``extra``."""
+        import httpx
+
         parsed = httpx.URL(url)
         path = parsed.raw_path.decode("ascii", "replace")
         userinfo = parsed.userinfo.decode("ascii", "replace")
@@ -134,6 +198,8 @@ async def post(
     ``errcode`` in an HTTP 200 body) and raises the matching delivery error;
     when it returns, the HTTP status decides as usual.
     """
+    import httpx
+
     where = f"POST {redact_url(url)}"
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S))
     try:
@@ -186,6 +252,8 @@ def classify(
 
 def _redirect_target(response: httpx.Response, mask: Masker) -> str:
     """Where a redirect points, with its secret part masked."""
+    import httpx
+
     location = response.headers.get("Location", "")
     try:
         return redact_url(response.url.join(location))

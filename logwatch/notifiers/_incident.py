@@ -18,11 +18,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from logwatch.model import Alert
-from logwatch.notifiers.base import NotifierOptions
+from logwatch.notifiers.base import SHARED_STATE, NotifierOptions
 
 PREFIX = "logwatch"
-# validation context key: True when the config shares rule state across hosts
-SHARED_STATE = "shared_state"
 
 IncidentScope = Literal["host", "fleet"]
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
 from logwatch.notifiers import _http
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def reply_json(response: httpx.Response) -> dict[str, Any] | None:

@@ -15,9 +15,8 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.config.fields import Duration
@@ -26,6 +25,9 @@ from logwatch.notifiers import _http
 from logwatch.notifiers._incident import group_fingerprint
 from logwatch.notifiers.base import NotifierOptions, Receipt
 from logwatch.notifiers.escaping import cut_end, shorten_traceback
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "http://localhost:9093"
 ALERTS_PATH = "/api/v2/alerts"
@@ -137,7 +139,7 @@ class AlertmanagerNotifier:
             self._client,
             self._url,
             content=json.dumps(body, ensure_ascii=False).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
         )

@@ -11,10 +11,8 @@ is a config error, so ``logwatch check`` finds it. Apprise is synchronous
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.config.fields import Duration
@@ -25,6 +23,7 @@ from logwatch.notifiers.escaping import cut_end
 
 if TYPE_CHECKING:
     import apprise
+    import httpx
 
 BODY_CHARS = 10_000  # Apprise cuts further for each service's own limit
 INSTALL = "the apprise notifier needs Apprise: pip install 'logwatch[apprise]'"
@@ -91,6 +90,8 @@ class AppriseNotifier:
         _apprise()  # fail now, not at the first alert, when Apprise is missing
 
     async def send(self, alert: Alert) -> Receipt:
+        import asyncio  # not at the top: `check` and `replay` validate these options only
+
         count = len(self._options.urls)
         try:
             delivered = await asyncio.wait_for(

@@ -24,6 +24,10 @@ from logwatch.model import Alert
 if TYPE_CHECKING:  # httpx costs ~70 ms at import: `check` and `replay` never need it
     import httpx
 
+# validation context key: True when the config shares rule state across hosts
+# (here, not in _incident.py, so that loading a config does not import that module)
+SHARED_STATE = "shared_state"
+
 
 class NotifierOptions(BaseModel):
     """Base of every notifier's options: unknown keys are config errors."""

@@ -16,16 +16,18 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs
 
-import httpx
 from pydantic import Field, field_validator, model_validator
 
 from logwatch.model import Alert
 from logwatch.notifiers import _chat, _http, _replies
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_bytes, utf8_len
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
 # DingTalk documents no size limit; its own advice is a short digest. Bytes,
@@ -62,6 +64,8 @@ class DingTalkOptions(NotifierOptions):
 
     @model_validator(mode="after")
     def _needs_a_token(self) -> DingTalkOptions:
+        import httpx
+
         query = parse_qs(httpx.URL(self.url).query.decode("ascii", "replace"))
         if not self.access_token and not query.get("access_token"):
             raise ValueError(
@@ -161,6 +165,8 @@ class DingTalkNotifier:
             timestamp = str(int(self._clock() * 1000))
             params["timestamp"] = timestamp
             params["sign"] = sign(self._options.secret, timestamp)
+        import httpx
+
         # httpx percent-encodes "+", "/" and "=" of the signature exactly once
         return str(httpx.URL(self._options.url).copy_merge_params(params))
 
@@ -172,7 +178,7 @@ class DingTalkNotifier:
             content=_chat.encode_json(body),
             headers={
                 "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": _http.USER_AGENT,
+                "User-Agent": _http.user_agent(),
             },
             timeout_s=self._options.timeout,
             mask=self._mask,

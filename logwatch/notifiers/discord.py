@@ -9,9 +9,8 @@ from inside. ``?wait=true`` makes Discord confirm that the message was saved.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.errors import PermanentDeliveryError
@@ -26,6 +25,9 @@ from logwatch.notifiers.escaping import (
     markdown_escape,
     printable,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 # Discord's limits, in characters (message.mdx "Embed Limits")
 CONTENT_CHARS = 2000
@@ -135,6 +137,8 @@ class DiscordNotifier:
     rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(count=5, per_s=2.0),)
 
     def __init__(self, name: str, options: DiscordOptions, *, client: httpx.AsyncClient) -> None:
+        import httpx
+
         self.name = name
         self._options = options
         self._client = client
@@ -148,7 +152,7 @@ class DiscordNotifier:
             self._client,
             self._url,
             content=_chat.encode_json(render(alert)),
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
             check=self._check,

@@ -17,15 +17,17 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator, model_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import break_tags, cut_escaped, printable
+
+if TYPE_CHECKING:
+    import httpx
 
 FEISHU_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/"
 LARK_URL = "https://open.larksuite.com/open-apis/bot/v2/hook/"
@@ -67,6 +69,8 @@ class FeishuOptions(NotifierOptions):
 
     @model_validator(mode="after")
     def _needs_a_token(self) -> FeishuOptions:
+        import httpx
+
         last = httpx.URL(self.url).path.rstrip("/").rsplit("/", 1)[-1]
         if not self.token and last in ("", "hook"):
             raise ValueError(
@@ -180,7 +184,7 @@ class FeishuNotifier:
             self._client,
             self._url,
             content=_chat.encode_json(body),
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
             check=self._check,

@@ -9,15 +9,17 @@ an attachment, so the traceback is cut to fit.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_bytes, cut_end, printable, utf8_len
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "https://ntfy.sh"
 MESSAGE_BYTES = 4096  # the server default; beyond it the message turns into an attachment
@@ -93,7 +95,7 @@ class NtfyNotifier:
         self._mask = _http.Masker.for_url(options.url, options.token, options.topic)
 
     def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "User-Agent": _http.USER_AGENT}
+        headers = {"Content-Type": "application/json", "User-Agent": _http.user_agent()}
         if self._options.token:
             headers["Authorization"] = f"Bearer {self._options.token}"
         return headers

@@ -12,10 +12,9 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.config.fields import Duration, SeverityName
@@ -24,6 +23,9 @@ from logwatch.notifiers import _http
 from logwatch.notifiers._incident import IncidentOptions, group_fingerprint, incident_key
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.escaping import cut_end, cut_escaped, printable, shorten_traceback
+
+if TYPE_CHECKING:
+    import httpx
 
 API_URL = "https://api.opsgenie.com"  # EU instance: https://api.eu.opsgenie.com
 SOURCE = "logwatch"
@@ -147,7 +149,7 @@ class OpsgenieNotifier:
             headers={
                 "Authorization": f"GenieKey {self._options.api_key}",
                 "Content-Type": "application/json",
-                "User-Agent": _http.USER_AGENT,
+                "User-Agent": _http.user_agent(),
             },
             timeout_s=self._options.timeout,
             mask=self._mask,

@@ -9,9 +9,8 @@ shown as escapes, since the summary is read out on phone calls and SMS.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.config.fields import Duration
@@ -25,6 +24,9 @@ from logwatch.notifiers._incident import (
 )
 from logwatch.notifiers.base import RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_end, printable, shorten_traceback
+
+if TYPE_CHECKING:
+    import httpx
 
 ENQUEUE_URL = "https://events.pagerduty.com/v2/enqueue"
 # Events API v2 limits (PagerDuty developer docs, "Send an Alert Event")
@@ -130,7 +132,7 @@ class PagerDutyNotifier:
             content=_encode(
                 render(alert, self._options.routing_key, scope=self._options.incident_key)
             ),
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
         )

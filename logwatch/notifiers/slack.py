@@ -10,9 +10,8 @@ linked nor unfurled. The header block, which Slack only accepts as
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.config.fields import Duration
@@ -26,6 +25,9 @@ from logwatch.notifiers.escaping import (
     shorten_traceback,
     slack_escape,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 # Block Kit limits (docs.slack.dev text object, header and section blocks)
 HEADER_CHARS = 150
@@ -162,7 +164,7 @@ class SlackNotifier:
             self._client,
             self._options.url,
             content=body,
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
             hints=HINTS,

@@ -10,16 +10,12 @@ This is the one place where smtplib, ssl and socket errors become logwatch error
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
-import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
-from typing import ClassVar, Literal, Self
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
-import httpx
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from logwatch.config.fields import Duration
@@ -28,6 +24,13 @@ from logwatch.model import Alert
 from logwatch.notifiers import mail
 from logwatch.notifiers._http import Masker
 from logwatch.notifiers.base import NotifierOptions, Receipt
+
+# smtplib, ssl and asyncio are imported by the notifier, not here: `check` and
+# `replay` validate these options and never send
+if TYPE_CHECKING:
+    import smtplib
+
+    import httpx
 
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 Refused = dict[str, tuple[int, bytes]]
@@ -94,6 +97,8 @@ class EmailNotifier:
     def __init__(
         self, name: str, options: EmailOptions, *, client: httpx.AsyncClient | None = None
     ) -> None:
+        import ssl
+
         self.name = name
         self._options = options
         self._port = options.effective_port
@@ -103,6 +108,9 @@ class EmailNotifier:
         self._context = ssl.create_default_context(cafile=options.ca_file)
 
     async def send(self, alert: Alert) -> Receipt:
+        import asyncio
+        import smtplib
+
         options = self._options
         message = mail.render(alert, sender=options.sender, to=options.to, now=datetime.now(UTC))
         try:
@@ -119,6 +127,8 @@ class EmailNotifier:
 
     def _transmit(self, message: EmailMessage) -> Refused:
         """Connect, secure, log in and send; runs in a worker thread."""
+        import smtplib
+
         options = self._options
         smtp: smtplib.SMTP
         if options.tls == "ssl":
@@ -137,6 +147,9 @@ class EmailNotifier:
             _quit(smtp)
 
     def _translate(self, exc: smtplib.SMTPException | OSError) -> DeliveryError:
+        import smtplib
+        import ssl
+
         where, mask = self._where, self._mask
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             refused: Refused = exc.recipients
@@ -185,6 +198,8 @@ class EmailNotifier:
 
 def _quit(smtp: smtplib.SMTP) -> None:
     """Say goodbye, ignoring a failing QUIT: the message was already accepted, or not."""
+    import smtplib
+
     try:
         smtp.quit()
     except (smtplib.SMTPException, OSError):

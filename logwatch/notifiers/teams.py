@@ -12,15 +12,17 @@ private channel) only show in the flow's run history.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import cut_end, cut_escaped, markdown_escape, printable
+
+if TYPE_CHECKING:
+    import httpx
 
 MESSAGE_BYTES = 28 * 1024  # Teams' limit for one message (MS Learn "Create an Incoming Webhook")
 HEADLINE_CHARS = 200
@@ -129,7 +131,7 @@ class TeamsNotifier:
             self._client,
             self._options.url,
             content=_chat.encode_json(render(alert)),
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
         )

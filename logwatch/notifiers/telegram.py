@@ -11,9 +11,8 @@ sits in the URL path and is masked in every message. Telegram answers
 from __future__ import annotations
 
 import html
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.errors import PermanentDeliveryError
@@ -21,6 +20,9 @@ from logwatch.model import Alert
 from logwatch.notifiers import _chat, _http, _replies
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import break_mentions, cut_escaped, printable
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "https://api.telegram.org"
 TEXT_CHARS = 4096  # after entity parsing; counting the markup too keeps us below it
@@ -155,7 +157,7 @@ class TelegramNotifier:
             self._client,
             self._url,
             content=_chat.encode_json(render(alert, self._options)),
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
             check=self._check,

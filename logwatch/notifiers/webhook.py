@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import Field, field_validator
 
 from logwatch.config.fields import Duration
 from logwatch.model import Alert
 from logwatch.notifiers import _http
 from logwatch.notifiers.base import NotifierOptions, Receipt
+
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "X-Logwatch-Signature"
 # set by logwatch itself: a user header must not change the body's meaning or forge the signature
@@ -63,7 +65,7 @@ class WebhookNotifier:
         """The exact body bytes and headers that ``send`` posts."""
         body = json.dumps(alert.payload(), ensure_ascii=False, separators=(",", ":")).encode()
         headers = {
-            "User-Agent": _http.USER_AGENT,
+            "User-Agent": _http.user_agent(),
             **self._options.headers,
             "Content-Type": "application/json",
             # stable across retries and restarts, so the receiver can drop repeats

@@ -10,16 +10,18 @@ refuses a message: the ``errcode`` in the body decides.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs
 
-import httpx
 from pydantic import Field, field_validator, model_validator
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import utf8_len
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 CONTENT_BYTES = 4096  # markdown.content, UTF-8
@@ -59,6 +61,8 @@ class WeComOptions(NotifierOptions):
 
     @model_validator(mode="after")
     def _needs_a_key(self) -> WeComOptions:
+        import httpx
+
         query = parse_qs(httpx.URL(self.url).query.decode("ascii", "replace"))
         if not self.key and not query.get("key"):
             raise ValueError(
@@ -117,6 +121,8 @@ class WeComNotifier:
     def request_url(self) -> str:
         if not self._options.key:
             return self._options.url
+        import httpx
+
         return str(httpx.URL(self._options.url).copy_merge_params({"key": self._options.key}))
 
     async def send(self, alert: Alert) -> Receipt:
@@ -124,7 +130,7 @@ class WeComNotifier:
             self._client,
             self.request_url(),
             content=_chat.encode_json(render(alert)),
-            headers={"Content-Type": "application/json", "User-Agent": _http.USER_AGENT},
+            headers={"Content-Type": "application/json", "User-Agent": _http.user_agent()},
             timeout_s=self._options.timeout,
             mask=self._mask,
             check=self._check,
