@@ -21,14 +21,18 @@ class Timing:
     stdout_lines: int = 0
 
 
-def timed(argv: Sequence[str], *, stdout: IO[bytes] | None = None, best_of: int = 1) -> Timing:
+def timed(
+    argv: Sequence[str], *, stdout: IO[bytes] | None = None, best_of: int = 1,
+    env: dict[str, str] | None = None,
+) -> Timing:
     """Run ``argv`` to completion ``best_of`` times; the fastest run's wall and CPU time."""
     best: Timing | None = None
     for _ in range(best_of):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         # a pipe, not /dev/null: GNU grep stops at the first match when output is discarded
-        subprocess.run(argv, stdout=stdout or subprocess.PIPE, check=True)
+        subprocess.run(argv, stdout=stdout or subprocess.PIPE, check=True,
+                       env=None if env is None else {**os.environ, **env})
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

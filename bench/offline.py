@@ -25,12 +25,18 @@ def grep(path: Path) -> Timing:
     return timed(["grep", "-cE", grep_pattern(), str(path)], best_of=3)
 
 
-def replay(config: Path, path: Path, out: Path) -> Timing:
-    """``logwatch replay --json`` as a user runs it; what it prints goes to ``out``."""
+def replay(config: Path, path: Path, out: Path, *, accelerate: bool = False) -> Timing:
+    """``logwatch replay --json`` as a user runs it; what it prints goes to ``out``.
+
+    ``accelerate``: with the optional hyperscan literal scan (``logwatch[fast]``);
+    without it, as the default install runs.
+    """
     with out.open("wb") as stream:
         timing = timed(
             [sys.executable, "-m", "logwatch", "replay", "-c", str(config), "--json", str(path)],
             stdout=stream,
+            best_of=3,
+            env={"LOGWATCH_ACCELERATE": "1" if accelerate else "0"},
         )
     with out.open("rb") as stream:
         printed = sum(1 for _ in stream)
