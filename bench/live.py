@@ -82,6 +82,12 @@ def _daemon_args() -> tuple[str, ...]:
     return ("--log-level", "warning")
 
 
+# The daemon as the default install runs it: without the optional literal
+# accelerator (logwatch[fast] adds a few MiB), and byte-compiled as an
+# installed package is (an empty value turns the variable off).
+DAEMON_ENV = {"LOGWATCH_ACCELERATE": "0", "PYTHONDONTWRITEBYTECODE": ""}
+
+
 def _fresh(root: Path, name: str) -> Path:
     workdir = root / name
     (workdir / "logs").mkdir(parents=True)
@@ -109,7 +115,7 @@ def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> Inges
         log = workdir / "logs" / "app.log"
         log.touch()
         config = write_config(workdir, url=url)
-        with running_daemon(config, workdir, args=_daemon_args()) as process:
+        with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV) as process:
             cpu0, started = cpu_seconds(process.pid), time.monotonic()
             with log.open("ab") as out:
                 out.write(data)
@@ -132,7 +138,7 @@ def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> Inges
             log = workdir / "logs" / "app.log"
             log.touch()
             config = write_config(workdir, url=url)
-            with running_daemon(config, workdir, args=_daemon_args()) as process:
+            with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV) as process:
                 lag, cpu = _paced(process.pid, workdir / "state", log, lines, rate, paced_s)
             result = (rate, lag, cpu)
             if lag < 1.0:
@@ -220,7 +226,7 @@ def latency(root: Path, *, samples: int, flush_after_s: float = 0.25) -> Latency
         config = write_config(workdir, url=url, flush_after=f"{round(flush_after_s * 1000)}ms")
         sent: dict[str, tuple[str, float]] = {}  # exc_message -> (kind, written at)
         try:
-            with running_daemon(config, workdir, args=_daemon_args()), path.open("ab") as raw:
+            with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV), path.open("ab") as raw:
                 for i in range(samples * 2):
                     key = f"card declined for order {i}"
                     try:
@@ -270,7 +276,7 @@ def footprint(root: Path, *, files: int, idle_s: float) -> FootprintRun:
     with webhook() as (url, _hook):
         one = _fresh(root, "one")
         (one / "logs" / "app.log").write_text("2026-03-01 00:00:00,000 INFO app started\n")
-        with running_daemon(write_config(one, url=url), one, args=_daemon_args()) as process:
+        with running_daemon(write_config(one, url=url), one, args=_daemon_args(), env=DAEMON_ENV) as process:
             time.sleep(3)
             rss_one = rss_mib(process.pid)
         many = _fresh(root, "many")
@@ -279,7 +285,7 @@ def footprint(root: Path, *, files: int, idle_s: float) -> FootprintRun:
                 "".join(f"2026-03-01 00:00:{n:02d},000 INFO svc.{index} started\n"
                         for n in range(10))
             )
-        with running_daemon(write_config(many, url=url), many, args=_daemon_args()) as process:
+        with running_daemon(write_config(many, url=url), many, args=_daemon_args(), env=DAEMON_ENV) as process:
             time.sleep(5)  # let the first scans and commits settle
             rss_many = rss_mib(process.pid)
             cpu0, started = cpu_seconds(process.pid), time.monotonic()
@@ -313,7 +319,7 @@ def soak(root: Path, *, seconds: float, rate: float, warmup_s: float = 10.0) -> 
         path = workdir / "logs" / "app.log"
         path.touch()
         config = write_config(workdir, url=url)
-        with running_daemon(config, workdir, args=_daemon_args()) as process, path.open(
+        with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV) as process, path.open(
             "a", encoding="utf-8"
         ) as out:
             started = time.monotonic()
