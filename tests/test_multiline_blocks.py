@@ -114,6 +114,18 @@ class TestReplayedBlocks:
         assembler.feed(lines)
         assert not blocks.SHARED._templates
 
+    def test_a_header_with_ansi_codes_under_a_known_block_is_not_replayed(self) -> None:
+        body = ["Traceback (most recent call last):", '  File "a.py", line 1, in <module>',
+                "    boom()", "ValueError: bad"]
+        plain = "2026-03-01 10:00:00,000 ERROR app failed"
+        coloured = "2026-03-01 10:00:01,000 ERROR app \x1b[31mfailed\x1b[0m"
+        end = "2026-03-01 10:00:02,000 INFO ok"
+        data = "\n".join([plain, *body, coloured, *body, end, ""]).encode()
+        events = _events(data, memo=True)
+        assert events == _events(data, memo=False)
+        assert blocks.SHARED._templates  # the first copy was learnt
+        assert "\x1b[31m" in events[1].text  # the second kept its line as written
+
     def test_a_block_is_replayed_only_when_its_closing_header_is_in_the_batch(self) -> None:
         data = _logged()
         lines = LineFramer().feed(data)

@@ -92,6 +92,9 @@ class Assembler:
                 continue
             machine = self._machines[""]
             while machine.opened_by_header():
+                head = machine.opening_row()
+                if head.text != head.raw:
+                    break  # ANSI codes were cleaned off the header: replay would lose them
                 end = memo.end(lines, index)
                 if end is None:
                     break
