@@ -21,7 +21,7 @@ from tests.faults.scene import Scene, log_records
 FILES = 1000
 DIRS = 10
 OWN_FDS = 40  # stdio, the state database (db, wal, shm, once per thread), sockets, pipes
-IDLE_WINDOW_S = 25.0  # more than two full rescans (every 10 s)
+IDLE_WINDOW_S = 25.0  # more than two scans (every 10 s)
 
 
 def descriptors(pid: int, logs: Path) -> Counter[str]:

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from logwatch.sources import Tailer
+from logwatch.sources import watcher as watcher_module
 from logwatch.sources.discovery import Scope, watch_dirs
 from logwatch.sources.watcher import DirectoryWatcher, Hints
 from tests.test_sources_support import FakeClock, Recorder, append, source
@@ -323,40 +325,222 @@ class TestIdleCost:
         self, tmp_path: Path, started: list[Tailer], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Events report writes in a watched directory: ticks leave its open files alone,
-        but a hint, or the scan_interval safety net, still looks at them."""
+        but a hint, or the verify_interval safety net, still looks at them."""
         log = tmp_path / "app.log"
         append(log, "one\n")
         clock = FakeClock()
         rec = run(
             started,
             Tailer([source(log)], [], first_start=True, clock=clock, tick_s=1.0,
-                   scan_interval_s=10.0, close_inactive_s=300.0),
+                   scan_interval_s=10.0, verify_interval_s=10.0, close_inactive_s=300.0),
         )
         assert str(tmp_path) in rec.tailer.watched_dirs
         rec.pump()  # the scan that armed the watch asked for one more
-        fstats: list[int] = []
-        real_fstat = os.fstat
+        looks: list[object] = []  # looks at the file: fstat of its fd, or stat of its path
+        real_fstat, real_stat = os.fstat, os.stat
 
-        def counted(fd: int) -> os.stat_result:
-            fstats.append(fd)
+        def counted_fstat(fd: int) -> os.stat_result:
+            looks.append(fd)
             return real_fstat(fd)
 
-        monkeypatch.setattr(os, "fstat", counted)
+        def counted_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+            if os.fspath(path) == str(log):
+                looks.append(path)
+            return real_stat(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "fstat", counted_fstat)
+        monkeypatch.setattr(os, "stat", counted_stat)
         for _ in range(9):
             clock.advance(1.0)
             rec.pump()
-        assert fstats == []
+        assert looks == []
         clock.advance(1.0)
         rec.pump()
-        assert len(fstats) == 1  # the safety net, with the scan every scan_interval
-        fstats.clear()
+        assert len(looks) == 1  # the safety net, every verify_interval
+        looks.clear()
         append(log, "two\n")
         rec.until(lambda: rec.texts() == ["one", "two"])
-        assert fstats  # the modify event made it look
+        assert looks  # the modify event made it look
         time.sleep(1.0)  # let the rest of the write's events (close) arrive
         rec.pump()
-        fstats.clear()
+        looks.clear()
         for _ in range(9):
             clock.advance(1.0)
             rec.pump()
-        assert fstats == []
+        assert looks == []
+
+
+def _count_stats(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Count the calls that touch the file system on a tailer's poll, by name."""
+    calls: Counter[str] = Counter()
+    for module, name in [(os, "fstat"), (os, "stat"), (os, "open"), (os, "scandir")]:
+        real = getattr(module, name)
+
+        def counted(
+            *args: object, _real: Callable[..., object] = real, _name: str = name, **kwargs: object
+        ) -> object:
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def _lose_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on every event is dropped, as when inotify's queue overflows."""
+    monkeypatch.setattr(Hints, "note", lambda self, *args, **kwargs: None)
+
+
+def _settle(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``directory``'s mtime old and trusted at once: a test writes its directory
+    just before, and a change within the same mtime tick would go unseen."""
+    monkeypatch.setattr(watcher_module, "_RACY_NS", 0)
+    past = time.time() - 60
+    os.utime(directory, (past, past))
+
+
+class TestSafetyNet:
+    def test_quiet_watched_files_cost_no_tick_and_a_stat_each_per_verify_interval(
+        self, tmp_path: Path, started: list[Tailer], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Ticks touch nothing; every scan_interval one stat of the directory (lost
+        events?), every verify_interval one stat per file; no glob while no name changed."""
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        for i in range(50):
+            append(logs / f"f{i:02d}.log", f"line {i}\n")
+        _settle(logs, monkeypatch)
+        clock = FakeClock()
+        rec = run(
+            started,
+            Tailer([source(logs / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
+                   scan_interval_s=10.0, verify_interval_s=30.0),
+        )
+        rec.pump()  # the scan that armed the watch asked for one more
+        calls = _count_stats(monkeypatch)
+        for _ in range(9):
+            clock.advance(1.0)
+            rec.pump()
+        assert calls == Counter()
+        clock.advance(1.0)
+        rec.pump()
+        assert calls == Counter(stat=1)
+        calls.clear()
+        clock.advance(20.0)
+        rec.pump()
+        assert calls == Counter(stat=51)
+        assert len(rec.texts()) == 50
+
+    def test_writes_and_files_whose_events_were_lost_are_found_by_the_safety_net(
+        self, tmp_path: Path, started: list[Tailer], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A write is found at the next verify_interval, a new file (a changed
+        directory mtime) at the next scan_interval."""
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        log = logs / "app.log"
+        append(log, "one\n")
+        _settle(logs, monkeypatch)
+        clock = FakeClock()
+        rec = run(
+            started,
+            Tailer([source(logs / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
+                   scan_interval_s=10.0, verify_interval_s=30.0),
+        )
+        rec.pump()
+        _lose_events(monkeypatch)
+        append(log, "two\n")
+        for _ in range(29):
+            clock.advance(1.0)
+            rec.pump()
+        assert rec.texts() == ["one"]  # no event, and ticks leave watched files alone
+        clock.advance(1.0)
+        rec.pump()
+        assert rec.texts() == ["one", "two"]
+        append(logs / "new.log", "new\n")
+        clock.advance(10.0)
+        rec.pump()
+        assert rec.texts(rec.uid_of(logs / "new.log")) == ["new"]
+
+    def test_a_symlinked_file_is_looked_at_every_tick(
+        self, tmp_path: Path, started: list[Tailer]
+    ) -> None:
+        """Writes to its target are reported under the target's name, not the link's."""
+        target, link = tmp_path / "current.txt", tmp_path / "app.log"
+        append(target, "one\n")
+        link.symlink_to(target)
+        clock = FakeClock()
+        rec = run(
+            started,
+            Tailer([source(tmp_path / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
+                   scan_interval_s=NEVER, verify_interval_s=NEVER),
+        )
+        assert str(tmp_path) in rec.tailer.watched_dirs
+        rec.pump()
+        append(target, "two\n")
+        clock.advance(1.0)
+        rec.pump()
+        assert rec.texts() == ["one", "two"]
+
+    def test_a_quiet_watched_file_gives_its_fd_back_after_close_inactive(
+        self, tmp_path: Path, started: list[Tailer]
+    ) -> None:
+        log = tmp_path / "app.log"
+        append(log, "one\n")
+        clock = FakeClock()
+        rec = run(
+            started,
+            Tailer([source(log)], [], first_start=True, clock=clock, tick_s=1.0,
+                   scan_interval_s=NEVER, verify_interval_s=NEVER, close_inactive_s=5.0),
+        )
+        rec.pump()
+        clock.advance(4.5)
+        rec.pump()
+        assert [s.state for s in rec.tailer.stats()] == ["active"]
+        clock.advance(0.5)
+        rec.pump()
+        assert [s.state for s in rec.tailer.stats()] == ["idle"]
+        append(log, "two\n")
+        rec.until(lambda: rec.texts() == ["one", "two"])
+        assert [s.state for s in rec.tailer.stats()] == ["active"]
+
+
+class TestDrift:
+    def test_a_watched_directory_whose_names_changed_is_reported_once(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        _settle(tmp_path, monkeypatch)
+        watcher = DirectoryWatcher(Hints())
+        watcher.start()
+        try:
+            watcher.sync({str(tmp_path): Scope.FILES})
+            assert watcher.watched == {str(tmp_path)}
+            assert watcher.drifted() == frozenset()
+            append(tmp_path / "new.log", "x\n")
+            assert watcher.drifted() == {str(tmp_path)}
+            assert watcher.drifted() == frozenset()
+            append(tmp_path / "new.log", "writes leave the directory alone\n")
+            assert watcher.drifted() == frozenset()
+        finally:
+            watcher.stop()
+
+    def test_a_directory_changed_within_its_timestamp_granularity_is_checked_again(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A later change within the same mtime tick would look like no change at all:
+        such a directory is reported until its mtime is old enough to tell."""
+        monkeypatch.setattr(watcher_module, "_RACY_NS", 10**18)  # every mtime is recent
+        watcher = DirectoryWatcher(Hints())
+        watcher.start()
+        try:
+            watcher.sync({str(tmp_path): Scope.FILES})
+            assert watcher.unsettled
+            assert watcher.drifted(settled_only=True) == frozenset()
+            assert watcher.drifted() == {str(tmp_path)}
+            assert watcher.drifted() == {str(tmp_path)}
+            monkeypatch.setattr(watcher_module, "_RACY_NS", 0)  # time passed
+            assert watcher.drifted(settled_only=True) == {str(tmp_path)}
+            assert not watcher.unsettled
+            assert watcher.drifted() == frozenset()
+        finally:
+            watcher.stop()

@@ -10,6 +10,7 @@ emitted before it, so a crash re-reads exactly what was not yet safe.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import sqlite3
 import threading
@@ -46,6 +47,7 @@ class _Stream:
     origin: Origin
     source: SourceConfig
     assembler: Assembler
+    seq: int = 0  # order of creation: streams due together are flushed in this order
     next_offset: int = 0  # just past the last line fed
     next_lineno: int = 1
     # the chunks fed since the oldest held event began: its line number is looked
@@ -54,7 +56,6 @@ class _Stream:
     last_data_at: float = 0.0
     held_offset: int | None = None  # start of the oldest event held back ...
     held_since: float = 0.0  # ... and since when it has been the oldest
-    dirty: bool = False
     recent: RecentLines = field(default_factory=lambda: RecentLines(0))  # context_lines
 
 
@@ -145,6 +146,12 @@ class Pipeline:
         self._clock = clock
         self._wall_clock = wall_clock
         self._streams: dict[str, _Stream] = {}
+        # Uids of the streams fed or flushed since the last commit, and of those whose
+        # assembler holds lines back: each round looks at these, not at every stream
+        # (ordered dicts as sets: commits and flushes go in a stable order).
+        self._dirty: dict[str, None] = {}
+        self._holding: dict[str, None] = {}
+        self._stream_seq = itertools.count()
         self._sources = {source.name: source for source in config.sources}
         self._pending: list[Delivery] = []
         self._last_commit = clock()
@@ -176,8 +183,7 @@ class Pipeline:
             self._last_tick = now
             self._decide(self._engine.tick(self._wall_clock()))
         if (self._pending and now - self._last_alert_commit >= ALERT_COMMIT_GAP_S) or (
-            now - self._last_commit >= COMMIT_INTERVAL_S
-            and any(stream.dirty for stream in self._streams.values())
+            now - self._last_commit >= COMMIT_INTERVAL_S and self._dirty
         ):
             self.commit()
 
@@ -199,9 +205,7 @@ class Pipeline:
 
     def commit(self) -> None:
         files = [
-            self._checkpoint(uid, stream)
-            for uid, stream in self._streams.items()
-            if stream.dirty
+            self._checkpoint(uid, self._streams[uid]) for uid in self._dirty
         ]
         deliveries = self._pending
         if files or deliveries:
@@ -209,8 +213,7 @@ class Pipeline:
         # dropped only once durable: after a failed commit, the next one (close() on
         # the way out) must not move offsets past events whose rows were never written
         self._pending = []
-        for stream in self._streams.values():
-            stream.dirty = False
+        self._dirty.clear()
         self._last_commit = self._clock()
         if deliveries:
             self._last_alert_commit = self._last_commit
@@ -235,7 +238,7 @@ class Pipeline:
             stream.next_offset = last.end
             stream.next_lineno = last.lineno + 1
             stream.last_data_at = self._clock()
-            stream.dirty = True
+            self._dirty[chunk.origin.file_uid] = None
             stream.recent.add(chunk.lines)
             self._emit(stream, self._assemble(stream, chunk.lines))
             if chunk.at_eof and _whole_record_held(stream.assembler, chunk.lines):
@@ -269,12 +272,17 @@ class Pipeline:
                 source=source,
                 assembler=_assembler(origin, source),
                 recent=RecentLines(context_lines(self.config, source)),
+                seq=next(self._stream_seq),
             )
             self._streams[origin.file_uid] = stream
         return stream
 
     def _flush_idle(self, now: float) -> None:
-        for stream in self._streams.values():
+        holding = list(self._holding)
+        if len(holding) > 1:
+            holding.sort(key=lambda uid: self._streams[uid].seq)
+        for uid in holding:
+            stream = self._streams[uid]
             state = stream.assembler.pending
             if state == "none":
                 continue
@@ -287,7 +295,7 @@ class Pipeline:
                 or now - stream.held_since >= multiline.max_wait
             ):
                 self._emit(stream, stream.assembler.flush())
-                stream.dirty = True
+                self._dirty[uid] = None
 
     def _retire(self, uid: str) -> None:
         """A file was drained and closed (rotated away, deleted): finish it for good."""
@@ -295,6 +303,8 @@ class Pipeline:
         if stream is not None:
             # nothing more will follow its last event: emit it now, complete or partial
             self._emit(stream, stream.assembler.flush())
+        self._holding.pop(uid, None)
+        self._dirty.pop(uid, None)
         final = self._tailer.final(uid)
         deliveries = self._pending
         if final is not None or deliveries:
@@ -318,6 +328,10 @@ class Pipeline:
                                  event.first_line, event.last_line, event.origin.path)
                 continue
             self._decide(decisions)
+        if stream.assembler.pending == "none":
+            self._holding.pop(stream.origin.file_uid, None)
+        else:
+            self._holding[stream.origin.file_uid] = None
         pending = stream.assembler.pending_offset()
         if pending != stream.held_offset:
             stream.held_offset, stream.held_since = pending, self._clock()
@@ -350,7 +364,8 @@ class Pipeline:
     def _timeout_s(self) -> float:
         now = self._clock()
         timeout = TICK_INTERVAL_S - (now - self._last_tick)
-        for stream in self._streams.values():
+        for uid in self._holding:
+            stream = self._streams[uid]
             state = stream.assembler.pending
             if state == "none":
                 continue
@@ -363,7 +378,7 @@ class Pipeline:
             )
         if self._pending:
             timeout = min(timeout, self._last_alert_commit + ALERT_COMMIT_GAP_S - now)
-        if any(stream.dirty for stream in self._streams.values()):
+        if self._dirty:
             timeout = min(timeout, self._last_commit + COMMIT_INTERVAL_S - now)
         return max(timeout, 0.0)
 

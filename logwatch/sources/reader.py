@@ -48,9 +48,10 @@ class FileReader:
         self.state = ReaderState.ACTIVE
         self.is_copy = False  # a rotated copy: nobody writes to it, retire at its end
         self.writer_closed = False  # closed by a writer while draining: a tick of quiet will do
+        self.linked = False  # the path is a symlink: events name the target, not the path
         self.at_eof = False  # the last read came up short: nothing more until it grows
         self.changed_at = now  # last growth seen; quiet periods are measured from here
-        self.looked_at = now  # last fstat by the tailer (``Tailer._refresh``)
+        self.looked_at = now  # last look by the tailer (``Tailer._refresh``)
         self.committed = (offset, lineno, marker)  # the last checkpoint handed out
         self.keep: KeepSpans | None = None  # passes over lines no rule can alert on
 

@@ -1,17 +1,27 @@
 """Paths -> Chunks: follow every file the sources match, across rotation, truncation and restarts.
 
 The caller's thread does all the work in ``poll``; watchdog's thread only sets
-a wake-up flag. Each poll reconciles what is on disk with what we follow:
+a wake-up flag. Each poll reconciles what is on disk with what we follow, at a
+cost that follows what changed, not how many files are followed:
 
 - ``fstat`` an open reader and ``stat`` its path: growth, a rotation (the path
   names another inode, or none), a truncation (smaller than our position, or
-  the bytes before it changed). Every tick for files in polled directories and
-  for draining ones; an active file in a watched directory only on a hint for
-  its path (modify, close, move, delete) and, as a safety net for lost events,
-  every ``scan_interval``;
-- on a directory hint, or every ``scan_interval``, expand the globs again and
-  ``stat`` the idle files, whose descriptors were given back;
+  the bytes before it changed). Every tick for files in polled directories, for
+  symlinks (their writes are reported under the target's name) and for
+  draining files; an active file in a watched directory only on a hint for its
+  path (modify, close, move, delete) or its directory, and, as a safety net for
+  lost events, every ``verify_interval``;
+- expand the globs again on a namespace hint, when a polled directory changed
+  (one ``stat`` each per tick), when a watched one changed without a hint (one
+  ``stat`` each every ``scan_interval``: lost events), and every
+  ``scan_interval`` while some directory is polled; ``stat`` the idle files
+  (their descriptors were given back) of polled directories at each scan, those
+  of watched ones on a hint or every ``verify_interval``;
 - then read what is new, at most ``max_batch_bytes`` per poll, round robin.
+
+Files with nothing to do leave the per-poll set (``_hot``); a quiet one comes
+back when ``close_inactive`` may have come. With every directory watched and
+nothing written, no poll is due before the next scan.
 
 Nothing here depends on an event arriving: events only make it sooner.
 """
@@ -19,12 +29,13 @@ Nothing here depends on an event arriving: events only make it sooner.
 from __future__ import annotations
 
 import functools
+import heapq
 import logging
 import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,7 +55,7 @@ from logwatch.sources.identity import (
 from logwatch.sources.reader import FileReader, ReaderState, last_line_end
 from logwatch.sources.rotation import find_rotated, live_name, open_readonly
 from logwatch.sources.values import Chunk, FileStat, SourceSpec, TailCounters
-from logwatch.sources.watcher import DirectoryWatcher, Hints
+from logwatch.sources.watcher import DirectoryWatcher, HintBatch, Hints
 from logwatch.store import FileState
 
 logger = logging.getLogger(__name__)
@@ -64,8 +75,10 @@ class Tailer:
     ``known`` are the committed file states from the store; ``first_start``
     says there were none ever, so files present now follow ``start_at``.
     Intervals are in seconds of ``clock``: ``tick_s`` between looks at open
-    files, ``scan_interval_s`` between glob expansions without a hint,
-    ``rotate_wait_s`` of quiet before a drained rotated file is closed,
+    files that events do not cover, ``scan_interval_s`` between glob expansions
+    without a hint in polled directories (and checks of watched ones for lost
+    events), ``verify_interval_s`` between looks at every file whatever the
+    events said, ``rotate_wait_s`` of quiet before a drained rotated file is closed,
     ``close_inactive_s`` of quiet before an idle file's fd is given back.
     ``host`` reads the mount table and limits, once, at ``start``.
     Not thread-safe: one thread calls everything but ``wake``.
@@ -81,6 +94,7 @@ class Tailer:
         max_batch_bytes: int = 1 << 20,
         tick_s: float = 1.0,
         scan_interval_s: float = 10.0,
+        verify_interval_s: float = 30.0,
         rotate_wait_s: float = 30.0,
         close_inactive_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
@@ -92,6 +106,7 @@ class Tailer:
         self._max_batch_bytes = max_batch_bytes
         self._tick_s = tick_s
         self._scan_interval_s = scan_interval_s
+        self._verify_interval_s = verify_interval_s
         self._rotate_wait_s = rotate_wait_s
         self._close_inactive_s = close_inactive_s
         self._clock = clock
@@ -113,6 +128,14 @@ class Tailer:
         self._watcher = DirectoryWatcher(self._hints)
         self._next_tick = float("-inf")
         self._next_scan = float("-inf")
+        self._next_verify = float("-inf")
+        self._rescan_requested = True  # the globs were never expanded, or changed
+        # Uids of the readers each poll looks at, reads and settles: those not known to
+        # be quiet (an ordered dict as a set, so reads go round robin in a stable order).
+        self._hot: dict[str, None] = {}
+        self._timers: list[tuple[float, str]] = []  # (when, uid): a quiet reader comes back
+        self._timed: set[str] = set()  # uids with an entry in _timers
+        self._evented: frozenset[str] = frozenset()  # the watcher's file_events, as last seen
         self._round_robin = 0
         self._reported: set[str] = set()
         self.counters = TailCounters()
@@ -138,10 +161,10 @@ class Tailer:
         self._hints.wake()
 
     def wait(self, timeout_s: float) -> None:
-        """Block until a filesystem hint arrives, the next tick is due, or the timeout."""
-        if self._out or any(reader.behind for reader in self._readers.values()):
+        """Block until a filesystem hint arrives, the next poll has work, or the timeout."""
+        if self._out or any(reader.behind for reader in self._hot_readers()):
             return
-        self._hints.wait(max(0.0, min(timeout_s, self._next_tick - self._clock())))
+        self._hints.wait(max(0.0, min(timeout_s, self._next_due() - self._clock())))
 
     def poll(self) -> list[Chunk]:
         now = self._clock()
@@ -149,26 +172,57 @@ class Tailer:
         tick = now >= self._next_tick
         if tick:
             self._next_tick = now + self._tick_s
-        scanned = hints.rescan or now >= self._next_scan or (tick and self._watcher.changed())
-        if scanned:
-            self._scan(now)
-        # a rescan means names changed, or a watch was (re)armed and missed what came before
-        evented = self._watcher.file_events if tick else frozenset()
-        for reader in list(self._readers.values()):
+        verify = now >= self._next_verify
+        if verify:
+            self._next_verify = now + self._verify_interval_s
+        rescan = hints.rescan or self._rescan_requested
+        lost: frozenset[str] = frozenset()  # watched directories changed without an event
+        if verify or now >= self._next_scan:
+            self._next_scan = now + self._scan_interval_s
+            lost = self._watcher.drifted()
+            # a watched directory's mtime tells whether its names changed: the globs
+            # are expanded again only then; a polled one's is checked every tick
+            rescan = rescan or bool(lost) or self._watcher.polling
+        elif tick and self._watcher.unsettled:
+            # changed within its mtime's granularity: checked again as soon as it can tell
+            lost = self._watcher.drifted(settled_only=True)
+            rescan = rescan or bool(lost)
+        rescan = rescan or (tick and self._watcher.changed())
+        self._track_watches()
+        while self._timers and self._timers[0][0] <= now:
+            _, uid = heapq.heappop(self._timers)
+            self._timed.discard(uid)
+            if uid in self._readers:
+                self._hot[uid] = None
+        hot = dict(self._hot)  # before looks and the scan add the files they find
+        # first the files hints name: a path an idle file left is free before the globs
+        targeted = self._targeted(hints, lost, everything=verify)
+        for reader, named in targeted.values():
             if self._readers.get(reader.uid) is not reader:
                 continue  # replaced earlier in this loop
-            hinted = hints.paths is None or reader.path in hints.paths
             if reader.state is ReaderState.IDLE:
-                if hinted:
-                    self._wake_idle(reader, now)
-            elif hinted or scanned or (tick and self._due(reader, now, evented)):
+                self._wake_idle(reader, now)
+            elif not named and self._unchanged(reader):
+                reader.looked_at = now  # most are: a stat says so for less than a look
+            else:
                 self._look(reader, now)
+        if rescan:
+            self._scan(now, looked=targeted)
+        for uid in hot:
+            current = self._readers.get(uid)
+            if current is None or uid in targeted or current.state is ReaderState.IDLE:
+                continue
+            # a rescan: names changed, so a followed path may name another file now
+            if rescan or (tick and self._due(current, now)):
+                self._look(current, now)
         for path in hints.closed:
             self._writer_closed(path, now)
         if self._unclaimed:
-            self._scan(now)  # an idle file lost its path: look for it before reading on
+            # an idle file lost its path: look for it before reading on
+            self._scan(now)
         self._read(now)
         self._settle(now)
+        self._cool(now)
         return self._take_output()
 
     def checkpoint(self, uid: str, offset: int, lineno: int) -> FileState:
@@ -186,6 +240,8 @@ class Tailer:
             return replace(row, offset=offset, lineno=lineno, marker=b"")
         state = reader.state_at(offset, lineno)
         reader.committed = (offset, lineno, state.marker)
+        if offset == reader.framer.offset:
+            self._hot[uid] = None  # everything read is safe: its fd may go back now
         return state
 
     def retired(self) -> list[str]:
@@ -218,7 +274,7 @@ class Tailer:
             name for name, spec in specs.items() if self._specs.get(name, spec) != spec
         }
         self._specs = specs
-        self._next_scan = float("-inf")
+        self._rescan_requested = True
         self._hints.wake()
 
     def stats(self) -> list[FileStat]:
@@ -241,12 +297,20 @@ class Tailer:
 
     # -- reconcile -------------------------------------------------------------
 
-    def _scan(self, now: float) -> None:
+    def _scan(self, now: float, *, looked: Container[str] = ()) -> None:
+        """Expand the globs; first reopen the idle files of polled directories that
+        changed (those of watched ones have hints), but for those ``looked`` at."""
         self._next_scan = now + self._scan_interval_s
-        for reader in [r for r in self._readers.values() if r.state is ReaderState.IDLE]:
+        self._rescan_requested = False
+        for reader in [
+            r for r in self._readers.values()
+            if r.state is ReaderState.IDLE and not self._trusted(r) and r.uid not in looked
+        ]:
             self._wake_idle(reader, now)
-        owners = expand(self._specs.values())
+        # the watches first: what changes after they exist is reported
         self._watcher.sync(watch_dirs(self._specs.values()))
+        self._track_watches()
+        owners = expand(self._specs.values())
         for path, source in owners.items():
             if path not in self._by_path:
                 self._discover(path, source, now)
@@ -262,21 +326,105 @@ class Tailer:
                 self._catch_up(row, now)
         self._unclaimed.clear()
 
-    def _due(self, reader: FileReader, now: float, evented: frozenset[str]) -> bool:
+    def _targeted(
+        self, hints: HintBatch, lost: frozenset[str], *, everything: bool
+    ) -> dict[str, tuple[FileReader, bool]]:
+        """The readers to look at (or reopen) in this poll whatever their schedule, each
+        with whether a hint named its path: those, those in a directory named by one
+        (its watch was just armed, it went away) or whose events were lost; all of
+        them for the safety net."""
+        if everything or hints.paths is None:
+            return {uid: (reader, False) for uid, reader in self._readers.items()}
+        found: dict[str, tuple[FileReader, bool]] = {}
+        dirs = lost | {path for path in hints.paths if path in self._watcher.directories}
+        if dirs:
+            for reader in self._readers.values():
+                if _parent(reader.path) in dirs:
+                    found[reader.uid] = (reader, False)
+        for path in hints.paths:
+            uid = self._by_path.get(path)
+            if uid is not None and uid in self._readers:
+                found[uid] = (self._readers[uid], True)
+        return found
+
+    def _trusted(self, reader: FileReader) -> bool:
+        """Do events report the writes to this reader's file?"""
+        return not reader.linked and _parent(reader.path) in self._evented
+
+    def _quiet(self, reader: FileReader) -> bool:
+        """Nothing to do until an event (or the safety net) says otherwise?"""
+        return (
+            reader.state is ReaderState.ACTIVE
+            and not reader.behind
+            and self._trusted(reader)
+        )
+
+    def _unchanged(self, reader: FileReader) -> bool:
+        """The safety net's glance at an active file: is its path still our file, of
+        the size and mtime we know? Then a look would find nothing (one ``stat``)."""
+        if reader.state is not ReaderState.ACTIVE:
+            return False
+        try:
+            # os.stat, not Path.stat: this runs for every open file in the safety net
+            st = os.stat(reader.path)  # noqa: PTH116
+        except OSError:
+            return False
+        return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns) == (
+            reader.ino, reader.dev, reader.size, reader.mtime_ns)
+
+    def _track_watches(self) -> None:
+        """Files in a directory that stopped being watched need ticks again."""
+        events = self._watcher.file_events
+        if events is not self._evented:
+            self._evented = events
+            for reader in self._readers.values():
+                if not self._trusted(reader):
+                    self._hot[reader.uid] = None
+
+    def _due(self, reader: FileReader, now: float) -> bool:
         """Must this tick look at ``reader``? Not if events report its writes, unless
-        the safety net (``scan_interval``) is due: events are hints, never the truth."""
+        the safety net (``verify_interval``) is due: events are hints, never the truth."""
         return (
             reader.state is not ReaderState.ACTIVE
-            or now - reader.looked_at >= self._scan_interval_s
-            or _parent(reader.path) not in evented
+            or not self._trusted(reader)
+            or now - reader.looked_at >= self._verify_interval_s
         )
+
+    def _next_due(self) -> float:
+        """When a poll has work to do without a hint."""
+        if self._hot or self._watcher.polling or self._watcher.unsettled:
+            return self._next_tick
+        due = min(self._next_scan, self._next_verify)
+        return min(due, self._timers[0][0]) if self._timers else due
+
+    def _hot_readers(self) -> list[FileReader]:
+        return [reader for uid in self._hot if (reader := self._readers.get(uid)) is not None]
+
+    def _cool(self, now: float) -> None:
+        """Let readers that events cover and that have nothing to do leave ``_hot``.
+
+        An open one comes back when ``close_inactive`` may have come, to give its
+        fd back; if that time has passed, its lines were not committed yet, and the
+        ``checkpoint`` that commits them brings it back.
+        """
+        for uid in list(self._hot):
+            reader = self._readers.get(uid)
+            if reader is None or reader.fd is None:
+                del self._hot[uid]
+            elif self._quiet(reader):
+                del self._hot[uid]
+                when = reader.changed_at + self._close_inactive_s
+                if when > now and uid not in self._timed:
+                    self._timed.add(uid)
+                    heapq.heappush(self._timers, (when, uid))
 
     def _refresh(self, reader: FileReader, now: float) -> None:
         assert reader.fd is not None
-        st = os.fstat(reader.fd)
         reader.looked_at = now
         if reader.state is ReaderState.ACTIVE:
-            self._check_path(reader, st, now)
+            st = self._check_path(reader, now)
+        else:
+            st = os.fstat(reader.fd)
         changed = st.st_size != reader.size or st.st_mtime_ns != reader.mtime_ns
         if st.st_size < reader.pos or (changed and not reader.tail_intact()):
             self._truncated(reader, now)
@@ -286,15 +434,18 @@ class Tailer:
             reader.at_eof = False
         reader.size, reader.mtime_ns = st.st_size, st.st_mtime_ns
 
-    def _check_path(self, reader: FileReader, st: os.stat_result, now: float) -> None:
-        """Does our path still name our file? If not, drain ours and follow the new one."""
+    def _check_path(self, reader: FileReader, now: float) -> os.stat_result:
+        """Does our path still name our file? If not, drain ours and follow the new one.
+        Returns what ``fstat`` of our file says (one ``stat`` while the path names it)."""
+        assert reader.fd is not None
         try:
             # os.stat, not Path.stat: this runs for every open file on every look
             current: os.stat_result | None = os.stat(reader.path)  # noqa: PTH116
         except OSError:
             current = None
         if current is not None and (current.st_dev, current.st_ino) == (reader.dev, reader.ino):
-            return
+            return current  # the same inode: fstat would say the same
+        st = os.fstat(reader.fd)
         self.counters.rotations += 1
         if current is None:
             logger.info("%s was deleted or moved away; reading it to its end", reader.path)
@@ -306,6 +457,7 @@ class Tailer:
         self._by_path.pop(reader.path, None)
         if current is not None and stat.S_ISREG(current.st_mode):
             self._discover(reader.path, reader.source, now, whole=True)
+        return st
 
     def _writer_closed(self, path: str, now: float) -> None:
         """A writer closed ``path``: if that is a rotated file, it has likely moved on."""
@@ -502,6 +654,7 @@ class Tailer:
             if followed is not None and followed.state is ReaderState.DRAINING:
                 # rotated to a name the globs match too: it is simply followed there now
                 followed.path, followed.state = path, ReaderState.ACTIVE
+                followed.linked = Path(path).is_symlink()
                 self._by_path[path] = followed.uid
             os.close(fd)
             return None
@@ -554,6 +707,7 @@ class Tailer:
             now=now,
         )
         reader.keep = self._keep.get(source)
+        reader.linked = Path(path).is_symlink()
         self._readers[uid] = reader
         self._opened(reader)
         return reader
@@ -565,6 +719,7 @@ class Tailer:
 
     def _opened(self, reader: FileReader) -> None:
         self._open_inodes[reader.dev, reader.ino] = reader
+        self._hot[reader.uid] = None
 
     def _closed(self, reader: FileReader) -> None:
         if self._open_inodes.get((reader.dev, reader.ino)) is reader:
@@ -601,7 +756,7 @@ class Tailer:
 
     def _read(self, now: float) -> None:
         budget = self._max_batch_bytes
-        work = [reader for reader in self._readers.values() if reader.behind]
+        work = [reader for reader in self._hot_readers() if reader.behind]
         if work:
             # start where the last poll stopped, so one huge file cannot starve the rest
             start = self._round_robin % len(work)
@@ -628,7 +783,7 @@ class Tailer:
 
     def _settle(self, now: float) -> None:
         """Retire drained rotated files; give the fds of quiet, committed files back."""
-        for reader in list(self._readers.values()):
+        for reader in self._hot_readers():
             if reader.fd is None or reader.behind:
                 continue
             quiet_s = now - reader.changed_at
@@ -678,6 +833,8 @@ class Tailer:
             self._refresh(reader, now)
         except OSError as exc:
             self._fail(reader, exc)
+        if reader.fd is not None and not self._quiet(reader):
+            self._hot[reader.uid] = None
 
     def _fail(self, reader: FileReader, exc: OSError) -> None:
         """An I/O error (EIO, ESTALE on NFS) retires just this file."""

@@ -6,7 +6,9 @@ on network filesystems and goes quiet for good when the watched directory is
 deleted. The tailer's reconcile loop is correct without any event; this module
 only makes it prompt. Directories that cannot be watched (missing, watch
 limits, no inotify, a network filesystem) are polled instead: one ``stat``
-per directory per tick, rescanning when its mtime or inode changes.
+per directory per tick, rescanning when its mtime or inode changes. A watched
+directory is ``stat``ed only now and then (``drifted``): a changed mtime that
+no event announced means events were lost there.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +51,9 @@ _EVENTS: dict[Scope, list[type[FileSystemEvent]]] = {
     Scope.SUBDIRS: [DirCreatedEvent, DirDeletedEvent, DirMovedEvent],
 }
 _NAMESPACE_EVENTS = frozenset({"created", "deleted", "moved"})
+# A directory changed this recently may change again within its mtime's granularity
+# (coarse kernel clock; 2 s on FAT) unseen by a later stat: not a baseline to trust.
+_RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +124,20 @@ class _Handler(FileSystemEventHandler):
         )
 
 
-def _identity(path: str) -> tuple[int, int, int, int] | None:
+Identity = tuple[int, int, int, int]  # dev, inode, mtime, ctime of a directory
+
+
+def _identity(path: str) -> Identity | None:
     try:
         st = Path(path).stat()
     except OSError:
         return None
     return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _racy(identity: Identity | None) -> bool:
+    """Changed so recently that a further change may leave the mtime as it is?"""
+    return identity is not None and time.time_ns() - max(identity[2], identity[3]) < _RACY_NS
 
 
 class DirectoryWatcher:
@@ -137,8 +151,13 @@ class DirectoryWatcher:
         self._handler = _Handler(hints)
         self._observer: BaseObserver | None = None
         self._watches: dict[str, tuple[ObservedWatch, tuple[int, int]]] = {}
+        # each watched directory as ``drifted`` last saw it
+        self._checked: dict[str, Identity | None] = {}
+        # of those, the ones with a change not reported yet, or reported while racy
+        self._unsettled: set[str] = set()
         self._scopes: dict[str, Scope] = {}  # every directory to watch, watched or polled
-        self._polled: dict[str, tuple[int, int, int, int] | None] = {}
+        self._polled: dict[str, Identity | None] = {}
+        self._file_events: frozenset[str] = frozenset()
         self._mounts: Sequence[Mount] = ()
         self._remote: dict[str, str | None] = {}  # directory -> network filesystem type
         self._reported: set[str] = set()
@@ -152,9 +171,22 @@ class DirectoryWatcher:
         return frozenset(self._polled)
 
     @property
+    def polling(self) -> bool:
+        """Are some directories polled (each tick) rather than watched?"""
+        return bool(self._polled)
+
+    @property
+    def directories(self) -> Mapping[str, Scope]:
+        """Every directory to watch, watched or polled."""
+        return self._scopes
+
+    @property
     def file_events(self) -> frozenset[str]:
-        """Watched directories whose files' writes are reported (modify/close events)."""
-        return frozenset(d for d in self._watches if self._scopes.get(d) is Scope.FILES)
+        """Watched directories whose files' writes are reported (modify/close events).
+
+        The same object until the watches change, so callers can tell by identity.
+        """
+        return self._file_events
 
     def start(self, mounts: Sequence[Mount] = ()) -> None:
         """Start the observer; ``mounts`` tell which directories are on network filesystems."""
@@ -171,6 +203,7 @@ class DirectoryWatcher:
         self._observer = observer
         for directory in list(self._polled):
             self._try_watch(directory)
+        self._watches_changed()
 
     def stop(self) -> None:
         observer, self._observer = self._observer, None
@@ -180,6 +213,9 @@ class DirectoryWatcher:
         for directory in self._watches:
             self._polled[directory] = _identity(directory)
         self._watches.clear()
+        self._checked.clear()
+        self._unsettled.clear()
+        self._watches_changed()
 
     def sync(self, dirs: Mapping[str, Scope]) -> None:
         """Watch exactly ``dirs``; re-arm watches whose directory was replaced."""
@@ -202,6 +238,35 @@ class DirectoryWatcher:
                 self._unwatch(directory)
                 self._polled[directory] = now
                 self._try_watch(directory)
+        self._watches_changed()
+
+    @property
+    def unsettled(self) -> bool:
+        """Did a watched directory change too recently to tell further changes apart?
+        Then ``drifted(settled_only=True)`` reports it as soon as that passes."""
+        return bool(self._unsettled)
+
+    def drifted(self, *, settled_only: bool = False) -> frozenset[str]:
+        """Watched directories whose entries changed (or that were replaced) since they
+        were last reported: one ``stat`` each. Events report all this; the caller checks
+        these directories again in case some were lost (queue overflow).
+
+        A directory reported while its mtime is recent is reported once more later:
+        a change within the same mtime tick would look like none. ``settled_only``
+        looks at those unsettled directories only, and reports them once their mtime
+        is old enough to tell.
+        """
+        drifted = []
+        for directory in list(self._unsettled if settled_only else self._checked):
+            now = _identity(directory)
+            if now != self._checked[directory]:
+                self._unsettled.add(directory)
+            if directory in self._unsettled and not (settled_only and _racy(now)):
+                drifted.append(directory)
+                if not _racy(now):
+                    self._unsettled.discard(directory)
+            self._checked[directory] = now
+        return frozenset(drifted)
 
     def changed(self) -> bool:
         """Poll the directories we cannot watch; True when one of them changed."""
@@ -214,7 +279,13 @@ class DirectoryWatcher:
         if changed and self._observer is not None:
             for directory in list(self._polled):
                 self._try_watch(directory)
+            self._watches_changed()
         return changed
+
+    def _watches_changed(self) -> None:
+        events = frozenset(d for d in self._watches if self._scopes.get(d) is Scope.FILES)
+        if events != self._file_events:
+            self._file_events = events
 
     def _try_watch(self, directory: str) -> None:
         if self._observer is None:
@@ -242,12 +313,18 @@ class DirectoryWatcher:
                 logger.warning("cannot watch %s (%s); polling it instead", directory, exc)
             return
         self._watches[directory] = (watch, before[:2])
+        self._checked[directory] = before
+        if _racy(before):
+            self._unsettled.add(directory)
         self._polled.pop(directory, None)
-        # whatever happened before the watch existed was not reported
-        self._hints.note((), rescan=True)
+        # whatever happened before the watch existed was not reported: the caller
+        # looks at the files in it again
+        self._hints.note((directory,), rescan=True)
 
     def _unwatch(self, directory: str) -> None:
         watch, _ = self._watches.pop(directory)
+        self._checked.pop(directory, None)
+        self._unsettled.discard(directory)
         if self._observer is not None:
             try:
                 self._observer.unschedule(watch)
