@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logwatch.config import Config, SourceConfig
+from logwatch.daemon.engine import context_lines
 from logwatch.errors import StateError
 from logwatch.model import Event, Line, Origin
 from logwatch.multiline import Assembler
@@ -72,12 +73,6 @@ class Counters:
     events_by_kind: dict[str, int] = field(default_factory=dict)  # traceback | plain
     alerts_by_rule: dict[str, int] = field(default_factory=dict)
     suppressed_by: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, reason)
-
-
-def context_lines(config: Config, source: SourceConfig | None) -> int:
-    """How many lines before each event a stream must keep: the most any rule or source asks."""
-    own = source.context_lines if source is not None else 0
-    return max([own, *(rule.context_lines or 0 for rule in config.rules)])
 
 
 def _cold_lines(config: Config) -> dict[str, KeepSpans | None]:

@@ -1,6 +1,6 @@
 """Bytes on disk -> Line: follow log files across rotation, truncation and restarts.
 
-    Tailer.poll()  reconcile (fstat open files; globs on a hint or every scan)
+    Tailer.poll()  reconcile (stat what events do not cover; glob a changed directory)
         -> FileReader.read()  pread from our own offset
         -> LineFramer.feed()  complete lines with exact offsets and line numbers
         -> Chunk(origin, lines, at_eof)
