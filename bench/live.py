@@ -11,11 +11,12 @@ import json
 import logging
 import random
 import sqlite3
+import subprocess
 import threading
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -88,6 +89,10 @@ def _daemon_args() -> tuple[str, ...]:
 DAEMON_ENV = {"LOGWATCH_ACCELERATE": "0", "PYTHONDONTWRITEBYTECODE": ""}
 
 
+def _daemon(config: Path, workdir: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV)
+
+
 def _fresh(root: Path, name: str) -> Path:
     workdir = root / name
     (workdir / "logs").mkdir(parents=True)
@@ -115,7 +120,7 @@ def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> Inges
         log = workdir / "logs" / "app.log"
         log.touch()
         config = write_config(workdir, url=url)
-        with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV) as process:
+        with _daemon(config, workdir) as process:
             cpu0, started = cpu_seconds(process.pid), time.monotonic()
             with log.open("ab") as out:
                 out.write(data)
@@ -138,7 +143,7 @@ def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> Inges
             log = workdir / "logs" / "app.log"
             log.touch()
             config = write_config(workdir, url=url)
-            with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV) as process:
+            with _daemon(config, workdir) as process:
                 lag, cpu = _paced(process.pid, workdir / "state", log, lines, rate, paced_s)
             result = (rate, lag, cpu)
             if lag < 1.0:
@@ -226,7 +231,7 @@ def latency(root: Path, *, samples: int, flush_after_s: float = 0.25) -> Latency
         config = write_config(workdir, url=url, flush_after=f"{round(flush_after_s * 1000)}ms")
         sent: dict[str, tuple[str, float]] = {}  # exc_message -> (kind, written at)
         try:
-            with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV), path.open("ab") as raw:
+            with _daemon(config, workdir), path.open("ab") as raw:
                 for i in range(samples * 2):
                     key = f"card declined for order {i}"
                     try:
@@ -276,7 +281,7 @@ def footprint(root: Path, *, files: int, idle_s: float) -> FootprintRun:
     with webhook() as (url, _hook):
         one = _fresh(root, "one")
         (one / "logs" / "app.log").write_text("2026-03-01 00:00:00,000 INFO app started\n")
-        with running_daemon(write_config(one, url=url), one, args=_daemon_args(), env=DAEMON_ENV) as process:
+        with _daemon(write_config(one, url=url), one) as process:
             time.sleep(3)
             rss_one = rss_mib(process.pid)
         many = _fresh(root, "many")
@@ -285,7 +290,7 @@ def footprint(root: Path, *, files: int, idle_s: float) -> FootprintRun:
                 "".join(f"2026-03-01 00:00:{n:02d},000 INFO svc.{index} started\n"
                         for n in range(10))
             )
-        with running_daemon(write_config(many, url=url), many, args=_daemon_args(), env=DAEMON_ENV) as process:
+        with _daemon(write_config(many, url=url), many) as process:
             time.sleep(5)  # let the first scans and commits settle
             rss_many = rss_mib(process.pid)
             cpu0, started = cpu_seconds(process.pid), time.monotonic()
@@ -319,7 +324,7 @@ def soak(root: Path, *, seconds: float, rate: float, warmup_s: float = 10.0) -> 
         path = workdir / "logs" / "app.log"
         path.touch()
         config = write_config(workdir, url=url)
-        with running_daemon(config, workdir, args=_daemon_args(), env=DAEMON_ENV) as process, path.open(
+        with _daemon(config, workdir) as process, path.open(
             "a", encoding="utf-8"
         ) as out:
             started = time.monotonic()
