@@ -15,9 +15,12 @@ from logwatch.sources.framing import LineFramer
 from tests.corpus import Corpus
 
 
-def _events(data: bytes, *, memo: bool, cuts: tuple[int, ...] = ()) -> list[Event]:
+def _events(
+    data: bytes, *, memo: bool, cuts: tuple[int, ...] = (), max_lines: int = 1000,
+    max_bytes: int = 1 << 20,
+) -> list[Event]:
     """Every event of ``data``, fed in batches cut at ``cuts`` (line indices), then flushed."""
-    assembler = Assembler(Origin("test", "test.log"))
+    assembler = Assembler(Origin("test", "test.log"), max_lines=max_lines, max_bytes=max_bytes)
     if not memo:
         assembler._blocks = None  # the plain path: every line stepped through the machine
     lines = LineFramer().feed(data)
@@ -125,6 +128,21 @@ class TestReplayedBlocks:
         assert events == _events(data, memo=False)
         assert blocks.SHARED._templates  # the first copy was learnt
         assert "\x1b[31m" in events[1].text  # the second kept its line as written
+
+    @pytest.mark.parametrize("max_bytes", range(60, 300, 7))
+    def test_a_longer_header_over_a_known_block_is_cut_as_stepping_cuts_it(
+        self, max_bytes: int
+    ) -> None:
+        """Where a long event is cut depends on the header's size, which the key leaves out."""
+        body = b"".join(b"Traceback (most recent call last):\n" if n == 0 else
+                        b'  File "a.py", line %d, in f\n' % n for n in range(7))
+        short = b"2026-03-01 10:00:00 ERROR a b\n"
+        long_ = b"2026-03-01 10:00:00 ERROR a " + b"b" * 40 + b"\n"
+        end = b"2026-03-01 10:00:01 INFO z\n"
+        data = short + body + long_ + body + end
+        assert _events(data, memo=True, max_lines=8, max_bytes=max_bytes) == _events(
+            data, memo=False, max_lines=8, max_bytes=max_bytes
+        )
 
     def test_a_block_is_replayed_only_when_its_closing_header_is_in_the_batch(self) -> None:
         data = _logged()

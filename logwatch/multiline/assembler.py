@@ -96,7 +96,7 @@ class Assembler:
                 if head.text != head.raw:
                     break  # ANSI codes were cleaned off the header: replay would lose them
                 end = memo.end(lines, index)
-                if end is None:
+                if end is None or not memo.fits(machine, head, lines, index, end):
                     break
                 key = memo.key(machine, json_records, lines[index - 1], lines, index, end)
                 template = memo.get(key)

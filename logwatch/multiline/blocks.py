@@ -29,7 +29,7 @@ from logwatch.model import Line
 from logwatch.multiline.headers import Header
 from logwatch.multiline.kinds import Kind
 from logwatch.multiline.machine import Machine
-from logwatch.multiline.rows import Draft, Row
+from logwatch.multiline.rows import Draft, Row, limits
 
 # logging's usual record header: what a block starts and ends with.
 RECORD_HEADER_BYTES = (
@@ -116,6 +116,18 @@ class BlockMemo:
             if match(line.text) is not None:
                 return at if at > start else None
         return None
+
+    @staticmethod
+    def fits(machine: Machine, head: Row, lines: Sequence[Line], start: int, end: int) -> bool:
+        """Whether the block stays within the head of the held buffer, cut nowhere.
+
+        Where a long event is cut depends on the sizes of all its rows, the
+        header's too, which the key leaves out: a block is replayed (or
+        learnt) only when nothing of it can be cut.
+        """
+        head_lines, _, head_bytes, _ = limits(*machine.limits)
+        size = head.end - head.offset + lines[end - 1].end - lines[start].offset
+        return end - start + 1 <= head_lines and size <= head_bytes
 
     @staticmethod
     def key(

@@ -65,7 +65,7 @@ class Held:
     """The rows of the event being built: head and tail kept, middle dropped past limits."""
 
     def __init__(self, max_lines: int, max_bytes: int) -> None:
-        self._head_lines, self._tail_lines, self._head_bytes, self._tail_bytes = _limits(
+        self._head_lines, self._tail_lines, self._head_bytes, self._tail_bytes = limits(
             max_lines, max_bytes
         )
         self.head: list[Row] = []
@@ -102,7 +102,7 @@ class Held:
 
 
 @functools.lru_cache(maxsize=64)  # one Held per event: work the split out once per setting
-def _limits(max_lines: int, max_bytes: int) -> tuple[int, int, int, int]:
+def limits(max_lines: int, max_bytes: int) -> tuple[int, int, int, int]:
     """Head and tail shares of the line and byte limits."""
     head_lines = max(max_lines // 4, 1)
     head_bytes = max(max_bytes // 4, 1)
