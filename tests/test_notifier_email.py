@@ -10,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
-import os
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +33,7 @@ from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.console import render_text
 from logwatch.notifiers.smtp import EmailNotifier, EmailOptions
 from logwatch.testing import SAMPLE_TEXT, sample_alert
+from tests.notifier_support import self_signed
 
 SENDER = "logwatch@example.com"
 TO = ["oncall@example.com", "dev@example.com"]
@@ -139,22 +137,7 @@ class Certificate:
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
     """A self-signed certificate for 127.0.0.1, valid for a day."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("openssl is missing; CI must test STARTTLS and implicit TLS")
-        pytest.skip("openssl is missing: SKIPPING the STARTTLS and implicit TLS tests")
-    home = tmp_path_factory.mktemp("tls")
-    cert, key = home / "cert.pem", home / "key.pem"
-    request = (
-        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-        " -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
-    )
-    subprocess.run(
-        [openssl, *request.split(), "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"), "STARTTLS and implicit TLS")
     return Certificate(cert, key)
 
 

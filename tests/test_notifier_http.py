@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,6 +19,7 @@ from hypothesis import strategies as st
 from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
 from logwatch.notifiers import _http, _tls
 from logwatch.notifiers.base import Receipt
+from tests.notifier_support import self_signed
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 NO_SECRETS = _http.Masker([])
@@ -306,22 +304,7 @@ def _get(url: str) -> int:
 @pytest.fixture(scope="module")
 def https_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """An HTTPS server on 127.0.0.1 with a self-signed certificate; its URL and the cert."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("openssl is missing; CI must test TLS verification")
-        pytest.skip("openssl is missing: SKIPPING the TLS verification test")
-    home = tmp_path_factory.mktemp("tls")
-    cert, key = home / "cert.pem", home / "key.pem"
-    request = (
-        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-        " -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
-    )
-    subprocess.run(
-        [openssl, *request.split(), "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"), "TLS verification")
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
