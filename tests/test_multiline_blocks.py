@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tracemalloc
 from io import StringIO
 
 import pytest
@@ -143,6 +144,24 @@ class TestReplayedBlocks:
         assert _events(data, memo=True, max_lines=8, max_bytes=max_bytes) == _events(
             data, memo=False, max_lines=8, max_bytes=max_bytes
         )
+
+    def test_many_small_distinct_blocks_stay_within_a_few_mib(self) -> None:
+        """The bound counts what entries cost, not only their characters."""
+        assembler = Assembler(Origin("test", "test.log"))
+        many = "".join(
+            f"2026-03-01 10:00:00,000 ERROR app n\nValueError: id={n}\n" for n in range(60_000)
+        )
+        lines = LineFramer().feed(many.encode() + b"2026-03-01 10:00:00,000 INFO end\n")
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            assembler.feed(lines[: len(lines) // 2])
+            assembler.feed(lines[len(lines) // 2 :])
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert blocks.SHARED._templates
+        assert held < 6 << 20  # events were returned and dropped: what stays is the memo
 
     def test_a_block_is_replayed_only_when_its_closing_header_is_in_the_batch(self) -> None:
         data = _logged()

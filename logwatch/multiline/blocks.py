@@ -38,7 +38,12 @@ RECORD_HEADER_BYTES = (
 RECORD_HEADER = re.compile(RECORD_HEADER_BYTES.decode())
 
 _MAX_LINES = 400  # a longer block is rare and costs its own stepping anyway
-_MAX_TEXT = 1 << 20  # characters of recorded blocks kept (all files): then start afresh
+# What the recorded blocks may hold (all files), roughly in bytes: each line's
+# characters plus what a str and a tuple slot cost, and each template's own
+# objects; past it, start afresh.
+_MAX_TEXT = 2 << 20
+_LINE_COST = 64
+_ENTRY_COST = 600
 
 Key = tuple[object, ...]
 
@@ -188,7 +193,9 @@ class BlockMemo:
         placed = {at for shape in shapes for at in shape.rows}
         if placed != set(range(end - header_at)):
             return  # a line went to no draft (a blank between records): keep it simple
-        self._text += sum(len(text) for text in key if isinstance(text, str))
+        self._text += _ENTRY_COST + sum(
+            len(text) + _LINE_COST for text in key if isinstance(text, str)
+        )
         if self._text > _MAX_TEXT:
             self._templates.clear()
             self._text = 0
