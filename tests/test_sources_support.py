@@ -3,10 +3,12 @@ that consumes chunks and commits like the pipeline does, and real logrotate."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,3 +156,27 @@ class Logrotate:
             check=False,
         )
         assert result.returncode == 0, result.stderr
+
+
+# The file system calls a tailer can make.
+_CALLS = {"read": os, "pread": os, "open": os, "fstat": os, "stat": os, "listdir": os,
+          "scandir": os, "glob": glob}
+
+
+def count_calls(
+    monkeypatch: pytest.MonkeyPatch, names: Sequence[str] = tuple(_CALLS)
+) -> Counter[str]:
+    """Count the calls among ``names`` (all a tailer can make, by default), by name."""
+    calls: Counter[str] = Counter()
+    for name in names:
+        module = _CALLS[name]
+        real = getattr(module, name)
+
+        def counted(
+            *args: object, _real: Callable[..., object] = real, _name: str = name, **kwargs: object
+        ) -> object:
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    return calls

@@ -6,7 +6,6 @@ sooner (tests/test_sources_watcher.py), never correct.
 
 from __future__ import annotations
 
-import glob
 import os
 import resource
 import shutil
@@ -23,6 +22,7 @@ from tests.test_sources_support import (
     Recorder,
     append,
     assert_numbered,
+    count_calls,
     fds_on,
     open_fds,
     source,
@@ -694,31 +694,6 @@ def thousand_files(tmp_path: Path) -> Path:
     for i in range(1000):
         append(logs / f"f{i:04d}.log", f"line {i}\n")
     return logs
-
-
-def count_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count the file system calls a tailer can make, by name."""
-    calls: Counter[str] = Counter()
-    for module, name in [
-        (os, "read"),
-        (os, "pread"),
-        (os, "open"),
-        (os, "fstat"),
-        (os, "stat"),
-        (os, "listdir"),
-        (os, "scandir"),
-        (glob, "glob"),
-    ]:
-        real = getattr(module, name)
-
-        def counted(
-            *args: object, _real: Callable[..., object] = real, _name: str = name, **kwargs: object
-        ) -> object:
-            calls[_name] += 1
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, counted)
-    return calls
 
 
 class TestManyFiles:

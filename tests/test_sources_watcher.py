@@ -22,7 +22,7 @@ from logwatch.sources import Tailer
 from logwatch.sources import watcher as watcher_module
 from logwatch.sources.discovery import Scope, watch_dirs
 from logwatch.sources.watcher import DirectoryWatcher, Hints
-from tests.test_sources_support import FakeClock, Recorder, append, source
+from tests.test_sources_support import FakeClock, Recorder, append, count_calls, source
 
 NEVER = 3600.0
 
@@ -370,22 +370,6 @@ class TestIdleCost:
         assert looks == []
 
 
-def _count_stats(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count the calls that touch the file system on a tailer's poll, by name."""
-    calls: Counter[str] = Counter()
-    for module, name in [(os, "fstat"), (os, "stat"), (os, "open"), (os, "scandir")]:
-        real = getattr(module, name)
-
-        def counted(
-            *args: object, _real: Callable[..., object] = real, _name: str = name, **kwargs: object
-        ) -> object:
-            calls[_name] += 1
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, counted)
-    return calls
-
-
 def _lose_events(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on every event is dropped, as when inotify's queue overflows."""
     monkeypatch.setattr(Hints, "note", lambda self, *args, **kwargs: None)
@@ -417,7 +401,7 @@ class TestSafetyNet:
                    scan_interval_s=10.0, verify_interval_s=30.0),
         )
         rec.pump()  # the scan that armed the watch asked for one more
-        calls = _count_stats(monkeypatch)
+        calls = count_calls(monkeypatch, ("fstat", "stat", "open", "scandir"))
         for _ in range(9):
             clock.advance(1.0)
             rec.pump()
