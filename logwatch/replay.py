@@ -26,7 +26,7 @@ from logwatch.rules import Decision, Redactor
 from logwatch.sources.coldlines import ColdLines, cold_lines_for
 from logwatch.sources.framing import LineFramer
 
-READ_SIZE = 1 << 16
+READ_SIZE = 1 << 20
 
 
 def replay_files(
