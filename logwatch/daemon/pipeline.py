@@ -219,7 +219,8 @@ class Pipeline:
     def _feed(self, chunk: Chunk) -> None:
         stream = self._stream(chunk.origin)
         if chunk.lines:
-            # each line passed over would have been a one-line event no rule takes
+            # each line passed over counts as the one-line event no rule takes that it
+            # mostly is (a record's digit-led extra lines are counted as events too)
             passed = chunk.passed_lines
             self.counters.lines += len(chunk.lines) + passed
             self.counters.events += passed

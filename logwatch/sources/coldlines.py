@@ -1,19 +1,28 @@
-"""Bytes -> the spans worth framing: pass over runs of lines no rule can alert on.
+"""Bytes -> the spans worth framing: pass over runs of records no rule can alert on.
 
-A "cold" line is a one-line record in logging's usual shape (a
-``YYYY-MM-DD HH:MM:SS[,mmm] LEVEL `` header) followed by another such header,
-holding none of the rules' literals (``rules.literals``). The assembler would
-make it an event of its own, closing whatever it held before, and no rule
-would take that event; leaving it out changes no other event, because the
-header after it closes the held event just the same. Everything else (lines
-of other shapes, their neighbours, any line with a literal, the last line of
-the buffer, whose successor is unknown) is kept, so the worst case is to
-frame every line, as without this filter.
+A line no rule can alert on, in a buffer of ``logging`` output, is part of a
+record that starts with the usual header (``YYYY-MM-DD HH:MM:SS[,mmm] LEVEL ``),
+ends before the next such header, and has no line that could belong to a
+traceback or hold one of the rules' literals (``rules.literals``). The
+assembler would make such a record an event of its own that no rule takes;
+leaving it out changes no other event, because a header closes whatever the
+assembler held before it just the same.
 
-The work is a handful of C-level scans per buffer (one regex for the runs of
-lines that are not such headers, and the literals: one ``bytes.find`` each, or
-one pass for all with the optional accelerator, ``literalscan``), not a
-Python step per line.
+Finding them takes a few C-level scans per buffer, not a Python step per line:
+
+- one regex match per run of lines that do not start with a digit (a
+  traceback is one run). Every traceback line, JSON record, exception line,
+  blank line starts with something else, and every header with a digit;
+- the literals: one ``bytes.find`` each, or one pass for all with the optional
+  accelerator (``literalscan``).
+
+Each line found, and the last line of the buffer (its successor is unknown),
+is then widened to its whole record: back to the header that opens it and on
+to the next header, with the full header regex, a few steps per record. Lines
+that start with a digit but are no header (``404 Not Found`` under a record)
+are left out with their record when nothing around them matters; they then
+count as plain events of their own, which is all that differs. The worst case
+frames every line, as without this filter.
 """
 
 from __future__ import annotations
@@ -27,25 +36,27 @@ from logwatch.sources.literalscan import literal_scan
 
 __all__ = ["RECORD_HEADER", "ColdLines", "cold_lines_for"]
 
-_HEADER = RECORD_HEADER_BYTES  # a logging header; pipeline also checks decoded lines with it
-_HEADER_AT = re.compile(_HEADER)
-# A run of lines of other shapes (a traceback, say), each line after a newline
-# that is not followed by a header: one match per run, not one per line.
-# (It starts with a literal newline, which ``re`` searches for at C speed.)
-_OTHER_RUN = re.compile(
-    rb"\n(?!" + _HEADER + rb")[^\n]*(?:\n(?!" + _HEADER + rb")[^\n]*)*"
-)
-# The same run where the buffer starts with a line of another shape.
-_FIRST_RUN = re.compile(rb"(?!" + _HEADER + rb")[^\n]*(?:\n(?!" + _HEADER + rb")[^\n]*)*")
+_HEADER_AT = re.compile(RECORD_HEADER_BYTES)  # a logging header; pipeline also checks decoded lines
+# Lines that cannot be a header, one match per run of them. It starts with a
+# literal newline, which ``re`` searches for at C speed, and then looks at one
+# byte: checking the whole header here would cost three times as much.
+_OTHER_RUN = re.compile(rb"\n(?![0-9])[^\n]*(?:\n(?![0-9])[^\n]*)*")
+_OTHER_LINES = re.compile(rb"(?:[^0-9\n][^\n]*\n|\n)*")  # the same, from a line start
 # More spans than one per this many bytes: frame the whole buffer, which is cheaper.
 _DENSE_BYTES = 256
+# A record longer than this many lines that start with a digit is no ``logging``
+# output as we know it: frame the whole buffer rather than walk it line by line.
+_MAX_WALK = 100
 
 
 class ColdLines:
     """A callable: spans of a buffer of complete lines to frame, in order, disjoint."""
 
-    def __init__(self, literals: Literals, *, accelerate: bool = True) -> None:
+    def __init__(
+        self, literals: Literals, *, accelerate: bool = True, dense_bytes: int = _DENSE_BYTES
+    ) -> None:
         self._folded = bool(literals.folded)
+        self._dense_bytes = dense_bytes
         self._scan = literal_scan(literals.exact, literals.folded, accelerate=accelerate)
 
     def __call__(self, body: bytes) -> list[tuple[int, int]]:
@@ -55,30 +66,48 @@ class ColdLines:
         # and lower-casing finds case-insensitive literals in ASCII only
         if size == 0 or b"\x1b" in body or (self._folded and not body.isascii()):
             return whole
-        # a run of other lines, with the record line before it that it may continue
-        spans: list[tuple[int, int]] = []
+        found = [(run.start() + 1, run.end() + 1) for run in _OTHER_RUN.finditer(body, 0, size - 1)]
+        starts = [body.rfind(b"\n", 0, size - 1) + 1]  # its successor is unknown
         if _HEADER_AT.match(body) is None:
-            first = _FIRST_RUN.match(body, 0, size - 1)
-            spans.append((0, first.end() + 1 if first else size))
-        for run in _OTHER_RUN.finditer(body, 0, size - 1):
-            newline = run.start()
-            spans.append((body.rfind(b"\n", 0, newline) + 1, run.end() + 1))
-        starts: list[int] = []
+            starts.append(0)  # it may continue a record begun in an earlier buffer
         self._scan(body, starts)
-        starts.append(body.rfind(b"\n", 0, size - 1) + 1)  # its successor is unknown
-        for start in starts:
-            spans.append((start, body.find(b"\n", start) + 1 or size))
-        if len(spans) * _DENSE_BYTES > size:
+        found.extend((start, body.find(b"\n", start) + 1 or size) for start in starts)
+        if len(found) * self._dense_bytes > size:
             return whole  # nearly every line matters: framing them all is cheaper
-        spans.sort()
-        merged: list[tuple[int, int]] = []
-        for start, end in spans:
-            if merged and merged[-1][1] >= start:
-                if end > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], end)
-            else:
-                merged.append((start, end))
-        return merged
+        found.sort()
+        spans: list[tuple[int, int]] = []
+        for start, end in found:
+            floor = spans[-1][1] if spans else 0
+            if start > floor and (start := _record_start(body, start, floor)) < 0:
+                return whole
+            if spans and start <= floor:
+                if end <= floor:
+                    continue
+                start = spans.pop()[0]
+            if (end := _record_end(body, end)) < 0:
+                return whole
+            spans.append((start, end))
+        return spans
+
+
+def _record_start(body: bytes, start: int, floor: int) -> int:
+    """Where the record holding the line at ``start`` begins (not before ``floor``); -1: too far."""
+    for _ in range(_MAX_WALK):
+        if start <= floor or _HEADER_AT.match(body, start) is not None:
+            return start
+        start = body.rfind(b"\n", 0, start - 1) + 1
+    return -1
+
+
+def _record_end(body: bytes, end: int) -> int:
+    """Where the next record begins, for a record seen up to ``end``; -1: too far."""
+    size = len(body)
+    for _ in range(_MAX_WALK):
+        if end >= size or _HEADER_AT.match(body, end) is not None:
+            return end
+        run = _OTHER_LINES.match(body, end)  # a traceback at once, not line by line
+        end = run.end() if run and run.end() > end else body.find(b"\n", end) + 1 or size
+    return -1
 
 
 def cold_lines_for(
