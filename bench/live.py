@@ -110,6 +110,8 @@ class IngestRun:
     sustained_max_lag_s: float
     sustained_cpu: float
     alerts: int
+    drain_rss_before_mib: float  # the daemon idle, before the append
+    drain_rss_peak_mib: float  # the most seen while it worked the append off
 
 
 def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> IngestRun:
@@ -121,11 +123,13 @@ def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> Inges
         log.touch()
         config = write_config(workdir, url=url)
         with _daemon(config, workdir) as process:
+            rss_before = rss_peak = rss_mib(process.pid)
             cpu0, started = cpu_seconds(process.pid), time.monotonic()
             with log.open("ab") as out:
                 out.write(data)
             deadline = started + drain_s
             while time.monotonic() < deadline:
+                rss_peak = max(rss_peak, rss_mib(process.pid))
                 offset, _ = _committed(workdir / "state", log)
                 if offset >= len(data):
                     break
@@ -149,7 +153,8 @@ def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> Inges
             if lag < 1.0:
                 break
         alerts = hook.count()
-    return IngestRun(drain_rate, drain_cpu, result[0], result[1], result[2], alerts)
+    return IngestRun(drain_rate, drain_cpu, result[0], result[1], result[2], alerts,
+                     rss_before, rss_peak)
 
 
 def _paced(

@@ -175,6 +175,11 @@ def _live(root: Path, normal: LogStats, quick: bool, figures: dict[str, object],
         f"{_rate(ingest.drain_lines_per_s, 1)} lines",
         f"{ingest.drain_cpu * 100:.0f}% of a core,"
         f" {normal.lines / loop_s / ingest.drain_lines_per_s:.0f}x the loop's time"))
+    added_mb = (ingest.drain_rss_peak_mib - ingest.drain_rss_before_mib) * 1.048576
+    rows.append(Row(
+        f"live daemon: RSS catching up that append ({normal.size / 1e6:.0f} MB)",
+        f"{ingest.drain_rss_before_mib:.1f} -> {ingest.drain_rss_peak_mib:.1f} MiB at most",
+        f"+{added_mb:.1f} MB", "<= +20 MB", _ok(added_mb <= 20)))
     rows.append(Row(
         "live daemon: highest paced rate with lag < 1 s",
         f"{_rate(ingest.sustained_lines_per_s, 1)} lines",

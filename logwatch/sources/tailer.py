@@ -90,7 +90,7 @@ class Tailer:
         known: Sequence[FileState],
         *,
         first_start: bool,
-        read_chunk: int = 64 * 1024,
+        read_chunk: int = 1 << 20,  # each read's last line costs an event: few, big reads
         max_batch_bytes: int = 1 << 20,
         tick_s: float = 1.0,
         scan_interval_s: float = 10.0,
