@@ -262,7 +262,8 @@ def latency(root: Path, *, samples: int, flush_after_s: float = 0.25) -> Latency
     with hook.lock:
         for when, body in hook.arrivals:
             arrived.setdefault(str(body.get("exc_message")), when)
-    logged, bare = [], []
+    logged: list[float] = []
+    bare: list[float] = []
     for key, (kind, written) in sent.items():
         if key in arrived:
             (logged if kind == "logged" else bare).append((arrived[key] - written) * 1000)

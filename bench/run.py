@@ -9,6 +9,7 @@ asserted: people compare.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -23,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `tests` impor
 from bench import live, offline
 from bench.corpus import capture
 from bench.data import SEED, LogStats, write_config, write_log
-from bench.measure import machine
+from bench.measure import Timing, machine
 from logwatch.sources.literalscan import accelerated
 
 
@@ -45,7 +46,7 @@ def _rate(count: float, seconds: float) -> str:
     return f"{per_s / 1e6:.2f}M/s" if per_s >= 1e6 else f"{per_s / 1e3:.1f}k/s"
 
 
-def _secs(timing: offline.Timing) -> str:
+def _secs(timing: Timing) -> str:
     return f"{timing.wall_s:.2f} s ({timing.cpu_s:.2f} cpu)"
 
 
@@ -85,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                             "tracebacks": storm.tracebacks}
         config = write_config(root, url="http://127.0.0.1:9/alerts")
 
-        loops: dict[str, offline.Timing] = {}
-        greps: dict[str, offline.Timing] = {}
+        loops: dict[str, Timing] = {}
+        greps: dict[str, Timing] = {}
         for stats in (normal, storm):
             name = stats.path.stem
             loops[name] = offline.line_loop(stats.path)
@@ -105,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             for stats, limit, fast in runs:
                 name = stats.path.stem
                 label = f"{name}, accelerated" if fast else name
-                run = _step(f"replay {label}", lambda stats=stats, fast=fast: offline.replay(
-                    config, stats.path, root / "replay.out", accelerate=fast))
-                assert isinstance(run, offline.Timing)
+                run = _step(f"replay {label}", functools.partial(
+                    offline.replay, config, stats.path, root / "replay.out", accelerate=fast))
+                assert isinstance(run, Timing)
                 ratio = run.cpu_s / loops[name].cpu_s
                 tb_rate = stats.tracebacks / run.cpu_s
                 figures[f"replay_{label.replace(', ', '_')}"] = {
