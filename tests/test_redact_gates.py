@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -208,14 +209,50 @@ def test_each_secret_shape_is_redacted_as_by_the_plain_patterns(text: str) -> No
         assert GATED(case(text)) == plain(case(text))
 
 
-def test_a_full_line_cache_is_emptied_and_filled_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(redact_module, "_LINE_CACHE_ENTRIES", 3)
+def test_a_full_cache_is_emptied_and_filled_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redact_module, "_CACHE_BYTES", 600)
     redactor = Redactor()
     lines = [*SECRETS, *NOISE] * 2
     for line in lines:
         assert redactor(line) == plain(line)
-    assert len(redactor._line_masks) <= 3
+        assert redactor._cached_bytes <= 600
     assert redactor("\n".join(lines)) == plain("\n".join(lines))
+
+
+TRACEBACKS = [
+    'Traceback (most recent call last):\n  File "/srv/app.py", line 3, in f\nKeyError: 1',
+    "Traceback (most recent call last):\n  File \"/srv/db.py\", line 9, in connect\n"
+    "OperationalError: postgres://app:hunter2@db/shop",
+    *(f"{noise}\n{secret}" for noise, secret in zip(NOISE, SECRETS, strict=False)),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(texts, st.sampled_from(TRACEBACKS), texts), min_size=1, max_size=6))
+def test_remembered_stacks_between_new_first_and_last_lines_mask_as_the_plain_patterns(
+    events: list[tuple[str, str, str]],
+) -> None:
+    """The same lines between a first and a last line that differ: what is remembered holds."""
+    for head, stack, last in events:
+        for text in (f"{head}\n{stack}", f"{head}\n{stack}\n{last}", f"{stack}\n{last}"):
+            assert GATED(text) == plain(text)
+
+
+def test_the_cache_holds_what_its_bound_says_whatever_the_texts() -> None:
+    """The bound counts what entries cost: wide characters and slots, not only their number."""
+    redactor = Redactor()
+    wide = "\U0001f600" * 300
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(2_000):
+            redactor(f"{n} {wide}\n{wide} {n}\nKeyError: {n}")
+            redactor(f"line {n}")
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert redactor._cached_bytes <= redact_module._CACHE_BYTES
+    assert held < 2 * redact_module._CACHE_BYTES
 
 
 def test_every_letter_ignorecase_takes_for_ascii_is_folded_to_it() -> None:

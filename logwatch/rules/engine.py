@@ -111,7 +111,9 @@ class RuleSpec(Protocol):
     def context_lines(self) -> int | None: ...  # None: what the source keeps
 
 
-@dataclass(frozen=True, slots=True)
+# Never changed once made, but not declared frozen: a frozen __init__ sets
+# each field through object.__setattr__, about a microsecond for every alert.
+@dataclass(slots=True)
 class Decision:
     """What the rules decided about one event, or about one group on a tick."""
 
@@ -587,6 +589,8 @@ class RuleEngine:
         return dataclasses.replace(alert, labels=labels)
 
     def _context(self, rule: _Rule, event: Event) -> tuple[str, ...]:
+        if not event.context:
+            return ()
         keep = rule.spec.context_lines
         if keep is None:
             keep = self._source_context.get(event.origin.source, len(event.context))

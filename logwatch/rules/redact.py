@@ -11,6 +11,7 @@ masked.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -247,14 +248,22 @@ def _user_rule(pattern: re.Pattern[str]) -> _Rule:
 
 
 def _any_in(needles: tuple[str, ...], text: str) -> bool:
-    return any(needle in text for needle in needles)
+    # A loop, not any() over a generator (half the time): this runs for every
+    # gate of every line not seen before, and each event's first line is new.
+    for needle in needles:  # noqa: SIM110
+        if needle in text:
+            return True
+    return False
 
 
 # A traceback is mostly lines that every other traceback from the same code
-# has too, so what the gates make of a line is remembered, up to a bound
-# (then forgotten all at once); a very long line is not kept.
-_LINE_CACHE_ENTRIES = 4096
-_LINE_CACHE_MAX_CHARS = 500
+# has too, so what the gates make of a text is remembered by the exact text:
+# of each line, and of the lines between an event's first and last together.
+# Up to what the remembered texts cost (each its str object, and a table slot
+# with the table's spare room), then forgotten all at once; a long text is not kept.
+_CACHE_BYTES = 1 << 20
+_SLOT_COST = 64
+_CACHE_MAX_CHARS = 10_000
 
 
 class Redactor:
@@ -274,7 +283,8 @@ class Redactor:
         self._ungated = sum(1 << i for i, rule in enumerate(rules) if not rule.gated)
         self._gated = tuple((1 << i, rule) for i, rule in enumerate(rules) if rule.gated)
         self._all = (1 << len(rules)) - 1
-        self._line_masks: dict[str, int] = {}
+        self._masks: dict[str, int] = {}
+        self._cached_bytes = 0
 
     def __call__(self, text: str) -> str:
         mask = self._mask(text)
@@ -299,19 +309,35 @@ class Redactor:
         mask = self._ungated
         if mask == self._all:
             return mask
-        known = self._line_masks
-        for line in text.split("\n"):
-            found = known.get(line)
-            if found is None:
-                found = self._line_mask(line)
-                if len(line) <= _LINE_CACHE_MAX_CHARS:
-                    if len(known) >= _LINE_CACHE_ENTRIES:
-                        known.clear()
-                    known[line] = found
-            mask |= found
-            if mask == self._all:
-                break
-        return mask
+        # An event's first line holds its own timestamp, and its last often an
+        # id (the exception's message), so whole texts seldom repeat; the lines
+        # between them (a traceback's stack) often do, all of them.
+        head, _, rest = text.partition("\n")
+        stack, _, last = rest.rpartition("\n")
+        return mask | self._text_mask(head) | self._text_mask(stack) | self._text_mask(last)
+
+    def _text_mask(self, text: str) -> int:
+        """The gated rules some line of ``text`` passes, remembered by the exact text."""
+        found = self._masks.get(text)
+        if found is None:
+            if "\n" in text:
+                found = 0
+                for line in text.split("\n"):
+                    found |= self._text_mask(line)
+            else:
+                found = self._line_mask(text)
+            self._remember(text, found)
+        return found
+
+    def _remember(self, text: str, mask: int) -> None:
+        if len(text) > _CACHE_MAX_CHARS:
+            return
+        cost = sys.getsizeof(text) + _SLOT_COST
+        if self._cached_bytes + cost > _CACHE_BYTES:
+            self._masks.clear()
+            self._cached_bytes = 0
+        self._cached_bytes += cost
+        self._masks[text] = mask
 
     def _line_mask(self, line: str) -> int:
         mask = 0
