@@ -145,20 +145,21 @@ class TestColdLines:
             assert not any(literal in text for literal in literals.exact)
             assert not any(literal in text.lower() for literal in literals.folded)
 
+    @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
     @settings(max_examples=400, deadline=None)
     @given(
-        st.lists(st.sampled_from(_SHAPES), min_size=1, max_size=60),
-        st.sampled_from([7, 50, 4096]),
+        shapes=st.lists(st.sampled_from(_SHAPES), min_size=1, max_size=60),
+        chunk=st.sampled_from([7, 50, 4096]),
     )
     def test_any_mix_of_line_shapes_loses_no_event_that_matters(
-        self, shapes: list[str], chunk: int
+        self, shapes: list[str], chunk: int, accelerate: bool
     ) -> None:
         """Headers of other shapes, digit-led text, tracebacks cut by a read: same events."""
         data = "".join(line + "\n" for line in shapes).encode()
         literals = LITERALS[0]
         full = _assemble(data, None, chunk)
         # no dense-buffer shortcut: these buffers are small, and every span must count
-        kept = _assemble(data, ColdLines(literals, accelerate=False, dense_bytes=0), chunk)
+        kept = _assemble(data, ColdLines(literals, accelerate=accelerate, dense_bytes=0), chunk)
         kept_spans = {(e.first_line, e.last_line) for e in kept.events}
         dropped = [e for e in full.events if (e.first_line, e.last_line) not in kept_spans]
         assert [e for e in full.events if e not in dropped] == kept.events

@@ -35,6 +35,26 @@ def _reference(body: bytes, exact: list[bytes], folded: list[bytes]) -> set[int]
     return starts
 
 
+_LINES = [b"2026 header\n", b"1\n", b"Traceback\n", b"  File\n", b"\n", b" \n", b"a\n", b"x", b"9"]
+
+
+def _runs(body: bytes) -> list[tuple[int, int]]:
+    """Runs of lines not led by a digit, each after one that is (the definition, slowly)."""
+    runs: list[tuple[int, int]] = []
+    offset = 0
+    lines = body.split(b"\n")
+    for index, line in enumerate(lines):
+        after_digit_line = index > 0 and lines[index - 1][:1].isdigit()
+        if line[:1].isdigit() or (index == len(lines) - 1 and not line):
+            pass  # a digit-led line, or the empty string after the last newline
+        elif after_digit_line and (offset < len(body)):
+            runs.append((offset, len(body)))
+        if runs and runs[-1][1] == len(body) and line[:1].isdigit():
+            runs[-1] = (runs[-1][0], offset)
+        offset += len(line) + 1
+    return runs
+
+
 @pytest.mark.skipif(not ACCELERATED, reason="hyperscan not installed (pip install '.[fast]')")
 class TestAcceleratedScan:
     @settings(max_examples=300, deadline=None)
@@ -52,6 +72,15 @@ class TestAcceleratedScan:
         expected = _reference(body, exact, folded)
         assert _starts(fast, body) == expected
         assert _starts(plain, body) == expected
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(st.sampled_from(_LINES), max_size=30).map(b"".join))
+    def test_the_same_pass_finds_the_runs_of_lines_that_do_not_start_with_a_digit(
+        self, body: bytes
+    ) -> None:
+        """Runs after a digit-led line, to their end: what coldlines' regex finds."""
+        fast = literalscan.literal_scan([b"a"], [], accelerate=True)
+        assert fast(body, []) == _runs(body)
 
     def test_regex_syntax_and_nul_in_a_literal_are_plain_bytes(self) -> None:
         scan = literalscan.literal_scan([b"a.b", b"x\0y", b"(z"], [], accelerate=True)

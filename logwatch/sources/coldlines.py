@@ -66,11 +66,13 @@ class ColdLines:
         # and lower-casing finds case-insensitive literals in ASCII only
         if size == 0 or b"\x1b" in body or (self._folded and not body.isascii()):
             return whole
-        found = [(run.start() + 1, run.end() + 1) for run in _OTHER_RUN.finditer(body, 0, size - 1)]
         starts = [body.rfind(b"\n", 0, size - 1) + 1]  # its successor is unknown
         if _HEADER_AT.match(body) is None:
             starts.append(0)  # it may continue a record begun in an earlier buffer
-        self._scan(body, starts)
+        found = self._scan(body, starts)
+        if found is None:
+            found = [(run.start() + 1, run.end() + 1)
+                     for run in _OTHER_RUN.finditer(body, 0, size - 1)]
         found.extend((start, body.find(b"\n", start) + 1 or size) for start in starts)
         if len(found) * self._dense_bytes > size:
             return whole  # nearly every line matters: framing them all is cheaper

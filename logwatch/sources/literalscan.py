@@ -3,8 +3,10 @@
 The standard library finds each literal with its own ``bytes.find`` pass over
 the buffer: ten literals, ten passes. With the optional ``hyperscan`` package
 (``pip install 'logwatch[fast]'``) all of them are found in one pass, several
-times faster; without it the passes stay, and the answer is the same.
-``LOGWATCH_ACCELERATE=0`` in the environment turns it off.
+times faster, and the same pass finds the runs of lines that do not start
+with a digit, which ``coldlines`` otherwise looks for with a regex; without
+it the passes stay, and the answer is the same. ``LOGWATCH_ACCELERATE=0`` in
+the environment turns it off.
 """
 
 from __future__ import annotations
@@ -15,8 +17,17 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-# Given a buffer, append to the list the start of each line with a hit (repeats allowed).
-Scan = Callable[[bytes, list[int]], None]
+# Given a buffer, append to the list the start of each line with a hit (repeats
+# allowed); return the runs of lines that do not start with a digit, as
+# (start, end) spans, if the scan found them too, else None.
+Runs = list[tuple[int, int]]
+Scan = Callable[[bytes, list[int]], Runs | None]
+
+# One report where a run of such lines begins (after a line that starts with a
+# digit) and one where it ends (before one), so a traceback costs two calls
+# into Python, not one a line. Each reports just past the first byte of a line.
+_RUN_BEGINS = rb"(?:^|\n)[0-9][^\n]*\n(?:[^0-9\n]|\n)"
+_RUN_ENDS = rb"(?:^|\n)(?:[^0-9\n][^\n]*)?\n[0-9]"
 
 
 def literal_scan(
@@ -64,25 +75,40 @@ def _module() -> Any:
 @functools.lru_cache(maxsize=16)  # sources share their rules: one database and scratch for all
 def _hyperscan(exact: tuple[bytes, ...], folded: tuple[bytes, ...]) -> Scan | None:
     hs = _module()
-    if hs is None or not (exact or folded):
+    if hs is None:
         return None
     literals = exact + folded
+    count = len(literals)
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
     database.compile(
         # every byte as \xHH: literals may hold regex syntax, or a NUL
-        expressions=[b"".join(b"\\x%02x" % byte for byte in literal) for literal in literals],
-        ids=list(range(len(literals))),
-        elements=len(literals),
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded),
+        expressions=[b"".join(b"\\x%02x" % byte for byte in literal) for literal in literals]
+        + [_RUN_BEGINS, _RUN_ENDS],
+        ids=list(range(count + 2)),
+        elements=count + 2,
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0],
     )
     sizes = [len(literal) for literal in literals]
     lock = threading.Lock()  # one scratch space per database
 
-    def scan(body: bytes, starts: list[int]) -> None:
+    def scan(body: bytes, starts: list[int]) -> Runs:
+        runs: Runs = []
+        begun = -1
+
         def hit(found: int, _start: int, end: int, _flags: int, _context: object) -> None:
-            starts.append(body.rfind(b"\n", 0, end - sizes[found]) + 1)
+            nonlocal begun
+            if found < count:
+                starts.append(body.rfind(b"\n", 0, end - sizes[found]) + 1)
+            elif found == count:
+                begun = end - 1
+            elif begun >= 0:  # a run that began in this buffer ends
+                runs.append((begun, end - 1))
+                begun = -1
 
         with lock:
             database.scan(body, match_event_handler=hit)
+        if begun >= 0:
+            runs.append((begun, len(body)))
+        return runs
 
     return scan
