@@ -92,3 +92,47 @@ class TestWholeChunkFraming:
         framer = LineFramer(max_line_bytes=max_line_bytes)
         assert framer.feed(data) == _one_at_a_time(data, max_line_bytes)
         assert framer.offset == len(data)
+
+
+def _kept_reference(data: bytes, spans: list[tuple[int, int]], max_line_bytes: int) -> list[Line]:
+    """What framing only ``spans`` must give: the lines framing everything gives there."""
+    everything = LineFramer(max_line_bytes=max_line_bytes).feed(data)
+    return [line for line in everything if any(a <= line.offset < b for a, b in spans)]
+
+
+@st.composite
+def _data_and_spans(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, int]]]:
+    """Lines of awkward bytes, and disjoint runs of whole lines to keep."""
+    lines = draw(st.lists(st.lists(_PIECES, max_size=6).map(b"".join), min_size=1, max_size=30))
+    data = b"".join(line.replace(b"\n", b"") + b"\n" for line in lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line.replace(b"\n", b"")) + 1)
+    cuts = sorted(set(draw(st.lists(st.sampled_from(starts), max_size=12))))
+    pairs = list(zip(cuts[::2], cuts[1::2], strict=False))
+    return data, [(a, b) for a, b in pairs if b > a]
+
+
+class TestKeptSpans:
+    @settings(max_examples=300, deadline=None)
+    @given(_data_and_spans(), st.sampled_from([4, 64, 1 << 20]))
+    def test_framing_kept_spans_equals_framing_all_and_keeping_theirs(
+        self, data_spans: tuple[bytes, list[tuple[int, int]]], max_line_bytes: int
+    ) -> None:
+        """Holes, CRs, bad UTF-8 and cut lines in or around many small spans of one read."""
+        data, spans = data_spans
+        framer = LineFramer(max_line_bytes=max_line_bytes)
+        assert framer.feed(data, lambda body: spans) == _kept_reference(data, spans, max_line_bytes)
+        assert (framer.offset, framer.lineno) == (len(data), data.count(b"\n") + 1)
+        kept = sum(data.count(b"\n", a, b) for a, b in spans)
+        assert framer.take_passed() == (
+            data.count(b"\n") - kept, len(data) - sum(b - a for a, b in spans)
+        )
+
+    def test_a_line_begun_in_the_read_before_is_completed_then_spans_follow(self) -> None:
+        framer = LineFramer()
+        assert framer.feed(b"head") == []
+        lines = framer.feed(b"er\nskip\nkeep\r\ncaf\xc3\xa9\n", lambda body: [(5, 11), (11, 17)])
+        assert lines == [
+            Line("header", 0, 7, 1), Line("keep", 12, 18, 3), Line("caf\u00e9", 18, 24, 4),
+        ]

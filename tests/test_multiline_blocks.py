@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logwatch.model import Event, Origin
+from logwatch.model import Event, Line, Origin
 from logwatch.multiline import Assembler, blocks
 from logwatch.sources.framing import LineFramer
 from tests.corpus import Corpus
@@ -18,19 +18,30 @@ from tests.corpus import Corpus
 
 def _events(
     data: bytes, *, memo: bool, cuts: tuple[int, ...] = (), max_lines: int = 1000,
-    max_bytes: int = 1 << 20,
+    max_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20,
 ) -> list[Event]:
     """Every event of ``data``, fed in batches cut at ``cuts`` (line indices), then flushed."""
+    return _run(data, memo=memo, cuts=cuts, max_lines=max_lines, max_bytes=max_bytes,
+                max_line_bytes=max_line_bytes)[0]
+
+
+def _run(
+    data: bytes, *, memo: bool, cuts: tuple[int, ...] = (), max_lines: int = 1000,
+    max_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20,
+) -> tuple[list[Event], list[tuple[str, int | None]]]:
+    """``_events``, and what the assembler held back after each batch."""
     assembler = Assembler(Origin("test", "test.log"), max_lines=max_lines, max_bytes=max_bytes)
     if not memo:
         assembler._blocks = None  # the plain path: every line stepped through the machine
-    lines = LineFramer().feed(data)
+    lines = LineFramer(max_line_bytes=max_line_bytes).feed(data)
     events: list[Event] = []
+    held: list[tuple[str, int | None]] = []
     start = 0
     for cut in (*sorted(cuts), len(lines)):
         events += assembler.feed(lines[start:cut])
+        held.append((assembler.pending, assembler.pending_offset()))
         start = max(start, cut)
-    return events + assembler.flush()
+    return events + assembler.flush(), held
 
 
 def _logged() -> bytes:
@@ -185,3 +196,120 @@ class TestReplayedBlocks:
         assembler.feed(LineFramer().feed(many.encode() + b"2026-03-01 10:00:00,000 INFO end\n"))
         assert 0 < memo._text <= blocks._MAX_TEXT
         assert len(memo._templates) < 400
+
+
+_TRACEBACK = [
+    "Traceback (most recent call last):",
+    '  File "/srv/app/db.py", line 12, in connect',
+    "    raise ConnectionRefusedError(111)",
+    "ConnectionRefusedError: [Errno 111] Connection refused",
+    "",
+    "The above exception was the direct cause of the following exception:",
+    "",
+    "Traceback (most recent call last):",
+    '  File "/srv/app/db.py", line 20, in query',
+    "    connect()",
+    "app.DatabaseError: could not connect",
+]
+_MAIN = ["Traceback (most recent call last):", '  File "job.py", line 3, in <module>',
+         "    main()", "KeyError: 'x'"]
+# Records as loggers, runtimes and accidents write them; {t} is the time.
+_RECORDS: list[list[str]] = [
+    ["{t} ERROR app.db query failed", *_TRACEBACK],
+    ["{t} ERROR app.db query failed:", *_TRACEBACK],
+    ["{t} ERROR app.db other query failed", *_TRACEBACK[:4]],
+    ["{t} WARNING app.job retrying", *_MAIN],
+    ["{t} WARNING app.job retrying", *_TRACEBACK[:4]],
+    ["{t} INFO app.api served", *_MAIN],
+    ["{t} INFO app.api served"],
+    ["{t} INFO app.api multi-line", "  second line", "third line"],
+    ["{t} CRITICAL app \x1b[31mcoloured\x1b[0m", *_TRACEBACK[:4]],
+    ["{t} ERROR app a lone \x1b escape", *_TRACEBACK[:4]],
+    ["{t} ERROR app " + "long " * 30, *_TRACEBACK[:4]],
+    ["\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661 \u0661\u0660:\u0660\u0660:"
+     "\u0660\u0660 ERROR app other digits", *_TRACEBACK[:4]],
+    ["2026-03-01T10:00:00 ERROR app an ISO time", *_TRACEBACK[:4]],
+    ["{t}", *_TRACEBACK[:4]],
+    ["2026-03-01T10:00:00.000000000Z stderr F {t} ERROR app in a CRI envelope",
+     "2026-03-01T10:00:00.000000000Z stderr F Traceback (most recent call last):"],
+    ["", ""],
+    [*_MAIN],
+    ["{\"level\": \"error\", \"msg\": \"json\"}"],
+    ["404 a line that starts with digits"],
+]
+
+
+def _log(picks: list[int]) -> bytes:
+    lines = [line.replace("{t}", f"2026-03-01 10:00:{n % 60:02d},{n % 1000:03d}")
+             for n, pick in enumerate(picks) for line in _RECORDS[pick]]
+    return "".join(line + "\n" for line in lines).encode()
+
+
+class TestReplayAgainstStepping:
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.lists(st.integers(min_value=0, max_value=len(_RECORDS) - 1), max_size=40),
+        st.lists(st.integers(min_value=0, max_value=200), max_size=4),
+        st.sampled_from([(1000, 1 << 20, 1 << 20), (6, 1 << 20, 1 << 20), (1000, 300, 64)]),
+    )
+    def test_mixed_records_in_any_batching_give_what_stepping_gives(
+        self, picks: list[int], cuts: list[int], limits: tuple[int, int, int]
+    ) -> None:
+        """Repeats of every shape, side by side, cut anywhere: events and what is held back."""
+        max_lines, max_bytes, max_line_bytes = limits
+        data = _log(picks + picks)  # the second half repeats the first: blocks are replayed
+        settings_ = {"max_lines": max_lines, "max_bytes": max_bytes,
+                     "max_line_bytes": max_line_bytes}
+        replayed = _run(data, memo=True, cuts=tuple(cuts), **settings_)
+        assert replayed == _run(data, memo=False, cuts=tuple(cuts), **settings_)
+
+    def test_a_run_of_replayed_blocks_leaves_the_last_header_held(self) -> None:
+        data = _log([0] * 6)
+        lines = LineFramer().feed(data)
+        last_header = max(at for at, line in enumerate(lines) if "ERROR" in line.text)
+        for memo in (True, False):
+            assembler = Assembler(Origin("test", "test.log"))
+            if not memo:
+                assembler._blocks = None
+            events = assembler.feed(lines[: last_header + 1])
+            assert len(events) == 5
+            assert assembler.pending_offset() == lines[last_header].offset
+        assert len(blocks.SHARED._templates) == 1
+
+
+_TEXTS = [
+    "2026-03-01 10:00:00,000 ERROR app failed",
+    "2026-03-01 10:00:00 INFO ok",
+    "2026-03-01 10:00:00.123456789 DEBUG nanoseconds",
+    "2026-03-01T10:00:00 ERROR not the usual header",
+    "2026-03-01 10:00:00,000 ERROR",
+    "\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661 \u0661\u0660:\u0660\u0660:"
+    "\u0660\u0660 INFO other digits",
+    "Traceback (most recent call last):",
+    '  File "a.py", line 1, in f',
+    "ValueError: bad",
+    "",
+    "12345 no header",
+    " 2026-03-01 10:00:00 INFO indented",
+    "x\n2026-03-01 10:00:00 INFO a newline inside the text",
+]
+
+
+class TestBoundaries:
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(_TEXTS), st.booleans()), max_size=30))
+    def test_found_at_once_as_line_by_line(self, picked: list[tuple[str, bool]]) -> None:
+        lines = [Line(text, n, n + 1, n + 1, cut) for n, (text, cut) in enumerate(picked)]
+        bounds = blocks.Boundaries(lines)
+        starts = {at for at, line in enumerate(lines) if blocks.BlockMemo.starts(line)}
+        assert bounds.starts == starts
+        assert bounds.texts == [line.text for line in lines]
+        for start in range(len(lines) + 1):
+            assert bounds.end(start) == blocks.BlockMemo.end(lines, start)
+
+    @pytest.mark.parametrize("under", [blocks._MAX_LINES, blocks._MAX_LINES + 1])
+    def test_a_block_ends_within_the_longest_one_looked_at(self, under: int) -> None:
+        texts = [_TEXTS[0], *["  source line"] * under, _TEXTS[1]]
+        lines = [Line(text, n, n + 1, n + 1) for n, text in enumerate(texts)]
+        assert blocks.Boundaries(lines).end(1) == blocks.BlockMemo.end(lines, 1)
+        assert (blocks.BlockMemo.end(lines, 1) is None) == (under > blocks._MAX_LINES)

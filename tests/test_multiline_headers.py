@@ -8,10 +8,13 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from logwatch.multiline import headers, timestamps
 from logwatch.multiline.envelopes import unwrap
 from logwatch.multiline.headers import HeaderParser
-from logwatch.multiline.timestamps import parse_timestamp
+from logwatch.multiline.timestamps import leading_timestamp, parse_timestamp
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
@@ -162,3 +165,60 @@ class TestEnvelopes:
         line = format_record(*FORMATS[0][:2], logging.INFO, "app", "hello")
         assert unwrap(line) is None
         assert unwrap(sys.version) is None
+
+
+# Times as they stand at the start of lines, mostly near logging's asctime, valid or not.
+_STAMPS = st.tuples(
+    st.sampled_from(["2026-01-02", "2026-02-30", "2026-13-01", "\u0662\u0660\u0662\u0666-01-02",
+                     "202-01-02", "2026/01/02"]),
+    st.sampled_from([" ", "T", "  ", ""]),
+    st.sampled_from(["03:04:05", "23:59:60", "24:00:00", "3:04:05", "03:04"]),
+    st.sampled_from([",", ".", "", " "]),
+    st.sampled_from(["678", "6789", "67", "\u0666\u0667\u0668", ""]),
+    st.sampled_from([" ", "", "Z", " Z", "+0100", " +0000", " -01:00", " +", "x", ":"]),
+    st.sampled_from(["", "ERROR app", "Z", "+", "-", "1"]),
+).map("".join)
+_TAIL_PIECES = st.sampled_from(
+    [" ", "  ", "\t", "ERROR", "error", "WARN", "INFO", "app.db", "App", "[ERROR]", "[error    ]",
+     "-", "|", ":", "--", "app:", "ERROR/MainProcess]", "[app]", "query", "failed", "caf\u00e9"]
+)
+
+
+class TestCachedReading:
+    """What the fast paths and caches read is what the general path reads."""
+
+    @settings(max_examples=500, deadline=None)
+    @given(_STAMPS)
+    @example("2026-01-02 03:04:05,678 Z")
+    @example("2026-01-02 03:04:05.678 +0100 x")
+    @example("2026-01-02T03:04:05,678 -01:00")
+    @example("2026-01-02 03:04:05,678 ")
+    @example("2026-02-30 03:04:05,678 x")
+    @example("2026-01-02 03:04:05,\u0666\u0667\u0668 x")
+    @example("2026-01-02 03:04:05,67 x")
+    @example("2026-01-02 03:04:05,6789 x")
+    def test_asctime_gives_what_the_regexes_give(self, text: str) -> None:
+        fast = leading_timestamp(text)
+        original = timestamps._asctime
+        try:
+            timestamps._asctime = lambda text, pos: None
+            assert leading_timestamp(text) == fast
+        finally:
+            timestamps._asctime = original
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        st.sampled_from(["2026-01-02 03:04:05,678", "[2026-01-02 03:04:05]", "01/May/2024 12:00"]),
+        st.lists(_TAIL_PIECES, max_size=8).map("".join),
+    )
+    def test_a_header_read_from_the_tail_cache_is_read_in_full(
+        self, stamp: str, tail: str
+    ) -> None:
+        text = stamp + tail
+        cached = [HeaderParser().parse(text) for _ in range(2)]  # the second comes from the cache
+        kept = headers._TAIL_KEPT
+        try:
+            headers._TAIL_KEPT = -1
+            assert cached == [HeaderParser().parse(text)] * 2
+        finally:
+            headers._TAIL_KEPT = kept

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from operator import attrgetter
 from typing import Literal
 
 from logwatch.model import Event, ExceptionInfo, Line, Origin
@@ -31,6 +32,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
 _FATAL = ("Fatal Python error", "Windows fatal exception")
 _NO_FLAGS: frozenset[str] = frozenset()
 _TRUNCATED = frozenset(("truncated",))
+_IS_TRUNCATED = attrgetter("truncated")
 
 
 def strip_ansi(text: str) -> str:
@@ -80,38 +82,75 @@ class Assembler:
         the one after closes the block, so the drafts in between depend only
         on the block's text (``blocks``).
         """
-        memo = self._blocks
-        assert memo is not None
-        json_records = self._format != "text"
+        bounds = blocks.Boundaries(lines)
         count = len(lines)
         index = 0
         while index < count:
             line = lines[index]
             index += 1
-            if not self._line(line, drafts) or not memo.starts(line):
-                continue
-            machine = self._machines[""]
-            while machine.opened_by_header():
+            head = self._header_row(line) if index - 1 in bounds.starts else None
+            if head is None:
+                self._line(line, drafts)
+            else:
+                index = self._blocks_under(head, lines, index, bounds, drafts)
+
+    def _blocks_under(
+        self, head: Row, lines: list[Line], index: int, bounds: blocks.Boundaries,
+        drafts: list[Draft],
+    ) -> int:
+        """Take the header row ``head`` (``lines[index - 1]``) and the blocks that follow
+        it, replaying those seen before; return the index of the first line not taken."""
+        memo = self._blocks
+        assert memo is not None
+        json_records = self._format != "text"
+        setting = (self._max_lines, self._max_bytes)
+        self._emit_row("", head, drafts)
+        machine = self._machines[""]
+        if not machine.opened_by_header():
+            return index
+        # Whether the machine holds ``head``. A replay emits what it held, and
+        # the header after a replayed block is fed to it only when the next
+        # block is not replayed too: an idle machine fed a header emits
+        # nothing, so the drafts are the same whenever that happens.
+        held = True
+        while True:
+            end = bounds.end(index)
+            if end is None or not memo.fits(setting, head, lines, index, end):
+                break
+            texts = tuple(bounds.texts[index:end])
+            key = memo.key(setting, json_records, head, texts)
+            template = memo.get(key)
+            if template is None:
+                if not held:
+                    self._emit_row("", head, drafts)
+                    held = True
+                record = machine.record_header()
+                first = len(drafts)
+                plain = True
+                for at in range(index, end + 1):
+                    plain = self._line(lines[at], drafts) and plain
+                if plain:
+                    memo.learn(key, machine, lines, index - 1, end, drafts, first, record)
+                index = end + 1
+                if not machine.opened_by_header():
+                    return index
                 head = machine.opening_row()
                 if head.text != head.raw:
-                    break  # ANSI codes were cleaned off the header: replay would lose them
-                end = memo.end(lines, index)
-                if end is None or not memo.fits(machine, head, lines, index, end):
-                    break
-                key = memo.key(machine, json_records, lines[index - 1], lines, index, end)
-                template = memo.get(key)
-                if template is not None:
-                    template.replay(machine, lines, index, end, drafts)
-                    self._line(lines[end], drafts)
-                else:
-                    record = machine.record_header()
-                    first = len(drafts)
-                    plain = True
-                    for at in range(index, end + 1):
-                        plain = self._line(lines[at], drafts) and plain
-                    if plain:
-                        memo.learn(key, machine, lines, index - 1, end, drafts, first, record)
-                index = end + 1
+                    return index  # ANSI codes were cleaned off the header: replay would lose them
+                continue
+            if held:
+                machine.restart()
+                held = False
+            template.replay(head, lines, index, texts, drafts)
+            index = end + 1
+            after = self._header_row(lines[end])
+            if after is None:
+                self._line(lines[end], drafts)
+                return index
+            head = after
+        if not held:
+            self._emit_row("", head, drafts)
+        return index
 
     @property
     def pending(self) -> Pending:
@@ -162,6 +201,19 @@ class Assembler:
             row = self._row(wrapped.text, line, line, line.text, wrapped)
         self._emit_row(stream, row, drafts)
         return False
+
+    def _header_row(self, line: Line) -> Row | None:
+        """The row of a line ``blocks`` found to start with a record header; None: use ``_line``.
+
+        Such a line has no envelope (those put no space after the date) and is
+        a header whatever the grammar's state, so only the header is read;
+        one with ANSI codes in it goes the general way.
+        """
+        text = line.text
+        header = None if "\x1b" in text else self._headers.parse(text)
+        if header is None:
+            return None
+        return Row(text, text, line.lineno, line.lineno, line.offset, line.end, Kind.HEADER, header)
 
     def _join(self, stream: str, last: tuple[Line, Unwrapped] | None) -> Row:
         """One row from the pieces a runtime split a long line into."""
@@ -225,23 +277,25 @@ class Assembler:
         rows = draft.rows
         if len(rows) == 1 and draft.record_rows == 1 and not draft.fault and not draft.elided:
             return self._record_event(draft, rows[0])
+        raw: Sequence[str]
+        clean: Sequence[str]
         if draft.texts is not None:
-            raw = list(draft.texts)
-            clean = list(draft.texts)
+            raw = clean = draft.texts
         else:
             raw = [row.raw for row in rows]
             clean = [row.text for row in rows]
         record_rows = draft.record_rows
         if draft.elided:
             marker = f"{ELISION_PREFIX}{draft.elided} lines elided ..."
-            raw.insert(draft.elided_at, marker)
-            clean.insert(draft.elided_at, marker)
-            if record_rows > draft.elided_at:
+            at = draft.elided_at
+            raw = [*raw[:at], marker, *raw[at:]]
+            clean = [*clean[:at], marker, *clean[at:]]
+            if record_rows > at:
                 record_rows += 1
         header = draft.header
         record = clean[:record_rows]
-        body = clean[record_rows:]
-        chain, chain_key = _chain(tuple(body)) if body and not draft.fault else ((), "")
+        body = tuple(clean[record_rows:])
+        chain, chain_key = _chain(body) if body and not draft.fault else ((), "")
         flags: set[str] = set()
         level = header.level if header else None
         if header is not None:
@@ -265,7 +319,7 @@ class Assembler:
             key = fingerprint_record(level, header.logger if header else None, message)
         if draft.partial:
             flags.add("partial")
-        if draft.elided or any(row.truncated for row in rows):
+        if draft.elided or any(map(_IS_TRUNCATED, rows)):
             flags.add("truncated")
         return Event(
             origin=self._origin,

@@ -17,11 +17,14 @@ row positions (``learn``); later copies with the same text get rows and
 drafts built from that record, without classifying a line or stepping the
 machine (``Template.replay``). Anything unusual (a cut-off line, an envelope,
 ANSI codes, an elided middle, JSON) is never recorded and goes the long way.
+Where the blocks of a batch start and end is found for all of them at once
+(``Boundaries``), not by looking at each line in Python.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,16 +39,17 @@ RECORD_HEADER_BYTES = (
     rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) "
 )
 RECORD_HEADER = re.compile(RECORD_HEADER_BYTES.decode())
+_HEADER_AFTER_NEWLINE = re.compile("\n" + RECORD_HEADER.pattern)
 
 _MAX_LINES = 400  # a longer block is rare and costs its own stepping anyway
 # What the recorded blocks may hold (all files), roughly in bytes: each line's
 # characters plus what a str and a tuple slot cost, and each template's own
-# objects; past it, start afresh.
+# objects (its shapes, kinds and key tuples); past it, start afresh.
 _MAX_TEXT = 2 << 20
 _LINE_COST = 64
-_ENTRY_COST = 600
+_ENTRY_COST = 660
 
-Key = tuple[object, ...]
+Key = tuple[tuple[int, int], bool, str | None, bool, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class _DraftShape:
     headed: bool  # the draft's header is the block's
     partial: bool
     fault: bool
+    whole: bool  # the draft is every line of the block, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +70,12 @@ class Template:
     drafts: tuple[_DraftShape, ...]
 
     def replay(
-        self, machine: Machine, lines: Sequence[Line], start: int, end: int, out: list[Draft]
+        self, head: Row, lines: Sequence[Line], start: int, texts: tuple[str, ...],
+        out: list[Draft],
     ) -> None:
-        """The drafts of ``lines[start:end]``, under the header ``machine`` holds; closes it."""
-        head = machine.opening_row()
-        header = machine.record_header()
-        texts = (head.text, *[line.text for line in lines[start:end]])
+        """The drafts of the block under ``head``: ``texts``, the lines from ``lines[start]``."""
+        header = head.header
+        every = (head.text, *texts)
         kinds = self.kinds
         for shape in self.drafts:
             at = shape.rows
@@ -88,10 +93,54 @@ class Template:
                     header if shape.headed else None,
                     partial=shape.partial,
                     fault=shape.fault,
-                    texts=tuple([texts[index] for index in at]),
+                    texts=every if shape.whole else tuple([every[index] for index in at]),
                 )
             )
-        machine.restart()
+
+
+class Boundaries:
+    """Where the blocks of one batch of lines may start and must end, found at once.
+
+    One regex search over the batch's texts joined by newlines finds every
+    record header at C speed; matching each line on its own costs a Python
+    step per traceback line. The header pattern cannot match a newline, so a
+    match after one lies within a single line.
+    """
+
+    def __init__(self, lines: Sequence[Line]) -> None:
+        self._lines = lines
+        self.texts = texts = [line.text for line in lines]
+        joined = "\n".join(texts)
+        if joined.count("\n") == len(texts) - 1:
+            heads = [0] if texts and RECORD_HEADER.match(joined) is not None else []
+            index = seen = 0
+            count = joined.count
+            for match in _HEADER_AFTER_NEWLINE.finditer(joined):
+                at = match.start()
+                index += count("\n", seen, at + 1)
+                seen = at + 1
+                heads.append(index)
+        else:  # a text holds a newline (not one the framer made): line by line
+            heads = [at for at, text in enumerate(texts) if RECORD_HEADER.match(text) is not None]
+        self.starts = set(heads)  # the lines a block may start at (``BlockMemo.starts``)
+        self._stops = heads
+        truncated = [line.truncated for line in lines]
+        if any(truncated):
+            # a cut-off line starts no block and ends any that reaches it
+            cut = {at for at, flag in enumerate(truncated) if flag}
+            self.starts -= cut
+            self._stops = sorted(self.starts | cut)
+
+    def end(self, start: int) -> int | None:
+        """``BlockMemo.end(lines, start)``, by the headers found."""
+        stops = self._stops
+        at = bisect_left(stops, start)
+        if at == len(stops):
+            return None
+        end = stops[at]
+        if end == start or end > start + _MAX_LINES or self._lines[end].truncated:
+            return None
+        return end
 
 
 def _row(line: Line, kind: Kind) -> Row:
@@ -107,11 +156,15 @@ class BlockMemo:
 
     @staticmethod
     def starts(line: Line) -> bool:
+        """Whether a block may start at ``line``: the reference for ``Boundaries.starts``."""
         return not line.truncated and RECORD_HEADER.match(line.text) is not None
 
     @staticmethod
     def end(lines: Sequence[Line], start: int) -> int | None:
-        """Index of the header that closes the block from ``start``, if it is in ``lines``."""
+        """Index of the header that closes the block from ``start``, if it is in ``lines``.
+
+        The reference for ``Boundaries.end``, a line at a time.
+        """
         limit = min(len(lines), start + _MAX_LINES + 1)
         match = RECORD_HEADER.match
         for at in range(start, limit):
@@ -123,31 +176,25 @@ class BlockMemo:
         return None
 
     @staticmethod
-    def fits(machine: Machine, head: Row, lines: Sequence[Line], start: int, end: int) -> bool:
+    def fits(
+        setting: tuple[int, int], head: Row, lines: Sequence[Line], start: int, end: int
+    ) -> bool:
         """Whether the block stays within the head of the held buffer, cut nowhere.
 
         Where a long event is cut depends on the sizes of all its rows, the
         header's too, which the key leaves out: a block is replayed (or
-        learnt) only when nothing of it can be cut.
+        learnt) only when nothing of it can be cut. ``setting``: the
+        machine's ``limits``.
         """
-        head_lines, _, head_bytes, _ = limits(*machine.limits)
+        head_lines, _, head_bytes, _ = limits(*setting)
         size = head.end - head.offset + lines[end - 1].end - lines[start].offset
         return end - start + 1 <= head_lines and size <= head_bytes
 
     @staticmethod
-    def key(
-        machine: Machine, json_records: bool, header: Line, lines: Sequence[Line], start: int,
-        end: int,
-    ) -> Key:
-        record = machine.record_header()
-        level = record.level if record is not None else None
-        return (
-            machine.limits,
-            json_records,
-            level,
-            header.text.rstrip().endswith(":"),
-            *[line.text for line in lines[start:end]],
-        )
+    def key(setting: tuple[int, int], json_records: bool, head: Row, texts: tuple[str, ...]) -> Key:
+        """What replaying the block ``texts`` under the record header ``head`` depends on."""
+        level = head.header.level if head.header is not None else None
+        return (setting, json_records, level, head.text.rstrip().endswith(":"), texts)
 
     def get(self, key: Key) -> Template | None:
         return self._templates.get(key)
@@ -187,15 +234,13 @@ class BlockMemo:
             shapes.append(
                 _DraftShape(
                     tuple(at_rows), draft.record_rows, draft.header is not None,
-                    draft.partial, draft.fault,
+                    draft.partial, draft.fault, at_rows == list(range(end - header_at)),
                 )
             )
         placed = {at for shape in shapes for at in shape.rows}
         if placed != set(range(end - header_at)):
             return  # a line went to no draft (a blank between records): keep it simple
-        self._text += _ENTRY_COST + sum(
-            len(text) + _LINE_COST for text in key if isinstance(text, str)
-        )
+        self._text += _ENTRY_COST + sum(len(text) + _LINE_COST for text in key[-1])
         if self._text > _MAX_TEXT:
             self._templates.clear()
             self._text = 0

@@ -50,7 +50,10 @@ def normalise_level(name: str) -> str | None:
     return LEVELS.get(name.strip(_STRIP).upper())
 
 
-@dataclass(frozen=True, slots=True)
+# Never changed once built, but not declared frozen: a frozen dataclass's
+# __init__ sets each field through object.__setattr__, which costs more than
+# the rest of reading a header (as for ``model.Line``).
+@dataclass(slots=True, unsafe_hash=True)
 class Header:
     """What a record's first line says about the record."""
 
@@ -104,8 +107,26 @@ def _after_timestamp(text: str) -> Header | None:
     if found is None:
         return None
     timestamp, end = found
-    level, logger, message_at = _scan(text, end)
-    return Header(level, logger, text[message_at:].rstrip(), timestamp)
+    if len(text) - end <= _TAIL_KEPT:
+        level, logger, message = _read_tail(text[end:])
+    else:
+        level, logger, message_at = _scan(text, end)
+        message = text[message_at:].rstrip()
+    return Header(level, logger, message, timestamp)
+
+
+# A storm repeats its record's header but for the time: what follows the time
+# is read once. ``_scan`` reads nothing before its start, so it gives the same
+# for the tail alone. Only short tails are kept: 128 of at most 200 characters
+# (key, message and logger) stay within a few hundred KiB.
+_TAIL_KEPT = 200
+
+
+@functools.lru_cache(maxsize=128)
+def _read_tail(tail: str) -> tuple[str | None, str | None, str]:
+    """Level, logger and message of what follows a header's timestamp."""
+    level, logger, message_at = _scan(tail, 0)
+    return level, logger, tail[message_at:].rstrip()
 
 
 def _level_first(text: str) -> Header | None:
