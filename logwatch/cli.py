@@ -8,6 +8,7 @@ check` and `--help` start fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -158,11 +159,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         unreadable.append(name)
         print(f"logwatch: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
 
+    # A replay makes and drops millions of small objects, next to none of them in
+    # cycles: a young-generation collection every 700 of them was ~8% of a storm's time.
+    gc.set_threshold(50_000, 10, 10)
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps builds one per call
     for record in replay_files(config, args.files, all_events=args.events, on_error=report):
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            print(_human_replay(record))
+        print(encode(record) if args.json else _human_replay(record))
     return 1 if unreadable else 0
 
 

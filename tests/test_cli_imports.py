@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import logwatch
+
 # what only delivery needs: the HTTP client, SMTP, the event loop
 SEND_ONLY = ("httpx", "httpcore", "smtplib", "asyncio")
 
@@ -65,3 +67,33 @@ def test_replay_imports_nothing_that_only_sending_needs(config: Path, tmp_path: 
     log.write_text("2026-01-01 12:00:00,000 ERROR app could not connect\n", encoding="utf-8")
     imported = _imported("replay", "-c", str(config), "--json", str(log))
     assert imported.isdisjoint(SEND_ONLY), sorted(imported.intersection(SEND_ONLY))
+
+
+def test_importing_the_package_imports_no_pydantic() -> None:
+    """The package's public names (for plugin authors) are imported when first used."""
+    probe = "import json, sys\nimport logwatch\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    imported = set(json.loads(done.stdout))
+    assert {"pydantic", "logwatch.notifiers.base"}.isdisjoint(imported)
+
+
+def test_every_public_name_still_resolves() -> None:
+    for name in logwatch.__all__:
+        assert getattr(logwatch, name) is not None
+        assert name in dir(logwatch)
+    from logwatch.notifiers.base import NotifierOptions
+
+    assert logwatch.NotifierOptions is NotifierOptions
+    with pytest.raises(AttributeError):
+        _ = logwatch.NoSuchName
+
+
+def test_star_import_gives_every_public_name() -> None:
+    """In a fresh interpreter, where no name has been looked up yet."""
+    probe = "import json\nfrom logwatch import *\nprint(json.dumps(sorted(globals())))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert set(logwatch.__all__) <= set(json.loads(done.stdout))

@@ -6,13 +6,14 @@ paths resolve against the directory passed as validation context
 working directory.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would evaluate each field's
+# annotation from its text, ~2 ms of every start-up (the models are built at import).
 
 import codecs
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -195,7 +196,7 @@ class TimeIntervalConfig(_Frozen):
     location: str = "UTC"  # an IANA zone: Europe/Berlin
 
     @model_validator(mode="after")
-    def _parses(self) -> TimeIntervalConfig:
+    def _parses(self) -> Self:
         self.interval()
         return self
 
@@ -220,7 +221,7 @@ class RouteConfig(_Frozen):
     mute_during: Strings = ()
     active_during: Strings = ()
     continue_: bool = Field(default=False, alias="continue")
-    routes: tuple[RouteConfig, ...] = ()
+    routes: tuple["RouteConfig", ...] = ()
 
     @field_validator("matchers")
     @classmethod
@@ -276,7 +277,7 @@ class RuleConfig(_Frozen):
         return labels
 
     @model_validator(mode="after")
-    def _regression_needs_resolve(self) -> RuleConfig:
+    def _regression_needs_resolve(self) -> Self:
         if "regression" in self.notify_on and not self.resolve_after:
             raise ValueError(
                 "notify_on: regression needs resolve_after: a fingerprint comes back"
@@ -333,7 +334,7 @@ class DeliveryConfig(_Frozen):
     batch: int = Field(default=50, ge=1)
 
     @model_validator(mode="after")
-    def _backoff_grows(self) -> DeliveryConfig:
+    def _backoff_grows(self) -> Self:
         if self.max_backoff < self.initial_backoff:
             raise ValueError("max_backoff must not be shorter than initial_backoff")
         return self
@@ -363,7 +364,7 @@ class StateConfig(_Frozen):
         return url
 
     @model_validator(mode="after")
-    def _redis_needs_url(self) -> StateConfig:
+    def _redis_needs_url(self) -> Self:
         if self.backend == "redis" and not self.url:
             raise ValueError("backend redis needs url, like redis://10.0.0.5:6379/0")
         return self
