@@ -163,8 +163,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     # cycles: a young-generation collection every 700 of them was ~8% of a storm's time.
     gc.set_threshold(50_000, 10, 10)
     encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps builds one per call
+    write = sys.stdout.write  # one write a record, where print makes two
     for record in replay_files(config, args.files, all_events=args.events, on_error=report):
-        print(encode(record) if args.json else _human_replay(record))
+        write((encode(record) if args.json else _human_replay(record)) + "\n")
     return 1 if unreadable else 0
 
 
