@@ -90,6 +90,7 @@ def _assemble(data: bytes, keep: ColdLines | None, chunk: int) -> Run:
     return Run(events, framer.take_passed()[0])
 
 
+_CRI = "2026-03-01T12:00:00.100000000Z stderr F "
 # Lines of every shape a reader may meet next to plain records.
 _SHAPES = [
     f"{STAMP.format(1, 2)} INFO app.api ordinary",
@@ -104,6 +105,13 @@ _SHAPES = [
     "ERROR:app.api:basicConfig's own format",
     "ValueError: a bare exception line",
     *TRACEBACK,
+    # envelopes the assembler unwraps into streams of their own
+    *(f"{_CRI}{line}" for line in TRACEBACK[:4]),
+    f"{_CRI}worker 3 restarted",
+    f"{_CRI}  indented text",
+    "2026-03-01T12:00:00.1+00:00 host app[42]: Traceback (most recent call last):",
+    '2026-03-01T12:00:00.1+00:00 host app[42]:   File "/srv/app/x.py", line 3, in f',
+    "2026-03-01T12:00:00.1+00:00 host app[42]: ValueError: boom",
 ]
 
 
@@ -168,6 +176,17 @@ class TestColdLines:
             assert not event.chain
             assert b"could not connect" not in event.text.encode()
 
+    @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
+    def test_a_traceback_in_a_container_runtimes_envelope_is_kept(self, accelerate: bool) -> None:
+        """CRI lines start with a digit, like headers, yet are a stream of their own."""
+        plain = [f"{STAMP.format(0, n)} INFO app.api ordinary {n}" for n in range(200)]
+        lines = [*plain, *(f"{_CRI}{line}" for line in TRACEBACK[:4]), *plain]
+        data = "".join(line + "\n" for line in lines).encode()
+        keep = ColdLines(LITERALS[0], accelerate=accelerate)
+        chains = [e.chain for e in _assemble(data, keep, 1 << 16).events if e.chain]
+        assert chains == [e.chain for e in _assemble(data, None, 1 << 16).events if e.chain]
+        assert len(chains) == 1
+
     def test_line_numbers_and_offsets_count_the_lines_passed_over(self) -> None:
         """A line after a passed-over run keeps its true line number and byte offset."""
         lines = [f"{STAMP.format(1, n)} INFO app n={n}" for n in range(2000)]
@@ -189,6 +208,9 @@ class TestRuleLiterals:
             (r"could not connect to (database|server)", {b"could not connect to "}, set()),
             (r"(disk|quota) (full|exceeded)", {b"disk", b"quota"}, set()),
             (r"(?i)Deadlock detected", set(), {b"deadlock detected"}),
+            # a message's lines are joined by "\n", each stripped at its ends
+            (r"upstream failed:\n404", {b"upstream failed:"}, set()),
+            (r"x\n  File \"/srv/app\.py\"", {b'File "/srv/app.py"'}, set()),
         ],
     )
     def test_a_regex_gives_the_literals_every_match_contains(

@@ -116,6 +116,12 @@ def message_literals(pattern: re.Pattern[str]) -> Literals | None:
         return None
     folding = bool(pattern.flags & re.IGNORECASE) or _sets_ignorecase(parsed)
     found = _required(parsed)
+    if found:
+        # Literals are looked for in one line's bytes, and a message is its lines
+        # joined by "\n", each stripped at its ends: what one line must hold is the
+        # longest piece between line breaks, less the spaces at its ends.
+        found = {max(text.split("\n"), key=len).strip() if "\n" in text else text
+                 for text in found}
     if not found or any(len(text) < _MIN_LITERAL or "\ufffd" in text for text in found):
         return None
     if folding:

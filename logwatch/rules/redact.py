@@ -236,7 +236,7 @@ def _mask_groups(match: re.Match[str]) -> str:
 def _user_rule(pattern: re.Pattern[str]) -> _Rule:
     """An operator's pattern, gated on the literals it cannot match without, if it has any."""
     found = message_literals(pattern)
-    if found is None or any(b"\n" in literal for literal in found.exact | found.folded):
+    if found is None:
         # gates are applied a line at a time
         return _Rule(pattern, _mask_groups)
     return _Rule(

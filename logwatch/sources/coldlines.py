@@ -10,9 +10,11 @@ assembler held before it just the same.
 
 Finding them takes a few C-level scans per buffer, not a Python step per line:
 
-- one regex match per run of lines that do not start with a digit (a
-  traceback is one run). Every traceback line, JSON record, exception line,
-  blank line starts with something else, and every header with a digit;
+- one regex match per run of lines that do not start with a digit, or start
+  like an ISO date with its "T" (a traceback is one run). Every traceback
+  line, JSON record, exception line, blank line starts with something else,
+  every header with a digit, and every envelope (a container runtime's,
+  syslog's) the assembler unwraps with something else or an ISO date;
 - the literals: one ``bytes.find`` each, or one pass for all with the optional
   accelerator (``literalscan``).
 
@@ -37,11 +39,15 @@ from logwatch.sources.literalscan import literal_scan
 __all__ = ["RECORD_HEADER", "ColdLines", "cold_lines_for"]
 
 _HEADER_AT = re.compile(RECORD_HEADER_BYTES)  # a logging header; pipeline also checks decoded lines
-# Lines that cannot be a header, one match per run of them. It starts with a
-# literal newline, which ``re`` searches for at C speed, and then looks at one
-# byte: checking the whole header here would cost three times as much.
-_OTHER_RUN = re.compile(rb"\n(?![0-9])[^\n]*(?:\n(?![0-9])[^\n]*)*")
-_OTHER_LINES = re.compile(rb"(?:[^0-9\n][^\n]*\n|\n)*")  # the same, from a line start
+# What a line that may be a plain record starts with: a digit, and no "T" where
+# an ISO date would have one (CRI and ISO syslog envelopes, whose lines belong
+# to streams of their own, start "2026-03-01T"). Two bytes looked at, where
+# checking the whole header would cost three times as much.
+_PLAIN = rb"[0-9](?![^\n]{9}T)"
+# Lines of other shapes, one match per run of them. It starts with a literal
+# newline, which ``re`` searches for at C speed.
+_OTHER_RUN = re.compile(rb"\n(?!" + _PLAIN + rb")[^\n]*(?:\n(?!" + _PLAIN + rb")[^\n]*)*")
+_OTHER_LINES = re.compile(rb"(?:(?!" + _PLAIN + rb")[^\n]*\n)*")  # the same, from a line start
 # More spans than one per this many bytes: frame the whole buffer, which is cheaper.
 _DENSE_BYTES = 256
 # A record longer than this many lines that start with a digit is no ``logging``

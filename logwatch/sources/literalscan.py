@@ -19,7 +19,8 @@ from typing import Any
 
 # Given a buffer, append to the list the start of each line with a hit (repeats
 # allowed); return the runs of lines that do not start with a digit, as
-# (start, end) spans, if the scan found them too, else None.
+# (start, end) spans, if the scan found them too, else None. (Lines that start
+# like an ISO date with its "T" are then among the hits.)
 Runs = list[tuple[int, int]]
 Scan = Callable[[bytes, list[int]], Runs | None]
 
@@ -28,6 +29,10 @@ Scan = Callable[[bytes, list[int]], Runs | None]
 # into Python, not one a line. Each reports just past the first byte of a line.
 _RUN_BEGINS = rb"(?:^|\n)[0-9][^\n]*\n(?:[^0-9\n]|\n)"
 _RUN_ENDS = rb"(?:^|\n)(?:[^0-9\n][^\n]*)?\n[0-9]"
+# A line that starts like an ISO date with its "T" (a CRI or ISO syslog
+# envelope): reported as if it held a literal, which keeps it the same way.
+_ISO_T = rb"(?:^|\n)[0-9][^\n]{9}T"
+_ISO_T_AT = 11  # reported just past the "T"
 
 
 def literal_scan(
@@ -83,10 +88,10 @@ def _hyperscan(exact: tuple[bytes, ...], folded: tuple[bytes, ...]) -> Scan | No
     database.compile(
         # every byte as \xHH: literals may hold regex syntax, or a NUL
         expressions=[b"".join(b"\\x%02x" % byte for byte in literal) for literal in literals]
-        + [_RUN_BEGINS, _RUN_ENDS],
-        ids=list(range(count + 2)),
-        elements=count + 2,
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0],
+        + [_RUN_BEGINS, _RUN_ENDS, _ISO_T],
+        ids=list(range(count + 3)),
+        elements=count + 3,
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0, 0],
     )
     sizes = [len(literal) for literal in literals]
     lock = threading.Lock()  # one scratch space per database
@@ -101,6 +106,8 @@ def _hyperscan(exact: tuple[bytes, ...], folded: tuple[bytes, ...]) -> Scan | No
                 starts.append(body.rfind(b"\n", 0, end - sizes[found]) + 1)
             elif found == count:
                 begun = end - 1
+            elif found == count + 2:
+                starts.append(end - _ISO_T_AT)
             elif begun >= 0:  # a run that began in this buffer ends
                 runs.append((begun, end - 1))
                 begun = -1
