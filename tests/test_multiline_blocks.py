@@ -14,6 +14,7 @@ from logwatch.model import Event, Line, Origin
 from logwatch.multiline import Assembler, blocks
 from logwatch.sources.framing import LineFramer
 from tests.corpus import Corpus
+from tests.test_sources_coldlines import TRACEBACK
 
 
 def _events(
@@ -198,38 +199,25 @@ class TestReplayedBlocks:
         assert len(memo._templates) < 400
 
 
-_TRACEBACK = [
-    "Traceback (most recent call last):",
-    '  File "/srv/app/db.py", line 12, in connect',
-    "    raise ConnectionRefusedError(111)",
-    "ConnectionRefusedError: [Errno 111] Connection refused",
-    "",
-    "The above exception was the direct cause of the following exception:",
-    "",
-    "Traceback (most recent call last):",
-    '  File "/srv/app/db.py", line 20, in query',
-    "    connect()",
-    "app.DatabaseError: could not connect",
-]
 _MAIN = ["Traceback (most recent call last):", '  File "job.py", line 3, in <module>',
          "    main()", "KeyError: 'x'"]
 # Records as loggers, runtimes and accidents write them; {t} is the time.
 _RECORDS: list[list[str]] = [
-    ["{t} ERROR app.db query failed", *_TRACEBACK],
-    ["{t} ERROR app.db query failed:", *_TRACEBACK],
-    ["{t} ERROR app.db other query failed", *_TRACEBACK[:4]],
+    ["{t} ERROR app.db query failed", *TRACEBACK],
+    ["{t} ERROR app.db query failed:", *TRACEBACK],
+    ["{t} ERROR app.db other query failed", *TRACEBACK[:4]],
     ["{t} WARNING app.job retrying", *_MAIN],
-    ["{t} WARNING app.job retrying", *_TRACEBACK[:4]],
+    ["{t} WARNING app.job retrying", *TRACEBACK[:4]],
     ["{t} INFO app.api served", *_MAIN],
     ["{t} INFO app.api served"],
     ["{t} INFO app.api multi-line", "  second line", "third line"],
-    ["{t} CRITICAL app \x1b[31mcoloured\x1b[0m", *_TRACEBACK[:4]],
-    ["{t} ERROR app a lone \x1b escape", *_TRACEBACK[:4]],
-    ["{t} ERROR app " + "long " * 30, *_TRACEBACK[:4]],
+    ["{t} CRITICAL app \x1b[31mcoloured\x1b[0m", *TRACEBACK[:4]],
+    ["{t} ERROR app a lone \x1b escape", *TRACEBACK[:4]],
+    ["{t} ERROR app " + "long " * 30, *TRACEBACK[:4]],
     ["\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661 \u0661\u0660:\u0660\u0660:"
-     "\u0660\u0660 ERROR app other digits", *_TRACEBACK[:4]],
-    ["2026-03-01T10:00:00 ERROR app an ISO time", *_TRACEBACK[:4]],
-    ["{t}", *_TRACEBACK[:4]],
+     "\u0660\u0660 ERROR app other digits", *TRACEBACK[:4]],
+    ["2026-03-01T10:00:00 ERROR app an ISO time", *TRACEBACK[:4]],
+    ["{t}", *TRACEBACK[:4]],
     ["2026-03-01T10:00:00.000000000Z stderr F {t} ERROR app in a CRI envelope",
      "2026-03-01T10:00:00.000000000Z stderr F Traceback (most recent call last):"],
     ["", ""],
