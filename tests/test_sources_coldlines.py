@@ -307,7 +307,8 @@ class TestDaemonPipeline:
             source_extra="    start_at: beginning\n    multiline: {flush_after: 1h}\n",
         ))
         store = Store.in_dir(config.state_dir)
-        tailer = Tailer(config.sources, store.files(), first_start=True)
+        # no watcher runs here: every round looks at every file, so appends are seen
+        tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
         yield Pipeline(config, store, tailer, build_engine(config)), store, tmp_path / "logs"
         store.close()
 
@@ -320,6 +321,24 @@ class TestDaemonPipeline:
         (logs / "app.log").write_text("\n".join(record) + "\n", encoding="utf-8")
         reader.process()
         assert store.outbox_counts()["pending"] == 1
+
+    def test_a_record_read_while_it_is_being_written_waits_for_its_end(
+        self, pipeline: tuple[Pipeline, Store, Path]
+    ) -> None:
+        """A read may see a write() half done (page by page): a cut line means more comes."""
+        reader, store, logs = pipeline
+        text = "\n".join([f"{STAMP.format(0, 1)} ERROR app.db query failed", *TRACEBACK]) + "\n"
+        cut = text.index("The above exception") + 10  # just after a final exception line
+        log = logs / "app.log"
+        log.write_text(text[:cut], encoding="utf-8")
+        reader.process()
+        assert store.outbox_counts()["pending"] == 0  # the chain is not cut in two
+        with log.open("a", encoding="utf-8") as out:
+            out.write(text[cut:])
+        reader.process()
+        # the record's header came in the earlier read: it is whole now all the same
+        assert store.outbox_counts()["pending"] == 1
+        assert len(store.outbox()) == 1
 
     def test_a_bare_traceback_at_the_end_of_the_file_still_waits(
         self, pipeline: tuple[Pipeline, Store, Path]

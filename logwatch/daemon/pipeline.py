@@ -98,22 +98,25 @@ def _assembler(origin: Origin, source: SourceConfig) -> Assembler:
     )
 
 
-def _whole_record_held(assembler: Assembler, lines: Sequence[Line]) -> bool:
+def _whole_record_held(assembler: Assembler, held: Sequence[Sequence[Line]]) -> bool:
     """Is what the assembler holds one `logging` record that the file ends with?
 
     ``logging`` writes a record, its traceback included, with one ``write()``:
     once the reader is at the end of the file, nothing more of it can come, so
     waiting ``flush_after`` for a note or a chained exception would only delay
-    the alert. A bare traceback (printed line by line) still waits.
+    the alert. A bare traceback (printed line by line) still waits. The record's
+    first line may have come in an earlier read (``held``: the chunks since it).
     """
     if assembler.pending != "tail":
         return False
     start = assembler.pending_offset()
-    for line in reversed(lines):
-        if line.offset == start:
-            return RECORD_HEADER.match(line.text) is not None
-        if start is None or line.offset < start:
-            break
+    if start is None:
+        return False
+    for lines in reversed(held):
+        if lines and lines[0].offset <= start:
+            for line in reversed(lines):
+                if line.offset <= start:
+                    return line.offset == start and RECORD_HEADER.match(line.text) is not None
     return False
 
 
@@ -237,7 +240,7 @@ class Pipeline:
             self._dirty[chunk.origin.file_uid] = None
             stream.recent.add(chunk.lines)
             self._emit(stream, self._assemble(stream, chunk.lines))
-            if chunk.at_eof and _whole_record_held(stream.assembler, chunk.lines):
+            if chunk.at_eof and _whole_record_held(stream.assembler, stream.held_chunks):
                 self._emit(stream, stream.assembler.flush())
 
     def _assemble(self, stream: _Stream, lines: Sequence[Line]) -> list[Event]:

@@ -861,7 +861,10 @@ class Tailer:
         for uid, (origin, lines) in self._out.items():
             reader = self._readers.get(uid)
             passed_lines, passed_bytes = self._passed.get(uid, (0, 0))
-            chunks.append(Chunk(origin, lines, at_eof=reader is None or not reader.behind,
+            # a cut last line at the end means a write() is still going on (a reader
+            # can see one half done, page by page): not at the end of anything yet
+            at_eof = reader is None or not (reader.behind or reader.framer.has_partial)
+            chunks.append(Chunk(origin, lines, at_eof=at_eof,
                                 passed_lines=passed_lines, passed_bytes=passed_bytes))
         self._out = {}
         self._passed = {}
