@@ -383,6 +383,18 @@ def _settle(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     os.utime(directory, (past, past))
 
 
+def _net_tailer(started: list[Tailer], logs: Path) -> tuple[FakeClock, Recorder]:
+    """A tailer of logs/*.log on a fake clock: ticks of 1 s, scans of 10 s, verifies of 30 s."""
+    clock = FakeClock()
+    rec = run(
+        started,
+        Tailer([source(logs / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
+               scan_interval_s=10.0, verify_interval_s=30.0),
+    )
+    rec.pump()  # the scan that armed the watch asked for one more
+    return clock, rec
+
+
 class TestSafetyNet:
     def test_quiet_watched_files_cost_no_tick_and_a_stat_each_per_verify_interval(
         self, tmp_path: Path, started: list[Tailer], monkeypatch: pytest.MonkeyPatch
@@ -394,13 +406,7 @@ class TestSafetyNet:
         for i in range(50):
             append(logs / f"f{i:02d}.log", f"line {i}\n")
         _settle(logs, monkeypatch)
-        clock = FakeClock()
-        rec = run(
-            started,
-            Tailer([source(logs / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
-                   scan_interval_s=10.0, verify_interval_s=30.0),
-        )
-        rec.pump()  # the scan that armed the watch asked for one more
+        clock, rec = _net_tailer(started, logs)
         calls = count_calls(monkeypatch, ("fstat", "stat", "open", "scandir"))
         for _ in range(9):
             clock.advance(1.0)
@@ -425,13 +431,7 @@ class TestSafetyNet:
         log = logs / "app.log"
         append(log, "one\n")
         _settle(logs, monkeypatch)
-        clock = FakeClock()
-        rec = run(
-            started,
-            Tailer([source(logs / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
-                   scan_interval_s=10.0, verify_interval_s=30.0),
-        )
-        rec.pump()
+        clock, rec = _net_tailer(started, logs)
         _lose_events(monkeypatch)
         append(log, "two\n")
         for _ in range(29):
