@@ -328,12 +328,7 @@ class TestIdleCost:
         but a hint, or the verify_interval safety net, still looks at them."""
         log = tmp_path / "app.log"
         append(log, "one\n")
-        clock = FakeClock()
-        rec = run(
-            started,
-            Tailer([source(log)], [], first_start=True, clock=clock, tick_s=1.0,
-                   scan_interval_s=10.0, verify_interval_s=10.0, close_inactive_s=300.0),
-        )
+        clock, rec = clocked(started, log, scan_interval_s=10.0, verify_interval_s=10.0)
         assert str(tmp_path) in rec.tailer.watched_dirs
         rec.pump()  # the scan that armed the watch asked for one more
         looks: list[object] = []  # looks at the file: fstat of its fd, or stat of its path
@@ -383,16 +378,20 @@ def _settle(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     os.utime(directory, (past, past))
 
 
-def _net_tailer(started: list[Tailer], logs: Path) -> tuple[FakeClock, Recorder]:
-    """A tailer of logs/*.log on a fake clock: ticks of 1 s, scans of 10 s, verifies of 30 s."""
+def clocked(
+    started: list[Tailer],
+    path: Path,
+    *,
+    scan_interval_s: float,
+    verify_interval_s: float,
+    close_inactive_s: float = 300.0,
+) -> tuple[FakeClock, Recorder]:
+    """A started tailer of ``path`` (a glob too) on a fake clock that ticks each second."""
     clock = FakeClock()
-    rec = run(
-        started,
-        Tailer([source(logs / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
-               scan_interval_s=10.0, verify_interval_s=30.0),
-    )
-    rec.pump()  # the scan that armed the watch asked for one more
-    return clock, rec
+    tailer = Tailer([source(path)], [], first_start=True, clock=clock, tick_s=1.0,
+                    scan_interval_s=scan_interval_s, verify_interval_s=verify_interval_s,
+                    close_inactive_s=close_inactive_s)
+    return clock, run(started, tailer)
 
 
 class TestSafetyNet:
@@ -406,7 +405,8 @@ class TestSafetyNet:
         for i in range(50):
             append(logs / f"f{i:02d}.log", f"line {i}\n")
         _settle(logs, monkeypatch)
-        clock, rec = _net_tailer(started, logs)
+        clock, rec = clocked(started, logs / "*.log", scan_interval_s=10.0, verify_interval_s=30.0)
+        rec.pump()  # the scan that armed the watch asked for one more
         calls = count_calls(monkeypatch, ("fstat", "stat", "open", "scandir"))
         for _ in range(9):
             clock.advance(1.0)
@@ -431,7 +431,8 @@ class TestSafetyNet:
         log = logs / "app.log"
         append(log, "one\n")
         _settle(logs, monkeypatch)
-        clock, rec = _net_tailer(started, logs)
+        clock, rec = clocked(started, logs / "*.log", scan_interval_s=10.0, verify_interval_s=30.0)
+        rec.pump()  # the scan that armed the watch asked for one more
         _lose_events(monkeypatch)
         append(log, "two\n")
         for _ in range(29):
@@ -453,12 +454,8 @@ class TestSafetyNet:
         target, link = tmp_path / "current.txt", tmp_path / "app.log"
         append(target, "one\n")
         link.symlink_to(target)
-        clock = FakeClock()
-        rec = run(
-            started,
-            Tailer([source(tmp_path / "*.log")], [], first_start=True, clock=clock, tick_s=1.0,
-                   scan_interval_s=NEVER, verify_interval_s=NEVER),
-        )
+        clock, rec = clocked(started, tmp_path / "*.log", scan_interval_s=NEVER,
+                             verify_interval_s=NEVER)
         assert str(tmp_path) in rec.tailer.watched_dirs
         rec.pump()
         append(target, "two\n")
@@ -471,12 +468,8 @@ class TestSafetyNet:
     ) -> None:
         log = tmp_path / "app.log"
         append(log, "one\n")
-        clock = FakeClock()
-        rec = run(
-            started,
-            Tailer([source(log)], [], first_start=True, clock=clock, tick_s=1.0,
-                   scan_interval_s=NEVER, verify_interval_s=NEVER, close_inactive_s=5.0),
-        )
+        clock, rec = clocked(started, log, scan_interval_s=NEVER, verify_interval_s=NEVER,
+                             close_inactive_s=5.0)
         rec.pump()
         clock.advance(4.5)
         rec.pump()
