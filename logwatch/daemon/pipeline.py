@@ -110,14 +110,8 @@ def _whole_record_held(assembler: Assembler, held: Sequence[Sequence[Line]]) -> 
     if assembler.pending != "tail":
         return False
     start = assembler.pending_offset()
-    if start is None:
-        return False
-    for lines in reversed(held):
-        if lines and lines[0].offset <= start:
-            for line in reversed(lines):
-                if line.offset <= start:
-                    return line.offset == start and RECORD_HEADER.match(line.text) is not None
-    return False
+    line = None if start is None else _held_line(held, start)
+    return line is not None and RECORD_HEADER.match(line.text) is not None
 
 
 def _bump(tally: dict[Any, int], key: object, amount: int = 1) -> None:
@@ -384,8 +378,17 @@ class Pipeline:
 
 def _lineno_at(chunks: Sequence[Sequence[Line]], offset: int) -> int:
     """The number of the held line that starts at ``offset``."""
+    line = _held_line(chunks, offset)
+    if line is None:
+        raise KeyError(offset)
+    return line.lineno
+
+
+def _held_line(chunks: Sequence[Sequence[Line]], offset: int) -> Line | None:
+    """The held line that starts at ``offset``, if there is one."""
     for lines in reversed(chunks):
         if lines[0].offset <= offset:
             index = bisect.bisect_left(lines, offset, key=lambda line: line.offset)
-            return lines[index].lineno
-    raise KeyError(offset)
+            found = lines[index] if index < len(lines) else None
+            return found if found is not None and found.offset == offset else None
+    return None
