@@ -206,7 +206,7 @@ class TestRuleLiterals:
         ("pattern", "exact", "folded"),
         [
             (r"could not connect to (database|server)", {b"could not connect to "}, set()),
-            (r"(disk|quota) (full|exceeded)", {b"disk", b"quota"}, set()),
+            (r"(disk|quota) (full|exceeded)", {b" full", b" exceeded"}, set()),
             (r"(?i)Deadlock detected", set(), {b"deadlock detected"}),
             # a message's lines are joined by "\n", each stripped at its ends
             (r"upstream failed:\n404", {b"upstream failed:"}, set()),

@@ -7,8 +7,9 @@ rule would take. For every alerting rule the answer is one of:
 - it only matches events with a traceback (``traceback: true``, ``exception``,
   ``function``, ``module``) or JSON ``fields``: a one-line text record never
   satisfies it, so it needs no literal;
-- some literal out of a set: those its ``message`` regex cannot match without,
-  or else the spellings of the levels it asks for;
+- some literal out of a set: those its ``message`` regex cannot match without
+  (of the sets that would do, the one quickest to look for), or else the
+  spellings of the levels it asks for;
 - nothing usable (a rule on ``logger`` alone, a regex like ``\\d+``): every
   line may matter, and ``logwatch check`` names the rule as slow.
 
@@ -18,8 +19,9 @@ rule would take. For every alerting rule the answer is one of:
 from __future__ import annotations
 
 import importlib
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -115,19 +117,11 @@ def message_literals(pattern: re.Pattern[str]) -> Literals | None:
     except re.error:
         return None
     folding = bool(pattern.flags & re.IGNORECASE) or _sets_ignorecase(parsed)
-    found = _required(parsed)
-    if found:
-        # Literals are looked for in one line's bytes, and a message is its lines
-        # joined by "\n", each stripped at its ends: what one line must hold is the
-        # longest piece between line breaks, less the spaces at its ends.
-        found = {max(text.split("\n"), key=len).strip() if "\n" in text else text
-                 for text in found}
-    if not found or any(len(text) < _MIN_LITERAL or "\ufffd" in text for text in found):
+    found = _required(parsed, folding)
+    if found is None:
         return None
     if folding:
-        if not all(text.isascii() for text in found):
-            return None
-        return Literals(frozenset(), frozenset(text.lower().encode() for text in found))
+        return Literals(frozenset(), frozenset(text.encode() for text in found))
     return Literals(frozenset(text.encode() for text in found), frozenset())
 
 
@@ -149,35 +143,192 @@ def _sets_ignorecase(items: Iterable[tuple[Any, Any]]) -> bool:
     return False
 
 
-def _required(items: Iterable[tuple[Any, Any]]) -> set[str] | None:
-    """Alternatives one of which every match of this sequence contains; the most selective."""
-    candidates: list[set[str]] = []
+# Strings: the texts a piece of a regex can match, or the literals to look for.
+Texts = frozenset[str]
+
+# Joined texts multiply (two pieces of 3 texts each: 9 joined). Bounds on the
+# work; whether a join is worth its scans is for _cost to say.
+_MAX_OPTIONS = 8  # texts a piece or a join may have
+_MAX_WINDOW = 16  # consecutive pieces joined
+_MAX_TIMES = 8  # iterations of a repeat spelled out
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+
+
+def _required(items: Iterable[tuple[Any, Any]], folding: bool) -> Texts | None:
+    """The cheapest literals, as searched, one of which every match of this sequence contains.
+
+    Each element may give literals from its inside (a required group, one of
+    whose branches each must hold); and where consecutive elements can only
+    match a few known texts each, every match holds one of their joined texts.
+    """
+    texts: list[Texts | None] = []
+    candidates: list[Texts] = []
+    for op, av in _runs(items):
+        texts.append(_texts(op, av))
+        inner = _inner(op, av, folding)
+        if inner is not None:
+            candidates.append(inner)
+    for joined in _joins(texts):
+        searched = _searched(joined, folding)
+        if searched is not None:
+            candidates.append(searched)
+    return min(candidates, key=_cost, default=None)
+
+
+def _runs(items: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The elements, with each run of single characters made one ``LITERAL`` of its text."""
+    merged: list[tuple[Any, Any]] = []
     run: list[str] = []
-
-    def end_run() -> None:
-        if run:
-            candidates.append({"".join(run)})
-            run.clear()
-
     for op, av in items:
         if op is sre.LITERAL:
             run.append(chr(av))
             continue
-        end_run()
-        inner: set[str] | None = None
-        if op is sre.SUBPATTERN:
-            inner = _required(av[3])
-        elif op is sre.BRANCH:
-            branches = [_required(branch) for branch in av[1]]
-            if all(branch for branch in branches):
-                inner = set().union(*(branch for branch in branches if branch))
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
-            inner = _required(av[2])
-        elif op is sre.ATOMIC_GROUP:
-            inner = _required(av)
-        if inner:
-            candidates.append(inner)
-    end_run()
-    if not candidates:
+        if run:
+            merged.append((sre.LITERAL, "".join(run)))
+            run.clear()
+        merged.append((op, av))
+    if run:
+        merged.append((sre.LITERAL, "".join(run)))
+    return merged
+
+
+def _inner(op: Any, av: Any, folding: bool) -> Texts | None:
+    """Literals every match of this element holds, from what it contains."""
+    if op is sre.SUBPATTERN:
+        return _required(av[3], folding)
+    if op is sre.ATOMIC_GROUP:
+        return _required(av, folding)
+    if op is sre.BRANCH:
+        branches = [_required(branch, folding) for branch in av[1]]
+        if any(branch is None for branch in branches):
+            return None
+        return frozenset().union(*(branch for branch in branches if branch is not None))
+    if op in _REPEATS and av[0] >= 1:
+        candidates = [_required(av[2], folding)]
+        body = _texts_of(av[2])
+        if body is not None:
+            # its first iterations are back to back: (ab){2,} holds "abab"
+            candidates.append(_searched(_power(body, min(av[0], _MAX_TIMES)), folding))
+        return min((found for found in candidates if found is not None), key=_cost, default=None)
+    return None
+
+
+def _texts(op: Any, av: Any) -> Texts | None:
+    """Every text a match of this element can be (up to case), if they are few; else None."""
+    if op is sre.LITERAL:
+        return frozenset((av,))  # a run, from _runs
+    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+        return frozenset(("",))  # matches no text, only a position
+    if op is sre.IN:
+        return _class_texts(av)
+    if op is sre.SUBPATTERN:
+        return _texts_of(av[3])
+    if op is sre.ATOMIC_GROUP:
+        return _texts_of(av)
+    if op is sre.BRANCH:
+        branches = [_texts_of(branch) for branch in av[1]]
+        if any(branch is None for branch in branches):
+            return None  # a branch that only *contains* a literal cannot be joined on
+        return _bounded(frozenset().union(*(branch for branch in branches if branch is not None)))
+    if op in _REPEATS and av[1] <= _MAX_TIMES:
+        body = _texts_of(av[2])
+        if body is None:
+            return None
+        found: set[str] = set()
+        for count in range(av[0], av[1] + 1):
+            power = _power(body, count)
+            if power is None:
+                return None
+            found |= power
+        return _bounded(frozenset(found))
+    return None  # anything else (\d, ., backreferences, ...) matches too many texts
+
+
+def _texts_of(items: Iterable[tuple[Any, Any]]) -> Texts | None:
+    """Every text a match of this sequence can be, if they are few; else None."""
+    joined: Texts | None = frozenset(("",))
+    for op, av in _runs(items):
+        element = _texts(op, av)
+        if element is None or joined is None:
+            return None
+        joined = _product(joined, element)
+    return joined
+
+
+def _class_texts(items: list[tuple[Any, Any]]) -> Texts | None:
+    """The characters of a small class like ``[Pp]`` or ``[0-3]``; None for others."""
+    found: set[str] = set()
+    for op, av in items:
+        if op is sre.LITERAL:
+            found.add(chr(av))
+        elif op is sre.RANGE and av[1] - av[0] < _MAX_OPTIONS:
+            found.update(chr(code) for code in range(av[0], av[1] + 1))
+        else:
+            return None  # a negation, a category (\d, \w) or a wide range
+    return _bounded(frozenset(found))
+
+
+def _joins(texts: Sequence[Texts | None]) -> Iterator[Texts]:
+    """For each window of consecutive elements whose texts are known: their joined texts."""
+    for start in range(len(texts)):
+        joined, end = texts[start], start + 1
+        while joined is not None:
+            yield joined
+            if end == len(texts) or end - start == _MAX_WINDOW:
+                break
+            following = texts[end]
+            joined = None if following is None else _product(joined, following)
+            end += 1
+
+
+def _product(left: Texts, right: Texts) -> Texts | None:
+    return _bounded(frozenset(a + b for a in left for b in right))
+
+
+def _power(texts: Texts, count: int) -> Texts | None:
+    joined: Texts | None = frozenset(("",))
+    for _ in range(count):
+        if joined is None:
+            return None
+        joined = _product(joined, texts)
+    return joined
+
+
+def _bounded(texts: Texts) -> Texts | None:
+    return texts if len(texts) <= _MAX_OPTIONS else None
+
+
+def _searched(texts: Texts | None, folding: bool) -> Texts | None:
+    """The literals a reader would look for to find these texts; None if they are no use."""
+    if texts is None:
         return None
-    return max(candidates, key=lambda options: min(len(text) for text in options))
+    found: set[str] = set()
+    for text in texts:
+        if "\n" in text:
+            # Literals are looked for in one line's bytes, and a message is its lines
+            # joined by "\n", each stripped at its ends: what one line must hold is the
+            # longest piece between line breaks, less the spaces at its ends.
+            text = max(text.split("\n"), key=len).strip()
+        if len(text) < _MIN_LITERAL or "\ufffd" in text:
+            return None
+        if folding:
+            # a case-insensitive regex matches some non-ASCII letters to ASCII ones
+            if not text.isascii():
+                return None
+            text = text.lower()
+        found.add(text)
+    return frozenset(found)
+
+
+def _cost(literals: Texts) -> float:
+    """About the time of the ``bytes.find`` passes these literals take, one pass each."""
+    return sum(_scan_cost(size) for size in sorted(len(text) for text in literals))
+
+
+def _scan_cost(size: int) -> float:
+    # One pass per literal, and CPython's find skips ahead less for short ones.
+    # Timed over a 150 MB log in 1 MiB buffers (median of ~20 literals each):
+    # 130 ms at 3 bytes, 90 at 5, 72 at 8, 54 at 12, 43 at 16, 38 at 20,
+    # 31 at 30, 22 at 64; close to (3 / size) ** 0.6 of the 3-byte time.
+    # Past 64 bytes it gains little more, and the figures get noisy.
+    return math.pow(min(size, 64), -0.6)
