@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import Writer, write_config
-from bench.measure import cpu_seconds, percentile, rss_mib
+from bench.measure import cpu_seconds, percentile, rss_mib, run_seconds
 from tests.daemon_harness import running_daemon
 
 
@@ -299,10 +299,10 @@ def footprint(root: Path, *, files: int, idle_s: float) -> FootprintRun:
         with _daemon(write_config(many, url=url), many) as process:
             time.sleep(5)  # let the first scans and commits settle
             rss_many = rss_mib(process.pid)
-            cpu0, started = cpu_seconds(process.pid), time.monotonic()
+            cpu0, started = run_seconds(process.pid), time.monotonic()
             time.sleep(idle_s)
             elapsed = time.monotonic() - started
-            idle = (cpu_seconds(process.pid) - cpu0) / elapsed
+            idle = (run_seconds(process.pid) - cpu0) / elapsed
             rss_many = max(rss_many, rss_mib(process.pid))
     return FootprintRun(rss_one, rss_many, files, idle, elapsed)
 
