@@ -132,6 +132,15 @@ TRICKY: list[tuple[str, list[str], Literals | None]] = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [("\udcffxyz", None), ("\udcffxyz\\d+abc", exact("abc")), ("(?i)\udcffxyz", None)],
+)
+def test_a_lone_surrogate_gives_no_literal(pattern: str, expected: Literals | None) -> None:
+    """YAML lets a config write "\\udcff": no decoded line holds it, nor has it UTF-8 bytes."""
+    assert message_literals(re.compile(pattern)) == expected
+
+
 @pytest.mark.parametrize(("pattern", "texts", "expected"), BENCHMARK + TRICKY)
 def test_every_match_holds_a_literal(
     pattern: str, texts: list[str], expected: Literals | None

@@ -151,6 +151,7 @@ Texts = frozenset[str]
 _MAX_OPTIONS = 8  # texts a piece or a join may have
 _MAX_WINDOW = 16  # consecutive pieces joined
 _MAX_TIMES = 8  # iterations of a repeat spelled out
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 
 
@@ -309,7 +310,9 @@ def _searched(texts: Texts | None, folding: bool) -> Texts | None:
             # joined by "\n", each stripped at its ends: what one line must hold is the
             # longest piece between line breaks, less the spaces at its ends.
             text = max(text.split("\n"), key=len).strip()
-        if len(text) < _MIN_LITERAL or "\ufffd" in text:
+        if len(text) < _MIN_LITERAL or "\ufffd" in text or _SURROGATE.search(text):
+            # lines are decoded with errors="replace": such a literal is never in one,
+            # and a lone surrogate (YAML lets a config write "\udcff") has no UTF-8 bytes
             return None
         if folding:
             # a case-insensitive regex matches some non-ASCII letters to ASCII ones
