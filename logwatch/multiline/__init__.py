@@ -12,7 +12,9 @@ grouping key rules use, exported for the rule engine and for tests.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from logwatch.lazy import lazy_names
 
 # Imported now, not on first use like the rest: the rules import this module anyway,
 # and the function, not the submodule, must be what `logwatch.multiline.fingerprint` names.
@@ -24,17 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Assembler", "Format", "fingerprint", "fingerprint_record", "parse_traceback"]
 
+# Imported on first use: `logwatch check` reaches this package through the rules'
+# fingerprint helpers and needs none of the assembler's modules (~9 ms of start-up).
+_LAZY = {
+    "Assembler": "logwatch.multiline.assembler",
+    "Format": "logwatch.multiline.assembler",
+    "parse_traceback": "logwatch.multiline.tracebacks",
+}
 
-def __getattr__(name: str) -> Any:
-    # `logwatch check` reaches this package through the rules' fingerprint helpers
-    # and needs none of the assembler's modules (~9 ms of start-up)
-    if name in ("Assembler", "Format"):
-        from logwatch.multiline import assembler
-
-        return getattr(assembler, name)
-    if name == "parse_traceback":
-        from logwatch.multiline.tracebacks import parse_traceback
-
-        return parse_traceback
-    # also how `from logwatch.multiline import blocks` finds a submodule not loaded yet
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

@@ -11,7 +11,9 @@ finds where a rotated file went; host.py reads, once, which directories are on
 network filesystems and what the inotify and open-file limits allow.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from logwatch.lazy import lazy_names
 
 if TYPE_CHECKING:
     from logwatch.sources.tailer import Tailer
@@ -19,19 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Chunk", "FileStat", "Source", "SourceSpec", "TailCounters", "Tailer"]
 
-_VALUES = ("Chunk", "FileStat", "Source", "SourceSpec", "TailCounters")
+# Imported on first use: replay needs only framing and coldlines, not the tailer,
+# nor watchdog under it, nor the tailer's values (~3 ms: dataclasses and a Protocol).
+_LAZY = {
+    "Tailer": "logwatch.sources.tailer",
+    **dict.fromkeys(("Chunk", "FileStat", "Source", "SourceSpec", "TailCounters"),
+                    "logwatch.sources.values"),
+}
 
-
-def __getattr__(name: str) -> Any:
-    # replay needs only framing and coldlines: not the tailer, nor watchdog under it,
-    # nor the tailer's values (~3 ms of start-up: dataclasses and a Protocol)
-    if name == "Tailer":
-        from logwatch.sources.tailer import Tailer
-
-        return Tailer
-    if name in _VALUES:
-        from logwatch.sources import values
-
-        return getattr(values, name)
-    # also how `from logwatch.sources import framing` finds a submodule not loaded yet
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
