@@ -24,6 +24,7 @@ from logwatch.multiline import Assembler
 from logwatch.multiline.context import RecentLines
 from logwatch.rules import Decision, Redactor
 from logwatch.sources.coldlines import ColdLines, cold_lines_for
+from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import LineFramer
 
 READ_SIZE = 1 << 20
@@ -40,13 +41,21 @@ def replay_files(
     inputs = (
         (name, _chunks(name)) for name in files if name == "-" or _readable(name, on_error)
     )
-    yield from replay_inputs(config, inputs, all_events=all_events)
+    yield from replay_inputs(config, inputs, all_events=all_events, files=True)
 
 
 def replay_inputs(
-    config: Config, inputs: Iterable[tuple[str, Iterable[bytes]]], *, all_events: bool
+    config: Config,
+    inputs: Iterable[tuple[str, Iterable[bytes]]],
+    *,
+    all_events: bool,
+    files: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the replay records of named byte streams (``logwatch test`` feeds text)."""
+    """Yield the replay records of named byte streams (``logwatch test`` feeds text).
+
+    ``files``: each name is the path its bytes are read from, in ``READ_SIZE``
+    reads from the start, so a helper may scan it ahead (``forkscan``).
+    """
     engine = build_engine(config)
     # what replay prints is masked like what the daemon would send
     redact = Redactor(config.redact.patterns, defaults=config.redact.defaults)
@@ -59,7 +68,8 @@ def replay_inputs(
             file_uid=f"replay:{name}",
         )
         keep = None if all_events else _cold_lines(config, source)
-        for event in _events(config, origin, source, chunks, keep):
+        scan_ahead = keep is not None and files and name != "-"
+        for event in _events(config, origin, source, chunks, keep, name if scan_ahead else None):
             now = clock.advance(event)
             for decision in engine.tick(now):
                 if decision.alert is not None:
@@ -224,6 +234,7 @@ def _events(
     source: SourceConfig | None,
     chunks: Iterable[bytes],
     keep: ColdLines | None = None,
+    path: str | None = None,
 ) -> Iterator[Event]:
     recent = RecentLines(context_lines(config, source))
     if source is None:
@@ -244,10 +255,16 @@ def _events(
             yield recent.attach(event)
         recent.trim(assembler.pending_offset())
 
-    for chunk in chunks:
-        lines = framer.feed(chunk, keep)
-        recent.add(lines)
-        yield from emit(assembler.feed(lines))
+    ahead = ForkScan.start(path, keep, READ_SIZE) if path and keep else None
+    kept = ahead.keep_for(framer) if ahead else keep
+    try:
+        for chunk in chunks:
+            lines = framer.feed(chunk, kept)
+            recent.add(lines)
+            yield from emit(assembler.feed(lines))
+    finally:
+        if ahead:
+            ahead.close()
     tail = framer.feed(b"\n") if framer.has_partial else []
     recent.add(tail)
     yield from emit(assembler.feed(tail))

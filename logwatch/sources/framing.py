@@ -18,6 +18,18 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20
 KeepSpans = Callable[[bytes], list[tuple[int, int]]]
 
 
+class CountedSpans(list[tuple[int, int]]):
+    """Spans whose gaps' lines were counted already (by ``forkscan``'s helper).
+
+    ``gaps[i]``: the newlines before span ``i`` (after the one before it);
+    ``gaps[-1]``: those after the last span.
+    """
+
+    def __init__(self, spans: list[tuple[int, int]], gaps: list[int]) -> None:
+        super().__init__(spans)
+        self.gaps = gaps
+
+
 class LineFramer:
     """Turn successive chunks of one file into ``Line`` values."""
 
@@ -125,8 +137,10 @@ class LineFramer:
         done = 0
         plain = b"\0" not in body
         cap = self._max_line_bytes
-        for span_start, span_end in keep(body):
-            self._pass(body, done, span_start)
+        spans = keep(body)
+        gaps = spans.gaps if isinstance(spans, CountedSpans) else None
+        for index, (span_start, span_end) in enumerate(spans):
+            self._pass(body, done, span_start, gaps[index] if gaps else None)
             if plain and span_start < span_end <= span_start + cap + 1 and body[span_end - 1] == 10:
                 # whole lines, none over the cap, no holes: what ``feed`` does with
                 # them, less its set-up, which costs as much as a short span's framing
@@ -134,7 +148,7 @@ class LineFramer:
             else:
                 lines.extend(self.feed(body[span_start:span_end]))
             done = span_end
-        self._pass(body, done, len(body))
+        self._pass(body, done, len(body), gaps[-1] if gaps else None)
         self._hold(chunk[end:])
         return lines
 
@@ -144,9 +158,10 @@ class LineFramer:
         self.lines_passed = self.bytes_passed = 0
         return passed
 
-    def _pass(self, body: bytes, start: int, end: int) -> None:
+    def _pass(self, body: bytes, start: int, end: int, count: int | None = None) -> None:
         if end > start:
-            count = body.count(b"\n", start, end)
+            if count is None:
+                count = body.count(b"\n", start, end)
             self._buffer_offset += end - start
             self._lineno += count
             self.lines_passed += count

@@ -1,0 +1,246 @@
+"""Bytes -> spans on a second core: replay's cold-line scans, made ahead by a forked helper.
+
+`replay` reads a file from its start and asks a ``KeepSpans`` filter
+(``coldlines``) which spans of each buffer to frame: a few C-level scans per
+buffer, most of replay's time with the standard library. The answer depends
+on the buffer alone, and the buffers are known before they are read: reads
+are ``read_size`` apart, and a buffer's lines begin after the line the
+previous read left open (``LineFramer._feed_kept``). So a forked helper scans
+the buffers ahead of replay, in order, and sends each answer (with the lines
+between the spans counted, which the framer would otherwise count). When
+replay catches up with the helper, it does not wait: it scans buffers from the
+file's end, and the helper stops where those begin. Each buffer is scanned by
+whichever process gets to it first (rarely both: the answers are the same).
+
+An answer is used only for the buffer it was made for: same file offset, same
+length, same first and last bytes. A file that grew, a helper that died: the
+buffer is scanned here, as without the helper. The helper only reads the file
+and writes to a pipe; it leaves by ``os._exit``, so nothing the parent
+buffered for stdout is flushed twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import select
+import signal
+import stat
+import struct
+import threading
+from array import array
+from pathlib import Path
+from typing import NamedTuple
+
+from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer
+
+# Below this many reads the fork costs more than it saves.
+_MIN_READS = 4
+_EDGE = 16  # first and last bytes of a buffer, sent with its answer as a check
+# read number, offset, length, number of spans, the buffer's first and last
+# bytes; then the spans' bounds, and the lines before each span and after the last
+_HEAD = struct.Struct(f"=qqqq{_EDGE}s{_EDGE}s")
+# In the page both processes share: the read replay is at, the first read it
+# has taken from the end, the read the helper is scanning.
+_FRONT, _BACK, _CLAIM = 0, 1, 2
+
+
+class Answer(NamedTuple):
+    offset: int
+    length: int
+    head: bytes
+    tail: bytes
+    spans: CountedSpans
+
+    def fits(self, offset: int, body: bytes) -> bool:
+        return (
+            offset == self.offset
+            and len(body) == self.length
+            and body[:_EDGE] == self.head
+            and body[-_EDGE:] == self.tail
+        )
+
+
+class ForkScan:
+    """Answers of ``keep`` for one regular file, most of them made by a forked helper."""
+
+    def __init__(self, path: str, keep: KeepSpans, read_size: int, size: int) -> None:
+        self._keep = keep
+        self._read_size = read_size
+        self.answered_ahead = 0  # buffers whose answer was ready: the helper's, or from the end
+        self.scanned_in_order = 0  # buffers scanned when replay got to them
+        self.taken_from_end = 0  # reads scanned here, from the end, while the helper was busy
+        self._answers: dict[int, Answer] = {}
+        self._pending = bytearray()
+        self._fd = os.open(path, os.O_RDONLY)  # for the reads taken from the end
+        self._page = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared: both see it
+        self._shared = memoryview(self._page).cast("q")
+        self._shared[_FRONT] = self._shared[_CLAIM] = -1
+        self._shared[_BACK] = -(-size // read_size)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper
+            code = 1
+            try:
+                os.close(read_end)
+                _scan_ahead(self._fd, keep, read_size, self._shared, write_end)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self._pid: int | None = pid
+        self._read_end: int | None = read_end
+
+    @classmethod
+    def start(cls, path: str, keep: KeepSpans, read_size: int) -> ForkScan | None:
+        """The helper for ``path``, or None where it would not pay or cannot run.
+
+        Not for pipes or small files, not on one CPU, not in a process with
+        threads (a fork copies only the thread that made it), and not with
+        ``LOGWATCH_JOBS=1`` in the environment.
+        """
+        if os.environ.get("LOGWATCH_JOBS") == "1" or not hasattr(os, "fork"):
+            return None
+        if len(os.sched_getaffinity(0)) < 2 or threading.active_count() > 1:
+            return None
+        try:
+            info = Path(path).stat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or info.st_size < _MIN_READS * read_size:
+            return None
+        return cls(path, keep, read_size, info.st_size)
+
+    def keep_for(self, framer: LineFramer) -> KeepSpans:
+        """The filter for ``framer``, which is fed this file's reads from its start."""
+        return lambda body: self.spans(framer.offset, body)
+
+    def spans(self, offset: int, body: bytes) -> list[tuple[int, int]]:
+        """What ``keep(body)`` returns, for the buffer at ``offset`` in the file."""
+        number = offset // self._read_size
+        shared = self._shared
+        if self._read_end is not None:
+            shared[_FRONT] = number  # the helper passes over this read from now on
+            self._receive(block=False)
+            # a read the helper has claimed it always answers; meanwhile, take reads from the end
+            while number not in self._answers and shared[_CLAIM] == number:
+                if self._take_from_end(number):
+                    self._receive(block=False)
+                elif not self._receive(block=True):
+                    break
+            if number not in self._answers:
+                self._receive(block=False)  # it may have answered just now
+        answer = self._answers.pop(number, None)
+        if answer is None or not answer.fits(offset, body):
+            self.scanned_in_order += 1
+            return self._keep(body)
+        self.answered_ahead += 1
+        return answer.spans
+
+    def close(self) -> None:
+        """Stop the helper, if it is still scanning, and reap it."""
+        if self._read_end is not None:
+            os.close(self._read_end)
+            self._read_end = None
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):  # reaped already, by a handler or a test
+                os.waitpid(self._pid, 0)
+            self._pid = None
+            os.close(self._fd)
+            self._shared.release()
+            self._page.close()
+
+    def _take_from_end(self, number: int) -> bool:
+        """Scan the last read neither process has taken, if any is left after ``number``."""
+        shared = self._shared
+        last = shared[_BACK] - 1
+        if last <= max(number, shared[_CLAIM]):
+            return False
+        shared[_BACK] = last
+        self.taken_from_end += 1
+        answer = _answer(self._fd, last, self._read_size, self._keep)
+        if answer is not None:
+            self._answers[last] = answer
+        return True
+
+    def _receive(self, *, block: bool) -> bool:
+        """Take what the helper wrote; False once it has written all it will.
+
+        ``block``: wait for one read, else take only what is there already.
+        """
+        fd = self._read_end
+        while fd is not None and (block or select.select([fd], [], [], 0)[0]):
+            data = os.read(fd, 1 << 16)
+            if not data:
+                os.close(fd)
+                self._read_end = None
+                return False
+            self._parse(data)
+            if block:
+                return True
+        return fd is not None
+
+    def _parse(self, data: bytes) -> None:
+        pending = self._pending
+        pending += data
+        at = 0
+        while len(pending) - at >= _HEAD.size:
+            number, offset, length, count, head, tail = _HEAD.unpack_from(pending, at)
+            end = at + _HEAD.size + 8 * (3 * count + 1)
+            if len(pending) < end:
+                break
+            flat = array("q")
+            flat.frombytes(pending[at + _HEAD.size : end])
+            pairs = iter(flat[: 2 * count])
+            spans = CountedSpans(list(zip(pairs, pairs, strict=True)), flat[2 * count :].tolist())
+            self._answers[number] = Answer(offset, length, head, tail, spans)
+            at = end
+        del pending[:at]
+
+
+def _scan_ahead(fd: int, keep: KeepSpans, read_size: int, shared: memoryview, out: int) -> None:
+    """In the helper: answer the reads after replay's, up to those it took from the end."""
+    number = 0
+    while True:
+        number = max(number, shared[_FRONT] + 1)
+        if number >= shared[_BACK]:
+            return
+        shared[_CLAIM] = number  # claimed: answered whatever happens next
+        answer = _answer(fd, number, read_size, keep)
+        if answer is not None:
+            spans = answer.spans
+            flat = array("q", [bound for span in spans for bound in span])
+            flat.extend(spans.gaps)
+            head = _HEAD.pack(
+                number, answer.offset, answer.length, len(spans), answer.head, answer.tail
+            )
+            _write_all(out, head + flat.tobytes())
+        number += 1
+
+
+def _answer(fd: int, number: int, read_size: int, keep: KeepSpans) -> Answer | None:
+    """What ``keep`` says of the buffer the framer makes of read ``number``; None: no buffer."""
+    start = number * read_size
+    chunk = os.pread(fd, read_size, start)
+    first = chunk.find(b"\n") + 1
+    if not first:
+        return None  # the framer asks nothing of a read with no line end
+    # the line the previous read left open is completed before the buffer
+    begin = first if start and os.pread(fd, 1, start - 1) != b"\n" else 0
+    body = chunk[begin : chunk.rfind(b"\n") + 1]
+    spans = keep(body)
+    gaps, done = [], 0
+    for span_start, span_end in spans:
+        gaps.append(body.count(b"\n", done, span_start))
+        done = span_end
+    gaps.append(body.count(b"\n", done))
+    return Answer(start + begin, len(body), body[:_EDGE], body[-_EDGE:], CountedSpans(spans, gaps))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -1,0 +1,207 @@
+"""Replay's scans made ahead by a forked helper: the same lines come out, the helper is reaped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from logwatch.config import load_config
+from logwatch.model import Line
+from logwatch.rules.literals import Literals
+from logwatch.sources.coldlines import ColdLines
+from logwatch.sources.forkscan import ForkScan
+from logwatch.sources.framing import KeepSpans, LineFramer
+from tests.test_sources_coldlines import RULES, _config, _text
+
+KEEP = ColdLines(Literals(frozenset({b"could not connect"}), frozenset()), accelerate=False)
+
+
+def _reads(path: Path, size: int) -> list[bytes]:
+    with path.open("rb") as stream:
+        return list(iter(lambda: stream.read(size), b""))
+
+
+def _frame(reads: list[bytes], keep_for: Callable[[LineFramer], KeepSpans]) -> list[Line]:
+    framer = LineFramer()
+    keep = keep_for(framer)
+    lines: list[Line] = []
+    for chunk in reads:
+        lines += framer.feed(chunk, keep)
+    return lines
+
+
+def _awkward_log(path: Path) -> bytes:
+    """Records, a line longer than several reads, CRLF lines, a line ending on a read's edge."""
+    data = (
+        _text(seed=3, count=1500)
+        + b"2026-03-01 12:00:00,000 ERROR app could not connect " + b"x" * 20_000 + b"\n"
+        + b"2026-03-01 12:00:00,001 INFO app crlf\r\n" * 50
+        + _text(seed=4, count=1500)
+    )
+    path.write_bytes(data)
+    return data
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "app.log"
+    _awkward_log(path)
+    return path
+
+
+class TestForkScan:
+    @pytest.mark.parametrize("read_size", [997, 4096, 65536])
+    def test_lines_are_the_same_as_scanning_each_buffer_here(
+        self, log: Path, read_size: int
+    ) -> None:
+        """Every line, offset and line number matches, and no buffer was scanned twice here."""
+        reads = _reads(log, read_size)
+        expected = _frame(reads, lambda framer: KEEP)
+        scan = ForkScan(str(log), KEEP, read_size, log.stat().st_size)
+        try:
+            got = _frame(reads, scan.keep_for)
+        finally:
+            scan.close()
+        assert got == expected
+        assert any(line.lineno > 1000 for line in got)
+        # the long line leaves reads with no line end, which ask nothing
+        asked = scan.answered_ahead + scan.scanned_in_order
+        assert asked == sum(b"\n" in chunk for chunk in reads)
+        assert scan.answered_ahead > asked // 2  # the helper, or this process from the end
+
+    def test_a_helper_that_dies_costs_only_time(self, log: Path) -> None:
+        """Killed before it answers anything, its buffers are scanned here, in order."""
+        reads = _reads(log, 4096)
+        expected = _frame(reads, lambda framer: KEEP)
+        scan = ForkScan(str(log), KEEP, 4096, log.stat().st_size)
+        assert scan._pid is not None
+        os.kill(scan._pid, signal.SIGKILL)
+        try:
+            got = _frame(reads, scan.keep_for)
+        finally:
+            scan.close()
+        assert got == expected
+        assert scan.scanned_in_order > 0
+
+    def test_a_slow_helper_is_not_waited_for(self, log: Path) -> None:
+        """While the helper scans the read replay needs, replay scans reads from the file's end."""
+        parent = os.getpid()
+
+        def slow_in_helper(body: bytes) -> list[tuple[int, int]]:
+            if os.getpid() != parent:
+                time.sleep(0.05)  # a helper on a busy core, not a synchronisation
+            return KEEP(body)
+
+        reads = _reads(log, 16384)
+        expected = _frame(reads, lambda framer: KEEP)
+        scan = ForkScan(str(log), slow_in_helper, 16384, log.stat().st_size)
+        try:
+            got = _frame(reads, scan.keep_for)
+        finally:
+            scan.close()
+        assert got == expected
+        assert scan.taken_from_end > len(reads) // 2
+        assert scan.answered_ahead > len(reads) // 2
+
+    def test_a_file_that_grew_after_the_start_is_read_whole(self, log: Path) -> None:
+        """Reads past the size the helper saw, or longer than it saw, are scanned here."""
+        size = log.stat().st_size
+        scan = ForkScan(str(log), KEEP, 65536, size)
+        pid = scan._pid
+        assert pid is not None
+        deadline = time.monotonic() + 30
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):  # every read answered, for the old size
+            assert time.monotonic() < deadline, "the helper did not finish"
+            time.sleep(0.01)
+        with log.open("ab") as stream:
+            stream.write(_text(seed=9, count=300))
+        reads = _reads(log, 65536)
+        expected = _frame(reads, lambda framer: KEEP)
+        try:
+            got = _frame(reads, scan.keep_for)
+        finally:
+            scan.close()
+        assert got == expected
+        assert len(reads) > -(-size // 65536)
+        assert scan.answered_ahead > 0
+        assert scan.scanned_in_order > 0
+
+    def test_closing_early_stops_and_reaps_the_helper(self, log: Path) -> None:
+        """A replay whose reader went away leaves no process behind."""
+        scan = ForkScan(str(log), KEEP, 997, log.stat().st_size)
+        pid = scan._pid
+        assert pid is not None
+        reads = _reads(log, 997)
+        framer = LineFramer()
+        framer.feed(reads[0], scan.keep_for(framer))
+        scan.close()
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        scan.close()  # twice is harmless
+
+    def test_no_helper_where_it_cannot_pay_or_run(
+        self, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Small files, pipes, LOGWATCH_JOBS=1 and a process with threads scan in order."""
+        assert ForkScan.start(str(log), KEEP, 1 << 20) is None  # under four reads
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        assert ForkScan.start(str(fifo), KEEP, 16) is None
+        assert ForkScan.start(str(tmp_path / "gone.log"), KEEP, 16) is None
+        monkeypatch.setenv("LOGWATCH_JOBS", "1")
+        assert ForkScan.start(str(log), KEEP, 16) is None
+        monkeypatch.delenv("LOGWATCH_JOBS")
+        release = threading.Event()
+        thread = threading.Thread(target=release.wait)
+        thread.start()
+        try:
+            assert ForkScan.start(str(log), KEEP, 16) is None
+        finally:
+            release.set()
+            thread.join()
+
+
+class TestReplayWithHelper:
+    def test_replay_prints_the_same_with_one_process_and_with_two(self, tmp_path: Path) -> None:
+        """`logwatch replay --json` over a file of many reads: same bytes either way."""
+        log = tmp_path / "app.log"
+        log.write_bytes(_text(seed=11, count=30_000) * 2)
+        assert log.stat().st_size > 4 << 20  # enough reads for the helper to start
+        config = _config(tmp_path, RULES)
+        load_config(config)
+        command = [sys.executable, "-m", "logwatch", "replay", "-c", str(config), "--json"]
+        command.append(str(log))
+        outputs = []
+        for jobs in ("1", "2"):
+            env = {**os.environ, "LOGWATCH_JOBS": jobs, "LOGWATCH_ACCELERATE": "0"}
+            done = subprocess.run(command, env=env, capture_output=True, check=False, timeout=60)
+            assert done.returncode == 0, done.stderr
+            outputs.append(done.stdout)
+        assert outputs[0] == outputs[1]
+        assert outputs[0].count(b"\n") > 100
+
+    def test_the_helper_starts_for_a_big_file_in_a_fresh_process(self, tmp_path: Path) -> None:
+        """Where replay runs (one thread, two CPUs here), a file of four reads gets a helper."""
+        if len(os.sched_getaffinity(0)) < 2:
+            pytest.fail("this test needs two CPUs; the machine has one")
+        log = tmp_path / "app.log"
+        log.write_bytes(b"2026-03-01 12:00:00,000 INFO app x\n" * 1000)
+        probe = (
+            "import sys\n"
+            "from logwatch.sources.forkscan import ForkScan\n"
+            "scan = ForkScan.start(sys.argv[1], lambda body: [], 8192)\n"
+            "print(scan is not None)\n"
+            "scan and scan.close()\n"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "LOGWATCH_JOBS"}
+        done = subprocess.run([sys.executable, "-c", probe, str(log)], env=env,
+                              capture_output=True, text=True, check=True, timeout=60)
+        assert done.stdout == "True\n"
