@@ -26,18 +26,25 @@ def grep(path: Path) -> Timing:
     return timed(["grep", "-cE", grep_pattern(), str(path)], best_of=3)
 
 
-def replay(config: Path, path: Path, out: Path, *, accelerate: bool = False) -> Timing:
+def replay(
+    config: Path, path: Path, out: Path, *, accelerate: bool = False, one_process: bool = False
+) -> Timing:
     """``logwatch replay --json`` as a user runs it; what it prints goes to ``out``.
 
     ``accelerate``: with the optional hyperscan literal scan (``logwatch[fast]``);
-    without it, as the default install runs.
+    without it, as the default install runs. ``one_process``: without the
+    helper that scans reads ahead on a second core (``LOGWATCH_JOBS=1``).
+    The CPU time counts the helper's too.
     """
+    env = {"LOGWATCH_ACCELERATE": "1" if accelerate else "0"}
+    if one_process:
+        env["LOGWATCH_JOBS"] = "1"
     with out.open("wb") as stream:
         timing = timed(
             [sys.executable, "-m", "logwatch", "replay", "-c", str(config), "--json", str(path)],
             stdout=stream,
             best_of=_BEST_OF,
-            env={"LOGWATCH_ACCELERATE": "1" if accelerate else "0"},
+            env=env,
         )
     with out.open("rb") as stream:
         printed = sum(1 for _ in stream) // _BEST_OF  # every run printed the same

@@ -101,30 +101,41 @@ def main(argv: list[str] | None = None) -> int:
         figures["grep_s"] = {k: v.wall_s for k, v in greps.items()}
 
         if not args.no_replay:
-            runs = [(normal, 6.0, False), (storm, 10.0, False)]
+            # (log, target ratio or None, accelerated, one process)
+            runs: list[tuple[LogStats, float | None, bool, bool]] = [
+                (normal, 6.0, False, False), (normal, None, False, True),
+                (storm, 10.0, False, False)]
             if accelerated():
-                runs.insert(1, (normal, 3.0, True))
-            for stats, limit, fast in runs:
+                runs.insert(2, (normal, 3.0, True, False))
+            for stats, limit, fast, alone in runs:
                 name = stats.path.stem
-                label = f"{name}, accelerated" if fast else name
+                label = ", ".join([name, *(["accelerated"] if fast else []),
+                                   *(["one process"] if alone else [])])
                 run = _step(f"replay {label}", functools.partial(
-                    offline.replay, config, stats.path, root / "replay.out", accelerate=fast))
+                    offline.replay, config, stats.path, root / "replay.out", accelerate=fast,
+                    one_process=alone))
                 assert isinstance(run, Timing)
-                ratio = run.cpu_s / loops[name].cpu_s
-                tb_rate = stats.tracebacks / run.cpu_s
-                figures[f"replay_{label.replace(', ', '_')}"] = {
+                # Wall-clock, as a user waits for it (and as the figures are):
+                # replay scans ahead on a second core, whose CPU time shows beside it.
+                ratio = run.wall_s / loops[name].wall_s
+                tb_rate = stats.tracebacks / run.wall_s
+                figures[f"replay_{label.replace(', ', '_').replace(' ', '_')}"] = {
                     "wall_s": run.wall_s, "cpu_s": run.cpu_s, "printed": run.stdout_lines}
-                target = f"<= {limit:.0f}x loop"
-                passed = ratio <= limit
-                if name == "storm":
-                    target += ", >= 15k tb/s"
-                    passed = passed and tb_rate >= 15_000
+                target, verdict = "", ""
+                if limit is not None:
+                    target = f"<= {limit:.0f}x loop"
+                    passed = ratio <= limit
+                    if name == "storm":
+                        target += ", >= 15k tb/s"
+                        passed = passed and tb_rate >= 15_000
+                    verdict = _ok(passed)
                 rows.append(Row(
                     f"logwatch replay, {label} (10 rules + traceback)",
-                    f"{_secs(run)}, {_rate(stats.lines, run.cpu_s)}",
-                    f"{ratio:.1f}x loop, {run.cpu_s / greps[name].cpu_s:.1f}x grep,"
+                    f"{_secs(run)}, {_rate(stats.lines, run.wall_s)}",
+                    f"{ratio:.1f}x loop ({run.cpu_s / loops[name].cpu_s:.1f}x in CPU),"
+                    f" {run.wall_s / greps[name].wall_s:.1f}x grep,"
                     f" {tb_rate:,.0f} tb/s, {run.stdout_lines} printed",
-                    target, _ok(passed)))
+                    target, verdict))
 
         assembled = _step("assembler alone", lambda: offline.assembler_throughput(normal.path))
         assert isinstance(assembled, offline.AssemblerRun)

@@ -15,9 +15,10 @@ import pytest
 
 from logwatch.config import load_config
 from logwatch.model import Line
+from logwatch.replay import READ_SIZE, replay_files
 from logwatch.rules.literals import Literals
 from logwatch.sources.coldlines import ColdLines
-from logwatch.sources.forkscan import ForkScan
+from logwatch.sources.forkscan import _CLAIM, ForkScan
 from logwatch.sources.framing import KeepSpans, LineFramer
 from tests.test_sources_coldlines import RULES, _config, _text
 
@@ -29,8 +30,10 @@ def _reads(path: Path, size: int) -> list[bytes]:
         return list(iter(lambda: stream.read(size), b""))
 
 
-def _frame(reads: list[bytes], keep_for: Callable[[LineFramer], KeepSpans]) -> list[Line]:
-    framer = LineFramer()
+def _frame(
+    reads: list[bytes], keep_for: Callable[[LineFramer], KeepSpans], max_line_bytes: int = 1 << 20
+) -> list[Line]:
+    framer = LineFramer(max_line_bytes=max_line_bytes)
     keep = keep_for(framer)
     lines: list[Line] = []
     for chunk in reads:
@@ -39,15 +42,26 @@ def _frame(reads: list[bytes], keep_for: Callable[[LineFramer], KeepSpans]) -> l
 
 
 def _awkward_log(path: Path) -> bytes:
-    """Records, a line longer than several reads, CRLF lines, a line ending on a read's edge."""
+    """A NUL hole, records, a line longer than several reads, CRLF lines."""
     data = (
-        _text(seed=3, count=1500)
+        b"\0" * 5000  # what a copytruncate leaves a sparse file starting with
+        + _text(seed=3, count=1500)
         + b"2026-03-01 12:00:00,000 ERROR app could not connect " + b"x" * 20_000 + b"\n"
         + b"2026-03-01 12:00:00,001 INFO app crlf\r\n" * 50
         + _text(seed=4, count=1500)
     )
     path.write_bytes(data)
     return data
+
+
+def _wait_until_done(scan: ForkScan) -> None:
+    """Until the helper has answered every read and left (it is reaped here)."""
+    pid = scan._pid
+    assert pid is not None
+    deadline = time.monotonic() + 30
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        assert time.monotonic() < deadline, "the helper did not finish"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -58,24 +72,74 @@ def log(tmp_path: Path) -> Path:
 
 
 class TestForkScan:
+    @pytest.mark.parametrize("max_line_bytes", [1 << 20, 50])
     @pytest.mark.parametrize("read_size", [997, 4096, 65536])
     def test_lines_are_the_same_as_scanning_each_buffer_here(
-        self, log: Path, read_size: int
+        self, log: Path, read_size: int, max_line_bytes: int
     ) -> None:
-        """Every line, offset and line number matches, and no buffer was scanned twice here."""
+        """Every line, offset and line number matches, and each answer was made ahead."""
+        asked: list[bytes] = []
+
+        def keep(body: bytes) -> list[tuple[int, int]]:
+            asked.append(body)
+            return KEEP(body)
+
         reads = _reads(log, read_size)
-        expected = _frame(reads, lambda framer: KEEP)
+        expected = _frame(reads, lambda framer: keep, max_line_bytes)
         scan = ForkScan(str(log), KEEP, read_size, log.stat().st_size)
+        _wait_until_done(scan)
+        try:
+            got = _frame(reads, scan.keep_for, max_line_bytes)
+        finally:
+            scan.close()
+        assert got == expected
+        assert any(line.lineno > 1000 for line in got)
+        assert any(line.truncated for line in got) == (max_line_bytes == 50)
+        assert scan.scanned_in_order == 0
+        assert scan.answered_ahead == sum(1 for body in asked if body) > 0  # "" asks nobody
+
+    def test_empty_and_short_buffers(self, tmp_path: Path) -> None:
+        """A read whose only line end closes a carried line, and buffers under 16 bytes."""
+        log = tmp_path / "app.log"
+        # read 1 ends with the newline of a line begun in read 0: an empty buffer;
+        # read 2's buffer is one short line
+        log.write_bytes(b"a" * 127 + b"\n" + b"short line\n" + b"b" * 60 + b"\n" * 300)
+        reads = _reads(log, 64)
+        assert reads[1].endswith(b"\n")
+        assert reads[1].count(b"\n") == 1
+        asked: list[bytes] = []
+
+        def keep(body: bytes) -> list[tuple[int, int]]:
+            asked.append(body)
+            return [(0, len(body))] if body else []
+
+        expected = _frame(reads, lambda framer: keep)
+        assert asked[:2] == [b"", b"short line\n"]
+        scan = ForkScan(str(log), keep, 64, log.stat().st_size)
+        _wait_until_done(scan)
         try:
             got = _frame(reads, scan.keep_for)
         finally:
             scan.close()
         assert got == expected
-        assert any(line.lineno > 1000 for line in got)
-        # the long line leaves reads with no line end, which ask nothing
-        asked = scan.answered_ahead + scan.scanned_in_order
-        assert asked == sum(b"\n" in chunk for chunk in reads)
-        assert scan.answered_ahead > asked // 2  # the helper, or this process from the end
+        assert scan.scanned_in_order == 0
+        assert scan.answered_ahead == sum(1 for body in asked if body)  # "" asks nobody
+
+    def test_a_fork_that_fails_leaves_nothing_open(
+        self, log: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Out of processes, replay scans in order: no error, no descriptor left behind."""
+        fds = Path("/proc/self/fd")
+        before = sorted(fds.iterdir())
+
+        def fail() -> int:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(os, "fork", fail)
+        monkeypatch.setattr("logwatch.sources.forkscan._cpus", lambda: 2)
+        monkeypatch.setattr(threading, "active_count", lambda: 1)
+        assert ForkScan.start(str(log), KEEP, 4096) is None
+        assert sorted(fds.iterdir()) == before
 
     def test_a_helper_that_dies_costs_only_time(self, log: Path) -> None:
         """Killed before it answers anything, its buffers are scanned here, in order."""
@@ -103,6 +167,10 @@ class TestForkScan:
         reads = _reads(log, 16384)
         expected = _frame(reads, lambda framer: KEEP)
         scan = ForkScan(str(log), slow_in_helper, 16384, log.stat().st_size)
+        deadline = time.monotonic() + 30
+        while scan._shared[_CLAIM] < 0:  # a helper not yet running is not a slow one
+            assert time.monotonic() < deadline, "the helper did not start"
+            time.sleep(0.001)
         try:
             got = _frame(reads, scan.keep_for)
         finally:
@@ -115,12 +183,7 @@ class TestForkScan:
         """Reads past the size the helper saw, or longer than it saw, are scanned here."""
         size = log.stat().st_size
         scan = ForkScan(str(log), KEEP, 65536, size)
-        pid = scan._pid
-        assert pid is not None
-        deadline = time.monotonic() + 30
-        while os.waitpid(pid, os.WNOHANG) == (0, 0):  # every read answered, for the old size
-            assert time.monotonic() < deadline, "the helper did not finish"
-            time.sleep(0.01)
+        _wait_until_done(scan)  # every read answered, for the old size
         with log.open("ab") as stream:
             stream.write(_text(seed=9, count=300))
         reads = _reads(log, 65536)
@@ -170,6 +233,44 @@ class TestForkScan:
 
 
 class TestReplayWithHelper:
+    def test_replay_asks_for_a_helper_for_each_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each file replay reads gets a helper of its own, offered the rules' filter."""
+        asked: list[tuple[str, int]] = []
+
+        def start(path: str, keep: KeepSpans, read_size: int) -> None:
+            assert isinstance(keep, ColdLines)
+            asked.append((path, read_size))
+
+        monkeypatch.setattr(ForkScan, "start", start)
+        logs = [tmp_path / "a.log", tmp_path / "b.log"]
+        for path in logs:
+            path.write_bytes(_text(seed=2, count=50))
+        config = load_config(_config(tmp_path, RULES))
+        list(replay_files(config, [str(path) for path in logs], all_events=False))
+        assert asked == [(str(path), READ_SIZE) for path in logs]
+
+    def test_the_helper_leaves_without_flushing_what_replay_buffered(
+        self, tmp_path: Path
+    ) -> None:
+        """Text the parent had not yet written out is written once, by the parent."""
+        log = tmp_path / "app.log"
+        log.write_bytes(b"2026-03-01 12:00:00,000 INFO app x\n" * 1000)
+        probe = (
+            "import sys\n"
+            "from logwatch.sources.forkscan import ForkScan\n"
+            "sys.stdout.write('buffered before the fork\\n')\n"
+            "scan = ForkScan(sys.argv[1], lambda body: [], 8192, 35000)\n"
+            "import os, time\n"
+            "deadline = time.monotonic() + 30\n"
+            "while os.waitpid(scan._pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:\n"
+            "    time.sleep(0.01)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", probe, str(log)],
+                              capture_output=True, text=True, check=True, timeout=60)
+        assert done.stdout == "buffered before the fork\n"
+
     def test_replay_prints_the_same_with_one_process_and_with_two(self, tmp_path: Path) -> None:
         """`logwatch replay --json` over a file of many reads: same bytes either way."""
         log = tmp_path / "app.log"
@@ -196,7 +297,7 @@ class TestReplayWithHelper:
         log.write_bytes(b"2026-03-01 12:00:00,000 INFO app x\n" * 1000)
         probe = (
             "import sys\n"
-            "from logwatch.sources.forkscan import ForkScan\n"
+            "from logwatch.sources.forkscan import _CLAIM, ForkScan\n"
             "scan = ForkScan.start(sys.argv[1], lambda body: [], 8192)\n"
             "print(scan is not None)\n"
             "scan and scan.close()\n"

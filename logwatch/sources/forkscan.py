@@ -21,7 +21,6 @@ buffered for stdout is flushed twice.
 
 from __future__ import annotations
 
-import contextlib
 import mmap
 import os
 import select
@@ -30,8 +29,9 @@ import stat
 import struct
 import threading
 from array import array
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer
 
@@ -44,12 +44,13 @@ _HEAD = struct.Struct(f"=qqqq{_EDGE}s{_EDGE}s")
 # In the page both processes share: the read replay is at, the first read it
 # has taken from the end, the read the helper is scanning.
 _FRONT, _BACK, _CLAIM = 0, 1, 2
+_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 class Answer(NamedTuple):
     offset: int
     length: int
-    head: bytes
+    head: bytes  # padded to _EDGE bytes with NULs, as the pipe carries it
     tail: bytes
     spans: CountedSpans
 
@@ -57,15 +58,20 @@ class Answer(NamedTuple):
         return (
             offset == self.offset
             and len(body) == self.length
-            and body[:_EDGE] == self.head
-            and body[-_EDGE:] == self.tail
+            and _edge(body[:_EDGE]) == self.head
+            and _edge(body[-_EDGE:]) == self.tail
         )
+
+
+def _edge(piece: bytes) -> bytes:
+    return piece.ljust(_EDGE, b"\0")
 
 
 class ForkScan:
     """Answers of ``keep`` for one regular file, most of them made by a forked helper."""
 
     def __init__(self, path: str, keep: KeepSpans, read_size: int, size: int) -> None:
+        """Fork the helper; OSError where a pipe or a process cannot be had."""
         self._keep = keep
         self._read_size = read_size
         self.answered_ahead = 0  # buffers whose answer was ready: the helper's, or from the end
@@ -73,36 +79,47 @@ class ForkScan:
         self.taken_from_end = 0  # reads scanned here, from the end, while the helper was busy
         self._answers: dict[int, Answer] = {}
         self._pending = bytearray()
+        self._pid: int | None = None
+        self._read_end: int | None = None
         self._fd = os.open(path, os.O_RDONLY)  # for the reads taken from the end
         self._page = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared: both see it
         self._shared = memoryview(self._page).cast("q")
         self._shared[_FRONT] = self._shared[_CLAIM] = -1
         self._shared[_BACK] = -(-size // read_size)
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the helper
-            code = 1
+        self._poll = select.poll()
+        write_end = -1
+        try:
+            self._read_end, write_end = os.pipe()
+            self._poll.register(self._read_end, select.POLLIN)
+            # Ctrl-C between the fork and the helper's try would run the parent's
+            # code in the helper: held off until each is where it can take it.
+            masked = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
             try:
-                os.close(read_end)
-                _scan_ahead(self._fd, keep, read_size, self._shared, write_end)
-                code = 0
+                self._pid = os.fork()
+                if self._pid == 0:
+                    _helper(self._read_end, write_end, self._fd, keep, read_size, self._shared,
+                            masked)
             finally:
-                os._exit(code)
-        os.close(write_end)
-        self._pid: int | None = pid
-        self._read_end: int | None = read_end
+                signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+        except OSError:
+            self.close()
+            raise
+        finally:
+            if write_end >= 0:
+                os.close(write_end)
 
     @classmethod
     def start(cls, path: str, keep: KeepSpans, read_size: int) -> ForkScan | None:
         """The helper for ``path``, or None where it would not pay or cannot run.
 
-        Not for pipes or small files, not on one CPU, not in a process with
-        threads (a fork copies only the thread that made it), and not with
-        ``LOGWATCH_JOBS=1`` in the environment.
+        Not for pipes or small files, not with fewer than two CPUs to run on,
+        not in a process with threads (a fork copies only the thread that
+        made it), not with ``LOGWATCH_JOBS=1`` in the environment, and not
+        where the fork fails.
         """
         if os.environ.get("LOGWATCH_JOBS") == "1" or not hasattr(os, "fork"):
             return None
-        if len(os.sched_getaffinity(0)) < 2 or threading.active_count() > 1:
+        if _cpus() < 2 or threading.active_count() > 1:
             return None
         try:
             info = Path(path).stat()
@@ -110,7 +127,10 @@ class ForkScan:
             return None
         if not stat.S_ISREG(info.st_mode) or info.st_size < _MIN_READS * read_size:
             return None
-        return cls(path, keep, read_size, info.st_size)
+        try:
+            return cls(path, keep, read_size, info.st_size)
+        except OSError:
+            return None
 
     def keep_for(self, framer: LineFramer) -> KeepSpans:
         """The filter for ``framer``, which is fed this file's reads from its start."""
@@ -118,6 +138,10 @@ class ForkScan:
 
     def spans(self, offset: int, body: bytes) -> list[tuple[int, int]]:
         """What ``keep(body)`` returns, for the buffer at ``offset`` in the file."""
+        if not body:
+            # a read whose only line end completes the line carried into it:
+            # ``offset`` is then the next read's start, so it names no read
+            return self._keep(body)
         number = offset // self._read_size
         shared = self._shared
         if self._read_end is not None:
@@ -144,12 +168,16 @@ class ForkScan:
             os.close(self._read_end)
             self._read_end = None
         if self._pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):  # reaped already, by a handler or a test
-                os.waitpid(self._pid, 0)
+            try:
+                if os.waitpid(self._pid, os.WNOHANG) == (0, 0):  # not yet done: stop it
+                    os.kill(self._pid, signal.SIGKILL)
+                    os.waitpid(self._pid, 0)
+            except ChildProcessError:
+                pass  # reaped elsewhere (a test does): its pid may be another's now
             self._pid = None
+        if self._fd >= 0:
             os.close(self._fd)
+            self._fd = -1
             self._shared.release()
             self._page.close()
 
@@ -172,9 +200,10 @@ class ForkScan:
         ``block``: wait for one read, else take only what is there already.
         """
         fd = self._read_end
-        while fd is not None and (block or select.select([fd], [], [], 0)[0]):
+        while fd is not None and (block or self._poll.poll(0)):
             data = os.read(fd, 1 << 16)
             if not data:
+                self._poll.unregister(fd)
                 os.close(fd)
                 self._read_end = None
                 return False
@@ -199,6 +228,39 @@ class ForkScan:
             self._answers[number] = Answer(offset, length, head, tail, spans)
             at = end
         del pending[:at]
+
+
+def _helper(
+    read_end: int, out: int, fd: int, keep: KeepSpans, read_size: int, shared: memoryview,
+    masked: Iterable[int],
+) -> NoReturn:
+    """The forked process: scan, then leave without running the parent's exit code."""
+    code = 1
+    try:
+        os.close(read_end)
+        # nothing to read or print: a consumer of replay's stdout sees its end
+        # when replay exits, not when the helper does
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.close(null)
+        signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+        _scan_ahead(fd, keep, read_size, shared, out)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _cpus() -> int:
+    """CPUs this process may run on, less what a cgroup quota (systemd's CPUQuota=) allows."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    count = len(affinity(0)) if affinity else os.cpu_count() or 1
+    try:  # cgroup v2: "0::/system.slice/x.service"
+        group = Path("/proc/self/cgroup").read_text().partition("0::/")[2].strip()
+        quota, period = Path("/sys/fs/cgroup", group, "cpu.max").read_text().split()
+        return count if quota == "max" else min(count, int(quota) // int(period))
+    except (OSError, ValueError):
+        return count
 
 
 def _scan_ahead(fd: int, keep: KeepSpans, read_size: int, shared: memoryview, out: int) -> None:
@@ -237,7 +299,8 @@ def _answer(fd: int, number: int, read_size: int, keep: KeepSpans) -> Answer | N
         gaps.append(body.count(b"\n", done, span_start))
         done = span_end
     gaps.append(body.count(b"\n", done))
-    return Answer(start + begin, len(body), body[:_EDGE], body[-_EDGE:], CountedSpans(spans, gaps))
+    edges = _edge(body[:_EDGE]), _edge(body[-_EDGE:])
+    return Answer(start + begin, len(body), *edges, CountedSpans(spans, gaps))
 
 
 def _write_all(fd: int, data: bytes) -> None:
