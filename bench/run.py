@@ -260,7 +260,8 @@ def _print(rows: list[Row], figures: dict[str, object]) -> None:
     print(f"normal log: {normal['lines']:,} lines, {normal['bytes'] / 1e6:.1f} MB,"
           f" {normal['tracebacks']:,} tracebacks; storm log: {storm['lines']:,} lines,"
           f" {storm['bytes'] / 1e6:.1f} MB, {storm['tracebacks']:,} tracebacks; seed {SEED}")
-    print("rates and ratios use CPU time (user + system), steady on a busy machine;"
+    print("replay: wall-clock, as a user waits (a helper scans ahead on a second core),"
+          " its CPU time beside it; other batch rates use CPU time (user + system);"
           " live figures are wall-clock")
     headers = Row("benchmark", "figure", "compared", "target", "")
     widths = [max(len(getattr(row, name)) for row in [headers, *rows])
