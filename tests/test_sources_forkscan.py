@@ -55,12 +55,16 @@ def _awkward_log(path: Path) -> bytes:
 
 
 def _wait_until_done(scan: ForkScan) -> None:
-    """Until the helper has answered every read and left (it is reaped here)."""
+    """Until the helper has answered every read and left (it is reaped here).
+
+    Its answers are taken in meanwhile: more than a pipe holds would block it.
+    """
     pid = scan._pid
     assert pid is not None
     deadline = time.monotonic() + 30
     while os.waitpid(pid, os.WNOHANG) == (0, 0):
         assert time.monotonic() < deadline, "the helper did not finish"
+        scan._receive(block=False)
         time.sleep(0.01)
 
 
