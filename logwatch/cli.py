@@ -132,6 +132,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     write = sys.stdout.write  # one write a record, where print makes two
     for record in replay_files(config, args.files, all_events=args.events, on_error=report):
         write((encode(record) if args.json else _human_replay(record)) + "\n")
+    # Nothing replay leaves behind needs collecting, and the interpreter's own
+    # collections at exit would look at all of it again: ~30 ms of a 0.5 s replay.
+    gc.freeze()
     return 1 if unreadable else 0
 
 
