@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
-from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer
+from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer, kept_bounds
 
 # Below this many reads the fork costs more than it saves.
 _MIN_READS = 4
@@ -287,12 +287,12 @@ def _answer(fd: int, number: int, read_size: int, keep: KeepSpans) -> Answer | N
     """What ``keep`` says of the buffer the framer makes of read ``number``; None: no buffer."""
     start = number * read_size
     chunk = os.pread(fd, read_size, start)
-    first = chunk.find(b"\n") + 1
-    if not first:
-        return None  # the framer asks nothing of a read with no line end
-    # the line the previous read left open is completed before the buffer
-    begin = first if start and os.pread(fd, 1, start - 1) != b"\n" else 0
-    body = chunk[begin : chunk.rfind(b"\n") + 1]
+    # a line is carried in unless the previous read ended with its line end
+    bounds = kept_bounds(chunk, carried=start > 0 and os.pread(fd, 1, start - 1) != b"\n")
+    if bounds is None:
+        return None
+    begin, end = bounds
+    body = chunk[begin:end]
     spans = keep(body)
     gaps, done = [], 0
     for span_start, span_end in spans:

@@ -30,6 +30,19 @@ class CountedSpans(list[tuple[int, int]]):
         self.gaps = gaps
 
 
+def kept_bounds(chunk: bytes, *, carried: bool) -> tuple[int, int] | None:
+    """Where the buffer a ``keep`` filter is asked about lies in ``chunk``; None: it is not asked.
+
+    The buffer is the chunk's whole lines, less the line an earlier chunk left
+    open (``carried``); a chunk with no line end asks nothing. ``forkscan``
+    works out the same buffers ahead of time from this.
+    """
+    first = chunk.find(b"\n") + 1
+    if not first:
+        return None
+    return (first if carried else 0), chunk.rfind(b"\n") + 1
+
+
 class LineFramer:
     """Turn successive chunks of one file into ``Line`` values."""
 
@@ -126,13 +139,11 @@ class LineFramer:
             start = newline + 1
 
     def _feed_kept(self, chunk: bytes, keep: KeepSpans) -> list[Line]:
-        first = chunk.find(b"\n") + 1
-        if not first:
+        bounds = kept_bounds(chunk, carried=self._consumed > 0)
+        if bounds is None:
             return self.feed(chunk)
-        # a line begun in an earlier chunk is completed the ordinary way
-        start = first if self._consumed else 0
-        lines = self.feed(chunk[:start])
-        end = chunk.rfind(b"\n") + 1
+        start, end = bounds
+        lines = self.feed(chunk[:start])  # the line carried in is completed the ordinary way
         body = chunk[start:end]
         done = 0
         plain = b"\0" not in body
