@@ -18,7 +18,7 @@ from logwatch.model import Line
 from logwatch.replay import READ_SIZE, replay_files
 from logwatch.rules.literals import Literals
 from logwatch.sources.coldlines import ColdLines
-from logwatch.sources.forkscan import _CLAIM, ForkScan
+from logwatch.sources.forkscan import _CLAIM, ForkScan, _cpus
 from logwatch.sources.framing import KeepSpans, LineFramer
 from tests.test_sources_coldlines import RULES, _config, _text
 
@@ -294,14 +294,12 @@ class TestReplayWithHelper:
         assert outputs[0].count(b"\n") > 100
 
     def test_the_helper_starts_for_a_big_file_in_a_fresh_process(self, tmp_path: Path) -> None:
-        """Where replay runs (one thread, two CPUs here), a file of four reads gets a helper."""
-        if len(os.sched_getaffinity(0)) < 2:
-            pytest.fail("this test needs two CPUs; the machine has one")
+        """Where replay runs (one thread), a file of four reads gets a helper, given two CPUs."""
         log = tmp_path / "app.log"
         log.write_bytes(b"2026-03-01 12:00:00,000 INFO app x\n" * 1000)
         probe = (
             "import sys\n"
-            "from logwatch.sources.forkscan import _CLAIM, ForkScan\n"
+            "from logwatch.sources.forkscan import ForkScan\n"
             "scan = ForkScan.start(sys.argv[1], lambda body: [], 8192)\n"
             "print(scan is not None)\n"
             "scan and scan.close()\n"
@@ -309,4 +307,5 @@ class TestReplayWithHelper:
         env = {k: v for k, v in os.environ.items() if k != "LOGWATCH_JOBS"}
         done = subprocess.run([sys.executable, "-c", probe, str(log)], env=env,
                               capture_output=True, text=True, check=True, timeout=60)
-        assert done.stdout == "True\n"
+        # on one CPU (affinity or quota) there is no helper, by design
+        assert done.stdout == f"{_cpus() >= 2}\n"
