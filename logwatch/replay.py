@@ -68,8 +68,8 @@ def replay_inputs(
             file_uid=f"replay:{name}",
         )
         keep = None if all_events else _cold_lines(config, source)
-        scan_ahead = keep is not None and files and name != "-"
-        for event in _events(config, origin, source, chunks, keep, name if scan_ahead else None):
+        path = name if files and name != "-" else None
+        for event in _events(config, origin, source, chunks, keep, path):
             now = clock.advance(event)
             for decision in engine.tick(now):
                 if decision.alert is not None:
@@ -234,7 +234,7 @@ def _events(
     source: SourceConfig | None,
     chunks: Iterable[bytes],
     keep: ColdLines | None = None,
-    path: str | None = None,
+    path: str | None = None,  # where ``chunks`` are read from: a helper may scan it ahead
 ) -> Iterator[Event]:
     recent = RecentLines(context_lines(config, source))
     if source is None:
