@@ -219,6 +219,38 @@ def test_a_full_cache_is_emptied_and_filled_again(monkeypatch: pytest.MonkeyPatc
     assert redactor("\n".join(lines)) == plain("\n".join(lines))
 
 
+_DIGIT_SWAPS = [
+    str.maketrans("0123456789", swapped) for swapped in ("1234567890", "9999999999", "3333333333")
+]
+
+
+@SETTINGS
+@given(user_texts)
+def test_lines_differing_only_in_digits_are_each_masked_as_the_plain_patterns(text: str) -> None:
+    """What a line passes is remembered by its digits' shape: the digits a gate names
+    (the 3 of A3T, an operator's literal) must still tell lines apart."""
+    redactor = Redactor([*USER_PATTERNS, re.compile(r"order 1003")])
+    for variant in (text, *(text.translate(swap) for swap in _DIGIT_SWAPS)):
+        assert redactor(variant) == plain(variant, [*USER_PATTERNS, re.compile(r"order 1003")])
+
+
+def test_a_digit_a_gate_names_still_tells_lines_apart() -> None:
+    redactor = Redactor([re.compile(r"order 1003")])
+    assert redactor("paid order 2004 with key A4TQWERTYUIOPASDFGHJ") == (
+        "paid order 2004 with key A4TQWERTYUIOPASDFGHJ"
+    )
+    assert redactor("paid order 1003 with key A3TQWERTYUIOPASDFGHJ") == "paid *** with key ***"
+
+
+def test_first_lines_differing_only_in_time_share_one_remembered_mask() -> None:
+    redactor = Redactor()
+    for n in range(200):
+        redactor(f"2026-03-01 00:00:{n % 60:02d},{n:03d} ERROR app failed for order {n}\n"
+                 f"Traceback (most recent call last):\nKeyError: {n}")
+    # a few shapes (the 3 of A3T still counts), not 400 first and last lines
+    assert len(redactor._masks) < 50
+
+
 TRACEBACKS = [
     'Traceback (most recent call last):\n  File "/srv/app.py", line 3, in f\nKeyError: 1',
     "Traceback (most recent call last):\n  File \"/srv/db.py\", line 9, in connect\n"

@@ -214,6 +214,21 @@ _DEFAULTS: tuple[_Rule, ...] = (
 )
 
 
+def _digit_classes(rules: Sequence[_Rule]) -> bytes | None:
+    """A table making alike the ASCII digits no gate tells apart; None: every digit counts.
+
+    A gate sees a digit only through a literal holding it or through a byte
+    class (``ascii_check``) in which all digits are alike; so two lines that
+    differ only in digits no literal holds pass the same gates.
+    """
+    named = {char for rule in rules for literal in (*rule.exact, *rule.folded)
+             for char in literal if char in "0123456789"}
+    free = [char for char in "0123456789" if char not in named]
+    if not free:
+        return None
+    return bytes.maketrans("".join(free).encode(), free[0].encode() * len(free))
+
+
 def _mask_groups(match: re.Match[str]) -> str:
     """Mask the capturing groups of a user pattern, or the whole match without groups."""
     if match.re.groups == 0:
@@ -283,8 +298,9 @@ class Redactor:
         self._ungated = sum(1 << i for i, rule in enumerate(rules) if not rule.gated)
         self._gated = tuple((1 << i, rule) for i, rule in enumerate(rules) if rule.gated)
         self._all = (1 << len(rules)) - 1
-        self._masks: dict[str, int] = {}
+        self._masks: dict[str | bytes, int] = {}
         self._cached_bytes = 0
+        self._digits = _digit_classes(rules)
 
     def __call__(self, text: str) -> str:
         mask = self._mask(text)
@@ -314,7 +330,24 @@ class Redactor:
         # between them (a traceback's stack) often do, all of them.
         head, _, rest = text.partition("\n")
         stack, _, last = rest.rpartition("\n")
-        return mask | self._text_mask(head) | self._text_mask(stack) | self._text_mask(last)
+        return mask | self._line_mask_of(head) | self._text_mask(stack) | self._line_mask_of(last)
+
+    def _line_mask_of(self, line: str) -> int:
+        """``_text_mask`` of one line, remembered by the line with its digits made alike.
+
+        One event's first line differs from the last event's mostly in its
+        digits (the time, an order number): the digits' shape is what repeats.
+        """
+        table = self._digits
+        if table is None:
+            return self._text_mask(line)
+        # UTF-8 never has an ASCII digit's byte inside a longer character
+        key = line.encode("utf-8", "surrogatepass").translate(table)
+        found = self._masks.get(key)
+        if found is None:
+            found = self._line_mask(line)
+            self._remember(key, found)
+        return found
 
     def _text_mask(self, text: str) -> int:
         """The gated rules some line of ``text`` passes, remembered by the exact text."""
@@ -329,7 +362,7 @@ class Redactor:
             self._remember(text, found)
         return found
 
-    def _remember(self, text: str, mask: int) -> None:
+    def _remember(self, text: str | bytes, mask: int) -> None:
         if len(text) > _CACHE_MAX_CHARS:
             return
         cost = sys.getsizeof(text) + _SLOT_COST
