@@ -7,10 +7,11 @@ mutate them, so a stage can be tested with plain tables of values.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from itertools import repeat
+from typing import Any, overload
 
 
 class Severity(enum.IntEnum):
@@ -40,6 +41,63 @@ class Line:
     end: int  # byte offset just past its newline
     lineno: int  # 1-based line number in the file
     truncated: bool = False  # longer than max_line_bytes: the rest was cut
+
+
+class Lines(Sequence[Line]):
+    """Lines kept as columns, each ``Line`` made only when it is looked at.
+
+    A storm's tracebacks are mostly lines seen before, which the assembler
+    passes over by their text alone (``multiline.blocks``): building a
+    ``Line`` for each cost a quarter of a replay. The columns are filled by
+    C-level list operations (``LineFramer``).
+    """
+
+    __slots__ = ("cut", "ends", "linenos", "offsets", "texts")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.offsets: list[int] = []
+        self.ends: list[int] = []
+        self.linenos: list[int] = []
+        self.cut: set[int] = set()  # indexes of the truncated lines
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @overload
+    def __getitem__(self, index: int) -> Line: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Line]: ...
+
+    def __getitem__(self, index: int | slice) -> Line | list[Line]:
+        if isinstance(index, slice):
+            return [self[at] for at in range(*index.indices(len(self.texts)))]
+        if index < 0:
+            index += len(self.texts)
+        return Line(self.texts[index], self.offsets[index], self.ends[index],
+                    self.linenos[index], index in self.cut)
+
+    def __iter__(self) -> Iterator[Line]:
+        cut = self.cut
+        flags = [at in cut for at in range(len(self.texts))] if cut else repeat(False)
+        return map(Line, self.texts, self.offsets, self.ends, self.linenos, flags)
+
+    def append(self, line: Line) -> None:
+        if line.truncated:
+            self.cut.add(len(self.texts))
+        self.texts.append(line.text)
+        self.offsets.append(line.offset)
+        self.ends.append(line.end)
+        self.linenos.append(line.lineno)
+
+    def extend(self, other: Lines) -> None:
+        base = len(self.texts)
+        self.cut.update(base + at for at in other.cut)
+        self.texts += other.texts
+        self.offsets += other.offsets
+        self.ends += other.ends
+        self.linenos += other.linenos
 
 
 @dataclass(frozen=True, slots=True)

@@ -259,7 +259,7 @@ def _events(
     kept = ahead.keep_for(framer) if ahead else keep
     try:
         for chunk in chunks:
-            lines = framer.feed(chunk, kept)
+            lines = framer.feed_lines(chunk, kept)
             recent.add(lines)
             yield from emit(assembler.feed(lines))
     finally:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logwatch.model import Line
+from logwatch.model import Line, Lines
 from logwatch.sources.framing import LineFramer
 
 
@@ -71,9 +71,9 @@ class TestLineFramer:
 def _one_at_a_time(data: bytes, max_line_bytes: int) -> list[Line]:
     """The reference: each line framed on its own, by the per-line path."""
     framer = LineFramer(max_line_bytes=max_line_bytes)
-    lines: list[Line] = []
+    lines = Lines()
     framer._frame_each(data, 0, lines)
-    return lines
+    return list(lines)
 
 
 _PIECES = st.sampled_from(
@@ -111,6 +111,30 @@ def _data_and_spans(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, int]]]:
     cuts = sorted(set(draw(st.lists(st.sampled_from(starts), max_size=12))))
     pairs = list(zip(cuts[::2], cuts[1::2], strict=False))
     return data, [(a, b) for a, b in pairs if b > a]
+
+
+class TestLinesAsColumns:
+    @settings(max_examples=300, deadline=None)
+    @given(_data_and_spans(), st.sampled_from([4, 64, 1 << 20]), st.integers(0, 40))
+    def test_each_line_looked_at_is_the_line_framing_gives(
+        self, data_spans: tuple[bytes, list[tuple[int, int]]], max_line_bytes: int, split: int,
+    ) -> None:
+        """By index (from either end), by slice and in order, over reads framed apart."""
+        data, spans = data_spans
+        expected = LineFramer(max_line_bytes=max_line_bytes).feed(data)
+        framer = LineFramer(max_line_bytes=max_line_bytes)
+        lines = framer.feed_lines(data[:split])
+        lines.extend(framer.feed_lines(data[split:]))
+        assert list(lines) == expected
+        assert len(lines) == len(expected)
+        assert [lines[at] for at in range(len(lines))] == expected
+        assert [lines[-at] for at in range(1, len(lines) + 1)] == expected[::-1]
+        assert lines[1:-1:2] == expected[1:-1:2]
+        assert lines.texts == [line.text for line in expected]
+        assert lines.cut == {at for at, line in enumerate(expected) if line.truncated}
+        kept = LineFramer(max_line_bytes=max_line_bytes).feed_lines(data, lambda body: spans)
+        assert [kept[at] for at in range(len(kept))] == list(kept)
+        assert list(kept) == _kept_reference(data, spans, max_line_bytes)
 
 
 class TestKeptSpans:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from operator import attrgetter
 from typing import Literal
 
-from logwatch.model import Event, ExceptionInfo, Line, Origin
+from logwatch.model import Event, ExceptionInfo, Line, Lines, Origin
 from logwatch.multiline import blocks
 from logwatch.multiline.envelopes import Unwrapped, docker_record, unwrap
 from logwatch.multiline.fingerprint import fingerprint, fingerprint_frames, fingerprint_record
@@ -71,10 +71,10 @@ class Assembler:
             for line in lines:
                 self._line(line, drafts)
         else:
-            self._feed_blocks(lines if isinstance(lines, list) else list(lines), drafts)
+            self._feed_blocks(lines if isinstance(lines, list | Lines) else list(lines), drafts)
         return [self._event(draft) for draft in drafts]
 
-    def _feed_blocks(self, lines: list[Line], drafts: list[Draft]) -> None:
+    def _feed_blocks(self, lines: Sequence[Line], drafts: list[Draft]) -> None:
         """``_line`` for each line, but a record seen before is not stepped through again.
 
         A block is a record header, the lines under it, and the next header,
@@ -95,7 +95,7 @@ class Assembler:
                 index = self._blocks_under(head, lines, index, bounds, drafts)
 
     def _blocks_under(
-        self, head: Row, lines: list[Line], index: int, bounds: blocks.Boundaries,
+        self, head: Row, lines: Sequence[Line], index: int, bounds: blocks.Boundaries,
         drafts: list[Draft],
     ) -> int:
         """Take the header row ``head`` (``lines[index - 1]``) and the blocks that follow

@@ -28,7 +28,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logwatch.model import Line
+from logwatch.model import Line, Lines
 from logwatch.multiline.headers import Header
 from logwatch.multiline.kinds import Kind
 from logwatch.multiline.machine import Machine
@@ -109,7 +109,9 @@ class Boundaries:
 
     def __init__(self, lines: Sequence[Line]) -> None:
         self._lines = lines
-        self.texts = texts = [line.text for line in lines]
+        self.texts = texts = (
+            lines.texts if isinstance(lines, Lines) else [line.text for line in lines]
+        )
         joined = "\n".join(texts)
         if joined.count("\n") == len(texts) - 1:
             heads = [0] if texts and RECORD_HEADER.match(joined) is not None else []
@@ -124,10 +126,12 @@ class Boundaries:
             heads = [at for at, text in enumerate(texts) if RECORD_HEADER.match(text) is not None]
         self.starts = set(heads)  # the lines a block may start at (``BlockMemo.starts``)
         self._stops = heads
-        truncated = [line.truncated for line in lines]
-        if any(truncated):
+        cut = (
+            lines.cut if isinstance(lines, Lines)
+            else {at for at, line in enumerate(lines) if line.truncated}
+        )
+        if cut:
             # a cut-off line starts no block and ends any that reaches it
-            cut = {at for at, flag in enumerate(truncated) if flag}
             self.starts -= cut
             self._stops = sorted(self.starts | cut)
 

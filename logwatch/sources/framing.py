@@ -8,8 +8,10 @@ byte 0x0A never occurs inside a multi-byte sequence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import accumulate
+from operator import add
 
-from logwatch.model import Line
+from logwatch.model import Line, Lines
 
 DEFAULT_MAX_LINE_BYTES = 1 << 20
 
@@ -78,9 +80,13 @@ class LineFramer:
 
     def feed(self, chunk: bytes, keep: KeepSpans | None = None) -> list[Line]:
         """The lines ``chunk`` completes; with ``keep``, only those in the spans it returns."""
+        return list(self.feed_lines(chunk, keep))
+
+    def feed_lines(self, chunk: bytes, keep: KeepSpans | None = None) -> Lines:
+        """``feed``, as columns: no ``Line`` is built until one is looked at."""
         if keep is not None:
             return self._feed_kept(chunk, keep)
-        lines: list[Line] = []
+        lines = Lines()
         start = 0
         if self._consumed:
             newline = chunk.find(b"\n")
@@ -101,35 +107,34 @@ class LineFramer:
         self._hold(chunk[start:])
         return lines
 
-    def _frame_plain(self, body: bytes, lines: list[Line]) -> None:
+    def _frame_plain(self, body: bytes, lines: Lines) -> None:
         """Whole lines (``body`` less its last newline), none cut or after a hole.
 
-        Split and decoded in C; what is left per line is building its ``Line``.
+        Split, decoded and measured in C: no Python step per line for ASCII.
         """
         offset = self._buffer_offset
-        lineno = self._lineno
-        crlf = b"\r" in body
-        append = lines.append
+        texts: list[str]
         if body.isascii():
-            for text in body.decode("ascii").split("\n"):
-                end = offset + len(text) + 1
-                if crlf and text.endswith("\r"):
-                    text = text[:-1]
-                append(Line(text, offset, end, lineno))
-                offset = end
-                lineno += 1
+            texts = body.decode("ascii").split("\n")
+            sizes = list(map(len, texts))
         else:
-            for raw in body.split(b"\n"):
-                end = offset + len(raw) + 1
-                if crlf and raw.endswith(b"\r"):
-                    raw = raw[:-1]
-                append(Line(raw.decode("utf-8", errors="replace"), offset, end, lineno))
-                offset = end
-                lineno += 1
-        self._buffer_offset = offset
-        self._lineno = lineno
+            raws = body.split(b"\n")
+            texts = [raw.decode("utf-8", errors="replace") for raw in raws]
+            sizes = list(map(len, raws))
+        count = len(texts)
+        # a line ends its own size and a newline after where the one before ended
+        ends = list(map(add, accumulate(sizes), range(offset + 1, offset + count + 1)))
+        if b"\r" in body:
+            texts = [text[:-1] if text.endswith("\r") else text for text in texts]
+        lines.texts += texts
+        lines.offsets.append(offset)
+        lines.offsets += ends[:-1]
+        lines.ends += ends
+        lines.linenos += range(self._lineno, self._lineno + count)
+        self._buffer_offset = ends[-1]
+        self._lineno += count
 
-    def _frame_each(self, chunk: bytes, start: int, lines: list[Line]) -> None:
+    def _frame_each(self, chunk: bytes, start: int, lines: Lines) -> None:
         """Whole lines from ``start`` to the last newline, one at a time (cut, holes)."""
         while (newline := chunk.find(b"\n", start)) >= 0:
             piece = chunk[start:newline]
@@ -138,12 +143,12 @@ class LineFramer:
             lines.append(self._make_line(raw[: self._max_line_bytes], len(piece) + 1, overlong))
             start = newline + 1
 
-    def _feed_kept(self, chunk: bytes, keep: KeepSpans) -> list[Line]:
+    def _feed_kept(self, chunk: bytes, keep: KeepSpans) -> Lines:
         bounds = kept_bounds(chunk, carried=self._consumed > 0)
         if bounds is None:
-            return self.feed(chunk)
+            return self.feed_lines(chunk)
         start, end = bounds
-        lines = self.feed(chunk[:start])  # the line carried in is completed the ordinary way
+        lines = self.feed_lines(chunk[:start])  # the line carried in is completed the ordinary way
         body = chunk[start:end]
         done = 0
         plain = b"\0" not in body
@@ -157,7 +162,7 @@ class LineFramer:
                 # them, less its set-up, which costs as much as a short span's framing
                 self._frame_plain(body[span_start : span_end - 1], lines)
             else:
-                lines.extend(self.feed(body[span_start:span_end]))
+                lines.extend(self.feed_lines(body[span_start:span_end]))
             done = span_end
         self._pass(body, done, len(body), gaps[-1] if gaps else None)
         self._hold(chunk[end:])
