@@ -38,10 +38,26 @@ def replay_files(
     on_error: Callable[[str, OSError], None] = lambda name, exc: None,
 ) -> Iterator[dict[str, Any]]:
     """Yield SPEC's replay records; a file that cannot be read goes to ``on_error``."""
+    events = file_events(config, files, all_events=all_events, on_error=on_error)
+    return replay_records(config, events, all_events=all_events)
+
+
+def file_events(
+    config: Config,
+    files: Sequence[str],
+    *,
+    all_events: bool,
+    on_error: Callable[[str, OSError], None] = lambda name, exc: None,
+) -> Iterator[Event]:
+    """The events of ``files`` (``-``: stdin), file after file, for ``replay_records``.
+
+    Each file is read in ``READ_SIZE`` reads from its start, so a helper may
+    scan it ahead (``forkscan``).
+    """
     inputs = (
         (name, _chunks(name)) for name in files if name == "-" or _readable(name, on_error)
     )
-    yield from replay_inputs(config, inputs, all_events=all_events, files=True)
+    return _input_events(config, inputs, all_events=all_events, files=True)
 
 
 def replay_inputs(
@@ -49,17 +65,20 @@ def replay_inputs(
     inputs: Iterable[tuple[str, Iterable[bytes]]],
     *,
     all_events: bool,
-    files: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the replay records of named byte streams (``logwatch test`` feeds text).
+    """Yield the replay records of named byte streams (``logwatch test`` feeds text)."""
+    events = _input_events(config, inputs, all_events=all_events, files=False)
+    return replay_records(config, events, all_events=all_events)
 
-    ``files``: each name is the path its bytes are read from, in ``READ_SIZE``
-    reads from the start, so a helper may scan it ahead (``forkscan``).
-    """
-    engine = build_engine(config)
-    # what replay prints is masked like what the daemon would send
-    redact = Redactor(config.redact.patterns, defaults=config.redact.defaults)
-    clock = _RecordClock()
+
+def _input_events(
+    config: Config,
+    inputs: Iterable[tuple[str, Iterable[bytes]]],
+    *,
+    all_events: bool,
+    files: bool,
+) -> Iterator[Event]:
+    """``files``: each name is the path its bytes are read from (``file_events``)."""
     for name, chunks in inputs:
         source = _source_for(config, name)
         origin = Origin(
@@ -69,19 +88,33 @@ def replay_inputs(
         )
         keep = None if all_events else _cold_lines(config, source)
         path = name if files and name != "-" else None
-        for event in _events(config, origin, source, chunks, keep, path):
-            now = clock.advance(event)
-            for decision in engine.tick(now):
-                if decision.alert is not None:
-                    yield _tick_record(decision)
-            decisions = engine.evaluate(event, now)
-            if not decisions:
-                if all_events:
-                    yield event_record(event, None, redact)
-                continue
-            message, exc_message = _redacted(event, decisions, redact)
-            for decision in decisions:
-                yield _record(event, decision, message, exc_message)
+        yield from _events(config, origin, source, chunks, keep, path)
+
+
+def replay_records(
+    config: Config, events: Iterable[Event], *, all_events: bool
+) -> Iterator[dict[str, Any]]:
+    """SPEC's replay records: what the rules decide on ``events``, in their order.
+
+    ``all_events``: a record for each event, decided on or not.
+    """
+    engine = build_engine(config)
+    # what replay prints is masked like what the daemon would send
+    redact = Redactor(config.redact.patterns, defaults=config.redact.defaults)
+    clock = _RecordClock()
+    for event in events:
+        now = clock.advance(event)
+        for decision in engine.tick(now):
+            if decision.alert is not None:
+                yield _tick_record(decision)
+        decisions = engine.evaluate(event, now)
+        if not decisions:
+            if all_events:
+                yield event_record(event, None, redact)
+            continue
+        message, exc_message = _redacted(event, decisions, redact)
+        for decision in decisions:
+            yield _record(event, decision, message, exc_message)
     # what the log's own end leaves due (cooldown summaries, batches) is still shown
     if clock.now is not None:
         for decision in engine.tick(clock.now + timedelta(seconds=_horizon_s(config))):

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from logwatch.config import load_config
+from logwatch.jobs import cpus
 from logwatch.model import Line
 from logwatch.replay import READ_SIZE, replay_files
 from logwatch.rules.literals import Literals
 from logwatch.sources.coldlines import ColdLines
-from logwatch.sources.forkscan import _CLAIM, ForkScan, _cpus
+from logwatch.sources.forkscan import _CLAIM, ForkScan
 from logwatch.sources.framing import KeepSpans, LineFramer
 from tests.test_sources_coldlines import RULES, _config, _text
 
@@ -140,7 +141,7 @@ class TestForkScan:
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
         monkeypatch.setattr(os, "fork", fail)
-        monkeypatch.setattr("logwatch.sources.forkscan._cpus", lambda: 2)
+        monkeypatch.setattr("logwatch.jobs.cpus", lambda: 2)
         monkeypatch.setattr(threading, "active_count", lambda: 1)
         assert ForkScan.start(str(log), KEEP, 4096) is None
         assert sorted(fds.iterdir()) == before
@@ -308,4 +309,4 @@ class TestReplayWithHelper:
         done = subprocess.run([sys.executable, "-c", probe, str(log)], env=env,
                               capture_output=True, text=True, check=True, timeout=60)
         # on one CPU (affinity or quota) there is no helper, by design
-        assert done.stdout == f"{_cpus() >= 2}\n"
+        assert done.stdout == f"{cpus() >= 2}\n"

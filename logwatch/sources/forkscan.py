@@ -21,18 +21,19 @@ buffered for stdout is flushed twice.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import select
 import signal
 import stat
 import struct
-import threading
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
+from logwatch.jobs import may_fork
 from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer, kept_bounds
 
 # Below this many reads the fork costs more than it saves.
@@ -112,14 +113,10 @@ class ForkScan:
     def start(cls, path: str, keep: KeepSpans, read_size: int) -> ForkScan | None:
         """The helper for ``path``, or None where it would not pay or cannot run.
 
-        Not for pipes or small files, not with fewer than two CPUs to run on,
-        not in a process with threads (a fork copies only the thread that
-        made it), not with ``LOGWATCH_JOBS=1`` in the environment, and not
-        where the fork fails.
+        Not for pipes or small files, not where ``jobs.may_fork`` says no,
+        and not where the fork fails.
         """
-        if os.environ.get("LOGWATCH_JOBS") == "1" or not hasattr(os, "fork"):
-            return None
-        if _cpus() < 2 or threading.active_count() > 1:
+        if not may_fork():
             return None
         try:
             info = Path(path).stat()
@@ -245,22 +242,14 @@ def _helper(
         os.dup2(null, 1)
         os.close(null)
         signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+        # Only a core nobody else wants: replay's own process (``eventpipe``),
+        # or another program. Reads not answered in time replay scans itself.
+        with contextlib.suppress(AttributeError, OSError):  # not Linux
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         _scan_ahead(fd, keep, read_size, shared, out)
         code = 0
     finally:
         os._exit(code)
-
-
-def _cpus() -> int:
-    """CPUs this process may run on, less what a cgroup quota (systemd's CPUQuota=) allows."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    count = len(affinity(0)) if affinity else os.cpu_count() or 1
-    try:  # cgroup v2: "0::/system.slice/x.service"
-        group = Path("/proc/self/cgroup").read_text().partition("0::/")[2].strip()
-        quota, period = Path("/sys/fs/cgroup", group, "cpu.max").read_text().split()
-        return count if quota == "max" else min(count, int(quota) // int(period))
-    except (OSError, ValueError):
-        return count
 
 
 def _scan_ahead(fd: int, keep: KeepSpans, read_size: int, shared: memoryview, out: int) -> None:

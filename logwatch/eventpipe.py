@@ -1,0 +1,225 @@
+"""Events -> a forked process: replay's deciding and printing, on a second core.
+
+`replay` reads and assembles (``replay.file_events``), then decides and
+prints (``replay.replay_records``). In a storm of tracebacks each half is
+about as much work as the other, and each is done an event at a time, in
+order. So a forked process takes the deciding and printing: this one sends it
+the events through a pipe, in batches, and goes on reading. The events arrive
+as they were made and in their order, so what is printed is the same, byte
+for byte, as in one process.
+
+A batch is a pickle: both ends are this program, forked, and the pipe is
+theirs alone; what a log line holds travels as strings in it. An event's
+origin and exception chain, each shared by many events (the assembler hands
+out one chain object for each traceback text it has seen lately), are sent
+the first time and named by number after that: pickling a chain costs ten
+times what the rest of the event does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pickle
+import signal
+import stat
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from logwatch.jobs import may_fork
+from logwatch.model import Event, ExceptionInfo, Origin
+
+# Below this much input the fork costs more than it saves.
+_MIN_BYTES = 4 << 20
+# A batch is sent when it holds this many events or this much text, whichever
+# comes first: few enough writes, and little held on either side of the pipe.
+_BATCH_EVENTS = 256
+_BATCH_CHARS = 1 << 20
+# Chains remembered on both sides before both start afresh.
+_MAX_CHAINS = 4096
+_BUFFER = 1 << 16
+_PIPE_BYTES = 1 << 20  # Linux's pipe-max-size by default
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+Consume = Callable[[Iterator[Event]], None]
+# origin number, then Event's fields in their order, the chain as its number
+_Row = tuple[Any, ...]
+
+
+class EventPipe:
+    """A forked process running ``consume`` over the events this one sends it."""
+
+    def __init__(self, consume: Consume) -> None:
+        """Fork; OSError where a pipe or a process cannot be had."""
+        # whatever this process has buffered would be printed by both
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read_end, write_end = os.pipe()
+        with contextlib.suppress(AttributeError, OSError):  # Linux only, and up to a limit
+            # Room for a few batches: either process may run ahead of the other for a while.
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        try:
+            # Ctrl-C between the fork and the child's try would run this
+            # process's code in the child: held off until each can take it.
+            masked = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+            try:
+                self._pid = os.fork()
+                if self._pid == 0:
+                    _child(read_end, write_end, consume, masked)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+        except OSError:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        self._batches = Batches(os.fdopen(write_end, "wb", buffering=_BUFFER))
+
+    @classmethod
+    def start(cls, consume: Consume, files: Sequence[str]) -> EventPipe | None:
+        """The process for replaying ``files``, or None where it would not pay or cannot run.
+
+        Not for standard input or less than a few MiB of files, not where
+        ``jobs.may_fork`` says no, and not where the fork fails.
+        """
+        if not files or "-" in files or not may_fork():
+            return None
+        size = 0
+        for name in files:
+            try:
+                info = Path(name).stat()
+            except OSError:
+                continue  # replay reports it
+            if stat.S_ISREG(info.st_mode):
+                size += info.st_size
+        if size < _MIN_BYTES:
+            return None
+        try:
+            return cls(consume)
+        except OSError:
+            return None
+
+    def run(self, events: Iterable[Event]) -> int:
+        """Send ``events``, then wait for the process to be done with them: its exit status.
+
+        A process that stopped early (its stdout was closed, or it failed)
+        stops the sending; what it said of why went to stderr.
+        """
+        try:
+            for event in events:
+                self._batches.add(event)
+        except BrokenPipeError:
+            pass
+        finally:
+            # Also when reading failed here: what was read is decided and printed,
+            # as in one process, before the error goes on.
+            with contextlib.suppress(BrokenPipeError):
+                self._batches.send()
+            with contextlib.suppress(BrokenPipeError):  # what is still buffered has no reader
+                self._batches.stream.close()
+            _, status = os.waitpid(self._pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
+class Batches:
+    """Events -> pickled batches on ``stream``, for ``received`` to rebuild."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self._origins: dict[Origin, int] = {}
+        self._chains: dict[int, int] = {}  # id of a chain sent -> its number
+        self._sent: list[tuple[ExceptionInfo, ...]] = []  # keeps those ids meaning them
+        self._fresh = False  # the chain numbers start again with this batch
+        self._new_origins: list[Origin] = []
+        self._new_chains: list[tuple[ExceptionInfo, ...]] = []
+        self._rows: list[_Row] = []
+        self._chars = 0
+
+    def add(self, event: Event) -> None:
+        """Hold ``event``; send the batch once it is full."""
+        origin = self._origins.get(event.origin)
+        if origin is None:
+            origin = self._origins[event.origin] = len(self._origins)
+            self._new_origins.append(event.origin)
+        chain = self._chains.get(id(event.chain))
+        if chain is None:
+            if len(self._sent) >= _MAX_CHAINS:
+                self.send()  # the rows held name chains by the numbers about to go
+                self._chains.clear()
+                self._sent.clear()
+                self._fresh = True
+            chain = self._chains[id(event.chain)] = len(self._sent)
+            self._sent.append(event.chain)
+            self._new_chains.append(event.chain)
+        self._rows.append((
+            origin, event.first_line, event.last_line, event.start_offset, event.end_offset,
+            event.text, event.message, event.level, event.logger, event.timestamp, chain,
+            event.fingerprint, event.flags, event.fields, event.context,
+        ))
+        self._chars += len(event.text)
+        if len(self._rows) >= _BATCH_EVENTS or self._chars >= _BATCH_CHARS:
+            self.send()
+
+    def send(self) -> None:
+        """Send what is held."""
+        if not self._rows:
+            return
+        batch = (self._fresh, self._new_origins, self._new_chains, self._rows)
+        pickle.dump(batch, self.stream, protocol=pickle.HIGHEST_PROTOCOL)
+        self.stream.flush()
+        self._fresh = False
+        self._new_origins, self._new_chains, self._rows = [], [], []
+        self._chars = 0
+
+
+def received(stream: IO[bytes]) -> Iterator[Event]:
+    """The events an ``EventPipe`` sent down ``stream``, rebuilt, in order."""
+    origins: list[Origin] = []
+    chains: list[tuple[ExceptionInfo, ...]] = []
+    while True:
+        try:
+            # sent by the process that forked this one, down a pipe only the two hold
+            fresh, new_origins, new_chains, rows = pickle.load(stream)  # noqa: S301
+        except EOFError:
+            return
+        if fresh:
+            chains.clear()
+        origins += new_origins
+        chains += new_chains
+        for row in rows:
+            (origin, first_line, last_line, start_offset, end_offset, text, message, level,
+             logger, timestamp, chain, fingerprint, flags, fields, context) = row
+            yield Event(
+                origins[origin], first_line, last_line, start_offset, end_offset, text,
+                message, level, logger, timestamp, chains[chain], fingerprint, flags, fields,
+                context,
+            )
+
+
+def _child(read_end: int, write_end: int, consume: Consume, masked: Iterable[int]) -> NoReturn:
+    """The forked process: consume what arrives, then leave without this one's exit code."""
+    code = 1
+    try:
+        os.close(write_end)
+        # the input may be this process's stdin: the parent alone reads it
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+        with os.fdopen(read_end, "rb", buffering=_BUFFER) as stream:
+            consume(received(stream))
+        sys.stdout.flush()
+        code = 0
+    except BrokenPipeError:
+        code = 0  # as `main` has it: whoever read stdout has had enough
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:  # noqa: BLE001 - whatever it is, this process must not go on
+        traceback.print_exc()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

@@ -1,0 +1,31 @@
+"""Whether replay may fork helpers onto other cores: CPUs, quotas, threads, LOGWATCH_JOBS."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def may_fork() -> bool:
+    """True where a forked helper can run beside this process, and may.
+
+    Not with ``LOGWATCH_JOBS=1`` in the environment, not with fewer than two
+    CPUs to run on, and not in a process with threads (a fork copies only
+    the thread that made it).
+    """
+    if os.environ.get("LOGWATCH_JOBS") == "1" or not hasattr(os, "fork"):
+        return False
+    return cpus() >= 2 and threading.active_count() == 1
+
+
+def cpus() -> int:
+    """CPUs this process may run on, less what a cgroup quota (systemd's CPUQuota=) allows."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    count = len(affinity(0)) if affinity else os.cpu_count() or 1
+    try:  # cgroup v2: "0::/system.slice/x.service"
+        group = Path("/proc/self/cgroup").read_text().partition("0::/")[2].strip()
+        quota, period = Path("/sys/fs/cgroup", group, "cpu.max").read_text().split()
+        return count if quota == "max" else min(count, int(quota) // int(period))
+    except (OSError, ValueError):
+        return count
