@@ -15,17 +15,18 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from logwatch.config import Config, RouteConfig, RuleConfig, SourceConfig
-from logwatch.daemon.engine import build_engine, context_lines
 from logwatch.model import AlertStatus, Event, Origin
 from logwatch.multiline import Assembler
-from logwatch.multiline.context import RecentLines
-from logwatch.rules import Decision, Redactor
+from logwatch.multiline.context import RecentLines, context_lines
 from logwatch.sources.coldlines import ColdLines, cold_lines_for
 from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import LineFramer
+
+if TYPE_CHECKING:
+    from logwatch.rules import Decision, Redactor
 
 READ_SIZE = 1 << 20
 
@@ -98,6 +99,11 @@ def replay_records(
 
     ``all_events``: a record for each event, decided on or not.
     """
+    # Imported here: with a second core, another process decides (``eventpipe``),
+    # and the one that reads need not load the rules' code (~11 ms).
+    from logwatch.daemon.engine import build_engine
+    from logwatch.rules import Redactor
+
     engine = build_engine(config)
     # what replay prints is masked like what the daemon would send
     redact = Redactor(config.redact.patterns, defaults=config.redact.defaults)
@@ -145,7 +151,10 @@ def event_record(
     event: Event, decision: Decision | None, redact: Redactor | None = None
 ) -> dict[str, Any]:
     """SPEC's `replay --json` object for one event and what a rule decided."""
-    redact = redact if redact is not None else Redactor()
+    if redact is None:
+        from logwatch.rules import Redactor
+
+        redact = Redactor()
     return _record(event, decision, redact(event.message), redact.optional(event.exc_message))
 
 

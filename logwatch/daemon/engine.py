@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from logwatch.config import Config, SourceConfig
+from logwatch.config import Config
 from logwatch.rules import (
     AnySilencer,
     MuteTimes,
@@ -19,12 +19,6 @@ from logwatch.rules import (
     Silencer,
     TimeInterval,
 )
-
-
-def context_lines(config: Config, source: SourceConfig | None) -> int:
-    """How many lines before each event a stream must keep: the most any rule or source asks."""
-    own = source.context_lines if source is not None else 0
-    return max([own, *(rule.context_lines or 0 for rule in config.rules)])
 
 
 def build_engine(

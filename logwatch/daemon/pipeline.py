@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logwatch.config import Config, SourceConfig
-from logwatch.daemon.engine import context_lines
 from logwatch.errors import StateError
 from logwatch.model import Event, Line, Origin
 from logwatch.multiline import Assembler
-from logwatch.multiline.context import RecentLines
+from logwatch.multiline.context import RecentLines, context_lines
 from logwatch.rules import Decision, RuleEngine
 from logwatch.sources import Chunk, Tailer
 from logwatch.sources.coldlines import RECORD_HEADER, cold_lines_for

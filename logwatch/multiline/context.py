@@ -11,8 +11,18 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from logwatch.model import Event, Line
+
+if TYPE_CHECKING:
+    from logwatch.config import Config, SourceConfig
+
+
+def context_lines(config: Config, source: SourceConfig | None) -> int:
+    """How many lines before each event a stream must keep: the most any rule or source asks."""
+    own = source.context_lines if source is not None else 0
+    return max([own, *(rule.context_lines or 0 for rule in config.rules)])
 
 
 class RecentLines:
