@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from logwatch.config import Config
+    from logwatch.eventpipe import EventPipe
     from logwatch.model import Event
 
 DEFAULT_CONFIG = "/etc/logwatch/config.yaml"
@@ -122,10 +123,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
         _print_config_error(exc)
         return 2
     unreadable: list[str] = []
+    pipe: EventPipe | None = None
 
     def report(name: str, exc: OSError) -> None:
         unreadable.append(name)
-        print(f"logwatch: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        line = f"logwatch: cannot read {name}: {exc.strerror or exc}"
+        if pipe is not None:
+            pipe.note(line)  # printed after the records of the files before it, as here
+        else:
+            print(line, file=sys.stderr)
 
     # A replay makes and drops millions of small objects, next to none of them in
     # cycles: a young-generation collection every 700 of them was ~8% of a storm's time.

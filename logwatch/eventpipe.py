@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from logwatch.jobs import may_fork
+from logwatch.jobs import close_inherited, may_fork
 from logwatch.model import Event, ExceptionInfo, Origin
 
 # Below this much input the fork costs more than it saves.
@@ -44,10 +44,18 @@ _MAX_CHAINS = 4096
 _BUFFER = 1 << 16
 _PIPE_BYTES = 1 << 20  # Linux's pipe-max-size by default
 _HELD = {signal.SIGINT, signal.SIGTERM}
+# The process's exit status when its stdout was closed (`| head`): 128 + SIGPIPE
+# as a shell shows it; this process then ends as one process would.
+_STDOUT_CLOSED = 141
 
 Consume = Callable[[Iterator[Event]], None]
-# origin number, then Event's fields in their order, the chain as its number
-_Row = tuple[Any, ...]
+# origin number, then Event's fields in their order, the chain as its number;
+# or a line for stderr, printed in its place among the records
+_Row = tuple[Any, ...] | str
+
+
+class SenderGone(Exception):  # noqa: N818 - it names what happened, not a failure here
+    """The events ended without the sender saying so: it was killed or interrupted."""
 
 
 class EventPipe:
@@ -69,7 +77,7 @@ class EventPipe:
             try:
                 self._pid = os.fork()
                 if self._pid == 0:
-                    _child(read_end, write_end, consume, masked)
+                    _child(read_end, consume, masked)
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, masked)
         except OSError:
@@ -77,7 +85,8 @@ class EventPipe:
             raise
         finally:
             os.close(read_end)
-        self._batches = Batches(os.fdopen(write_end, "wb", buffering=_BUFFER))
+        self._fd = write_end
+        self._batches = Batches(self._write)
 
     @classmethod
     def start(cls, consume: Consume, files: Sequence[str]) -> EventPipe | None:
@@ -103,33 +112,67 @@ class EventPipe:
         except OSError:
             return None
 
+    def note(self, line: str) -> None:
+        """Have ``line`` printed on stderr in its place among the records."""
+        self._batches.note(line)
+
     def run(self, events: Iterable[Event]) -> int:
         """Send ``events``, then wait for the process to be done with them: its exit status.
 
-        A process that stopped early (its stdout was closed, or it failed)
-        stops the sending; what it said of why went to stderr.
+        A process that failed stops the sending (it said why on stderr).
+        BrokenPipeError: its stdout was closed, which ends replay as it would
+        end one process.
         """
         try:
             for event in events:
                 self._batches.add(event)
+            self._batches.end()
         except BrokenPipeError:
-            pass
-        finally:
-            # Also when reading failed here: what was read is decided and printed,
+            pass  # it stopped early: its status says why
+        except Exception:
+            # Reading failed here: what was read is still decided and printed,
             # as in one process, before the error goes on.
             with contextlib.suppress(BrokenPipeError):
-                self._batches.send()
-            with contextlib.suppress(BrokenPipeError):  # what is still buffered has no reader
-                self._batches.stream.close()
-            _, status = os.waitpid(self._pid, 0)
-        return os.waitstatus_to_exitcode(status)
+                self._batches.end()
+            self._close_and_reap()
+            raise
+        except BaseException:
+            # Interrupted (Ctrl-C to this process alone, say): so is it, and it
+            # prints no more; a batch may be half written.
+            os.kill(self._pid, signal.SIGKILL)
+            self._close_and_reap()
+            raise
+        status = self._close_and_reap()
+        code = os.waitstatus_to_exitcode(status)
+        if code == _STDOUT_CLOSED:
+            raise BrokenPipeError("replay's stdout was closed")
+        if code < 0:
+            name = signal.Signals(-code).name
+            print(f"logwatch: replay's deciding process was stopped by {name}", file=sys.stderr)
+            return 128 - code
+        return code
+
+    def _close_and_reap(self) -> int:
+        """Close the pipe, so its end is seen, and wait for the process: its wait status."""
+        os.close(self._fd)
+        try:
+            return os.waitpid(self._pid, 0)[1]
+        except BaseException:  # interrupted meanwhile: end it first
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+            raise
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
 
 
 class Batches:
-    """Events -> pickled batches on ``stream``, for ``received`` to rebuild."""
+    """Events -> pickled batches handed to ``write``, for ``received`` to rebuild."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
         self._origins: dict[Origin, int] = {}
         self._chains: dict[int, int] = {}  # id of a chain sent -> its number
         self._sent: list[tuple[ExceptionInfo, ...]] = []  # keeps those ids meaning them
@@ -138,6 +181,7 @@ class Batches:
         self._new_chains: list[tuple[ExceptionInfo, ...]] = []
         self._rows: list[_Row] = []
         self._chars = 0
+        self._cut = False  # a write failed: a batch may be half written
 
     def add(self, event: Event) -> None:
         """Hold ``event``; send the batch once it is full."""
@@ -164,33 +208,61 @@ class Batches:
         if len(self._rows) >= _BATCH_EVENTS or self._chars >= _BATCH_CHARS:
             self.send()
 
+    def note(self, line: str) -> None:
+        """Hold a line for stderr, in its place after the events added so far."""
+        self._rows.append(line)
+
     def send(self) -> None:
         """Send what is held."""
         if not self._rows:
             return
         batch = (self._fresh, self._new_origins, self._new_chains, self._rows)
-        pickle.dump(batch, self.stream, protocol=pickle.HIGHEST_PROTOCOL)
-        self.stream.flush()
+        self._put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
         self._fresh = False
         self._new_origins, self._new_chains, self._rows = [], [], []
         self._chars = 0
 
+    def end(self) -> None:
+        """Send what is held, and that nothing follows; nothing, after a failed write."""
+        if not self._cut:
+            self.send()
+            self._put(pickle.dumps(None))
+
+    def _put(self, data: bytes) -> None:
+        if self._cut:
+            raise BrokenPipeError("an earlier batch was not sent whole")
+        self._cut = True
+        self._write(data)
+        self._cut = False
+
 
 def received(stream: IO[bytes]) -> Iterator[Event]:
-    """The events an ``EventPipe`` sent down ``stream``, rebuilt, in order."""
+    """The events a ``Batches`` sent down ``stream``, rebuilt, in order.
+
+    A line noted among them is printed on stderr when its place is reached,
+    after what was printed for the events before it. SenderGone: the
+    stream ended without the sender's end.
+    """
     origins: list[Origin] = []
     chains: list[tuple[ExceptionInfo, ...]] = []
     while True:
         try:
             # sent by the process that forked this one, down a pipe only the two hold
-            fresh, new_origins, new_chains, rows = pickle.load(stream)  # noqa: S301
-        except EOFError:
+            batch = pickle.load(stream)  # noqa: S301
+        except (EOFError, pickle.UnpicklingError) as exc:
+            raise SenderGone from exc
+        if batch is None:
             return
+        fresh, new_origins, new_chains, rows = batch
         if fresh:
             chains.clear()
         origins += new_origins
         chains += new_chains
         for row in rows:
+            if isinstance(row, str):
+                sys.stdout.flush()
+                print(row, file=sys.stderr, flush=True)
+                continue
             (origin, first_line, last_line, start_offset, end_offset, text, message, level,
              logger, timestamp, chain, fingerprint, flags, fields, context) = row
             yield Event(
@@ -200,11 +272,12 @@ def received(stream: IO[bytes]) -> Iterator[Event]:
             )
 
 
-def _child(read_end: int, write_end: int, consume: Consume, masked: Iterable[int]) -> NoReturn:
+def _child(read_end: int, consume: Consume, masked: Iterable[int]) -> NoReturn:
     """The forked process: consume what arrives, then leave without this one's exit code."""
     code = 1
     try:
-        os.close(write_end)
+        # the write end too: the parent's end is its end
+        close_inherited((read_end, *_fds(sys.stdout, sys.stderr)))
         # the input may be this process's stdin: the parent alone reads it
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -215,11 +288,20 @@ def _child(read_end: int, write_end: int, consume: Consume, masked: Iterable[int
         sys.stdout.flush()
         code = 0
     except BrokenPipeError:
-        code = 0  # as `main` has it: whoever read stdout has had enough
+        code = _STDOUT_CLOSED
     except KeyboardInterrupt:
         code = 130
+    except SenderGone:
+        code = 1  # the parent was stopped: nobody is waiting for the rest
     except BaseException:  # noqa: BLE001 - whatever it is, this process must not go on
         traceback.print_exc()
         sys.stderr.flush()
     finally:
         os._exit(code)
+
+
+def _fds(*streams: IO[str]) -> Iterator[int]:
+    """The descriptors under ``streams`` (a test's capture may have put them elsewhere)."""
+    for stream in streams:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            yield stream.fileno()

@@ -1,9 +1,10 @@
-"""Whether replay may fork helpers onto other cores: CPUs, quotas, threads, LOGWATCH_JOBS."""
+"""Replay's forked helpers: whether there is a core for one, and what it may keep open."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -29,3 +30,18 @@ def cpus() -> int:
         return count if quota == "max" else min(count, int(quota) // int(period))
     except (OSError, ValueError):
         return count
+
+
+def close_inherited(keep: Iterable[int]) -> None:
+    """In a forked helper: close every descriptor but 0, 1, 2 and ``keep``.
+
+    Whatever the parent had open stays open in a fork, another helper's pipe
+    too, and a pipe's reader sees its end only once every copy of its write
+    end is closed.
+    """
+    low = 3
+    for fd in sorted(set(keep)):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))

@@ -6,17 +6,19 @@ import dataclasses
 import io
 import json
 import os
+import pickle
+import signal
 import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from logwatch import eventpipe
-from logwatch.eventpipe import Batches, EventPipe, received
+from logwatch.eventpipe import Batches, EventPipe, SenderGone, received
 from logwatch.jobs import cpus
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
@@ -53,6 +55,18 @@ def _events() -> list[Event]:
             for at, event in enumerate(events)]
 
 
+def _round_trip(batches_of: Sequence[Event | str]) -> bytes:
+    stream = io.BytesIO()
+    batches = Batches(stream.write)
+    for item in batches_of:
+        if isinstance(item, str):
+            batches.note(item)
+        else:
+            batches.add(item)
+    batches.end()
+    return stream.getvalue()
+
+
 class TestBatches:
     def test_events_sent_come_back_equal_and_in_order(
         self, monkeypatch: pytest.MonkeyPatch
@@ -64,25 +78,36 @@ class TestBatches:
         chains = {id(event.chain) for event in events}
         assert len(chains) > 10
         assert any(event.fields for event in events)
-        stream = io.BytesIO()
-        batches = Batches(stream)
-        for event in events:
-            batches.add(event)
-        batches.send()
-        stream.seek(0)
-        assert list(received(stream)) == events
+        assert list(received(io.BytesIO(_round_trip(events)))) == events
 
     def test_a_batch_goes_when_it_holds_enough_text(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(eventpipe, "_BATCH_CHARS", 1000)
         stream = io.BytesIO()
-        batches = Batches(stream)
+        batches = Batches(stream.write)
         event = _events()[0]
         batches.add(dataclasses.replace(event, text="x" * 999))
         assert stream.getvalue() == b""
         batches.add(dataclasses.replace(event, text="x"))
         assert stream.getvalue() != b""
+
+    def test_a_note_is_printed_in_its_place(self, capsys: pytest.CaptureFixture[str]) -> None:
+        events = _events()[:3]
+        sent = _round_trip([events[0], "logwatch: cannot read b.log", events[1], events[2]])
+        got = received(io.BytesIO(sent))
+        assert next(got) == events[0]
+        assert capsys.readouterr().err == ""
+        assert next(got) == events[1]
+        assert capsys.readouterr().err == "logwatch: cannot read b.log\n"
+        assert list(got) == events[2:]
+
+    def test_events_cut_off_without_their_end_say_so(self) -> None:
+        """A sender killed mid-way: the receiver must not take what came as all there is."""
+        sent = _round_trip(_events()[:600])
+        for cut in (len(sent) - len(pickle.dumps(None)), len(sent) // 2):
+            with pytest.raises(SenderGone):
+                list(received(io.BytesIO(sent[:cut])))
 
 
 def _forkable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,6 +159,41 @@ class TestEventPipe:
         with pytest.raises(OSError, match="disk went away"):
             EventPipe(consume).run(failing())
         assert capfd.readouterr().out == "3\n"  # printed before run() let the error go
+
+    def test_a_process_killed_is_reported_and_fails_the_run(
+        self, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        def consume(events: Iterator[Event]) -> None:
+            next(events)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        assert EventPipe(consume).run(_events()) == 128 + signal.SIGKILL
+        assert "deciding process was stopped by SIGKILL" in capfd.readouterr().err
+
+    def test_a_closed_stdout_ends_the_run_as_in_one_process(self) -> None:
+        """BrokenPipeError, which `main` takes as the reader having had enough."""
+        def consume(events: Iterator[Event]) -> None:
+            next(events)
+            raise BrokenPipeError
+
+        with pytest.raises(BrokenPipeError):
+            EventPipe(consume).run(_events())
+
+    def test_an_interrupted_sender_stops_and_reaps_the_process(self) -> None:
+        """Ctrl-C to the reading process alone: nothing more is printed, nothing left behind."""
+        def consume(events: Iterator[Event]) -> None:
+            for _ in events:
+                pass
+
+        def interrupted() -> Iterator[Event]:
+            yield from _events()
+            raise KeyboardInterrupt
+
+        pipe = EventPipe(consume)
+        with pytest.raises(KeyboardInterrupt):
+            pipe.run(interrupted())
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pipe._pid, os.WNOHANG)
 
     def test_started_only_for_big_files_with_a_second_core(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -214,16 +274,37 @@ class TestReplayCommand:
         assert (split.returncode, alone.returncode) == (1, 1)
         assert b"cannot read" in split.stderr
 
+    def test_a_file_that_cannot_be_read_is_reported_in_its_place(
+        self, tmp_path: Path, big_log: Path
+    ) -> None:
+        """stdout and stderr to one file, unbuffered: the same bytes in the same order."""
+        config = _config(tmp_path, RULES)
+        args = [sys.executable, "-c", _SPY, "replay", "-c", str(config), "--json",
+                str(big_log), str(tmp_path / "missing.log"), str(big_log)]
+        merged = []
+        for jobs in ("1", None):
+            env = {**_env(), "PYTHONUNBUFFERED": "1", **({"LOGWATCH_JOBS": jobs} if jobs else {})}
+            done = subprocess.run(args, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, check=False, timeout=120)
+            assert done.returncode == 1
+            merged.append(done.stdout.replace(b"forked\n", b""))
+        assert merged[0] == merged[1]
+        before, note, after = merged[0].partition(b"logwatch: cannot read")
+        assert note
+        assert before.count(b"\n") > 100
+        assert after.count(b"\n") > 100
+
     def test_a_reader_that_stops_early_ends_replay_quietly(
         self, tmp_path: Path, big_log: Path
     ) -> None:
-        """`logwatch replay ... | head -1`: exit 0, no traceback, nothing left running."""
+        """`logwatch replay ... | head -1`: exit 0 as in one process (a file that could
+        not be read notwithstanding), no traceback, nothing left running."""
         config = _config(tmp_path, RULES)
         read, write = os.pipe()
         with os.fdopen(read, "rb") as reader:
             process = subprocess.Popen(
                 [sys.executable, "-c", _SPY, "replay", "-c", str(config), "--json", "--events",
-                 str(big_log)],
+                 str(tmp_path / "missing.log"), str(big_log)],
                 stdout=write, stderr=subprocess.PIPE,
                 env=_env(),
             )

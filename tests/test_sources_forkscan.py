@@ -18,6 +18,7 @@ from logwatch.jobs import cpus
 from logwatch.model import Line
 from logwatch.replay import READ_SIZE, replay_files
 from logwatch.rules.literals import Literals
+from logwatch.sources import forkscan
 from logwatch.sources.coldlines import ColdLines
 from logwatch.sources.forkscan import _CLAIM, ForkScan
 from logwatch.sources.framing import KeepSpans, LineFramer
@@ -65,8 +66,26 @@ def _wait_until_done(scan: ForkScan) -> None:
     deadline = time.monotonic() + 30
     while os.waitpid(pid, os.WNOHANG) == (0, 0):
         assert time.monotonic() < deadline, "the helper did not finish"
-        scan._receive(block=False)
+        scan._receive()
         time.sleep(0.01)
+
+
+def _stopping_in_helper(parent: int) -> KeepSpans:
+    """KEEP, but a helper stops itself in its first scan (SIGSTOP), as if it had no core."""
+
+    def keep(body: bytes) -> list[tuple[int, int]]:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return KEEP(body)
+
+    return keep
+
+
+def _wait_until_stopped(scan: ForkScan) -> None:
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{scan._pid}/stat").read_text().split(") ")[1][0] != "T":
+        assert time.monotonic() < deadline, "the helper did not stop"
+        time.sleep(0.001)
 
 
 @pytest.fixture
@@ -184,6 +203,39 @@ class TestForkScan:
         assert scan.taken_from_end > len(reads) // 2
         assert scan.answered_ahead > len(reads) // 2
 
+    def test_a_helper_that_gets_no_core_is_not_waited_for(self, log: Path) -> None:
+        """Stopped with the first read claimed (a busy machine, at the idle scheduling
+        class): replay takes every other read from the end, then scans that one itself."""
+        reads = _reads(log, 16384)
+        expected = _frame(reads, lambda framer: KEEP)
+        scan = ForkScan(str(log), _stopping_in_helper(os.getpid()), 16384, log.stat().st_size)
+        _wait_until_stopped(scan)
+        got: list[Line] = []
+        framing = threading.Thread(target=lambda: got.extend(_frame(reads, scan.keep_for)))
+        framing.start()
+        framing.join(timeout=60)
+        try:
+            assert not framing.is_alive(), "replay waited for a helper that cannot run"
+        finally:
+            scan.close()  # SIGKILL ends a stopped process too
+        assert got == expected
+        assert scan.scanned_in_order == 1
+        assert scan.taken_from_end == len(reads) - 1
+
+    def test_the_helper_keeps_open_only_what_it_uses(self, log: Path) -> None:
+        """Not another helper's pipe (replay's deciding process sees its end by it)."""
+        other_read, other_write = os.pipe()
+        scan = ForkScan(str(log), _stopping_in_helper(os.getpid()), 997, log.stat().st_size)
+        try:
+            _wait_until_stopped(scan)  # in its first scan: past where it closes them
+            held = {int(path.name) for path in Path(f"/proc/{scan._pid}/fd").iterdir()}
+            assert other_write not in held
+            assert len(held) == 5  # stdin, stdout, stderr, the file, its pipe
+        finally:
+            scan.close()
+            os.close(other_read)
+            os.close(other_write)
+
     def test_a_file_that_grew_after_the_start_is_read_whole(self, log: Path) -> None:
         """Reads past the size the helper saw, or longer than it saw, are scanned here."""
         size = log.stat().st_size
@@ -211,9 +263,41 @@ class TestForkScan:
         framer = LineFramer()
         framer.feed(reads[0], scan.keep_for(framer))
         scan.close()
+        scan.close()  # twice is harmless
+        deadline = time.monotonic() + 30
+        while pid in forkscan._KILLED:  # killed; reaped once it has ended, not waited for
+            assert time.monotonic() < deadline, "the helper did not end"
+            time.sleep(0.001)
+            forkscan.reap_killed()
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        scan.close()  # twice is harmless
+
+    def test_closing_does_not_wait_for_the_helper_to_end(
+        self, log: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Killed at the idle class on a busy machine, a helper ends only when it is next
+        scheduled (seconds, measured): close() only ever asks whether it has ended."""
+        scan = ForkScan(str(log), _stopping_in_helper(os.getpid()), 997, log.stat().st_size)
+        pid = scan._pid
+        assert pid is not None
+        _wait_until_stopped(scan)
+        waits: list[int] = []
+        waitpid = os.waitpid
+
+        def recorded(who: int, options: int) -> tuple[int, int]:
+            waits.append(options)
+            return waitpid(who, options)
+
+        monkeypatch.setattr(os, "waitpid", recorded)
+        scan.close()
+        assert waits
+        assert all(options & os.WNOHANG for options in waits)
+        monkeypatch.undo()
+        deadline = time.monotonic() + 30
+        while pid in forkscan._KILLED:
+            assert time.monotonic() < deadline, "the helper did not end"
+            time.sleep(0.001)
+            forkscan.reap_killed()
 
     def test_no_helper_where_it_cannot_pay_or_run(
         self, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -9,8 +9,9 @@ previous read left open (``LineFramer._feed_kept``). So a forked helper scans
 the buffers ahead of replay, in order, and sends each answer (with the lines
 between the spans counted, which the framer would otherwise count). When
 replay catches up with the helper, it does not wait: it scans buffers from the
-file's end, and the helper stops where those begin. Each buffer is scanned by
-whichever process gets to it first (rarely both: the answers are the same).
+file's end, and the helper stops where those begin; with none left, it scans
+the buffer it needs. Each buffer is scanned by whichever process gets to it
+first (rarely both: the answers are the same).
 
 An answer is used only for the buffer it was made for: same file offset, same
 length, same first and last bytes. A file that grew, a helper that died: the
@@ -33,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
-from logwatch.jobs import may_fork
+from logwatch.jobs import close_inherited, may_fork
 from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer, kept_bounds
 
 # Below this many reads the fork costs more than it saves.
@@ -46,6 +47,21 @@ _HEAD = struct.Struct(f"=qqqq{_EDGE}s{_EDGE}s")
 # has taken from the end, the read the helper is scanning.
 _FRONT, _BACK, _CLAIM = 0, 1, 2
 _HELD = {signal.SIGINT, signal.SIGTERM}
+
+
+# Helpers stopped but not yet seen to end (still our children: their pids stay theirs).
+_KILLED: set[int] = set()
+
+
+def reap_killed() -> None:
+    """Reap the stopped helpers that have ended; one left at exit, init reaps."""
+    for pid in list(_KILLED):
+        try:
+            ended = os.waitpid(pid, os.WNOHANG)[0] == pid
+        except ChildProcessError:
+            ended = True  # reaped elsewhere
+        if ended:
+            _KILLED.discard(pid)
 
 
 class Answer(NamedTuple):
@@ -143,15 +159,16 @@ class ForkScan:
         shared = self._shared
         if self._read_end is not None:
             shared[_FRONT] = number  # the helper passes over this read from now on
-            self._receive(block=False)
-            # a read the helper has claimed it always answers; meanwhile, take reads from the end
+            self._receive()
+            # The helper answers a read it has claimed, but it runs only on a core
+            # nobody else wants: take reads from the end meanwhile, and when none
+            # are left, scan this one here rather than wait.
             while number not in self._answers and shared[_CLAIM] == number:
-                if self._take_from_end(number):
-                    self._receive(block=False)
-                elif not self._receive(block=True):
+                if not self._take_from_end(number):
                     break
+                self._receive()
             if number not in self._answers:
-                self._receive(block=False)  # it may have answered just now
+                self._receive()  # it may have answered just now
         answer = self._answers.pop(number, None)
         if answer is None or not answer.fits(offset, body):
             self.scanned_in_order += 1
@@ -168,10 +185,13 @@ class ForkScan:
             try:
                 if os.waitpid(self._pid, os.WNOHANG) == (0, 0):  # not yet done: stop it
                     os.kill(self._pid, signal.SIGKILL)
-                    os.waitpid(self._pid, 0)
+                    # It ends when next scheduled, which at the idle class on a busy
+                    # machine can be seconds away: reaped later, not waited for.
+                    _KILLED.add(self._pid)
             except ChildProcessError:
                 pass  # reaped elsewhere (a test does): its pid may be another's now
             self._pid = None
+        reap_killed()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -191,23 +211,17 @@ class ForkScan:
             self._answers[last] = answer
         return True
 
-    def _receive(self, *, block: bool) -> bool:
-        """Take what the helper wrote; False once it has written all it will.
-
-        ``block``: wait for one read, else take only what is there already.
-        """
+    def _receive(self) -> None:
+        """Take what the helper has written, without waiting for more."""
         fd = self._read_end
-        while fd is not None and (block or self._poll.poll(0)):
+        while fd is not None and self._poll.poll(0):
             data = os.read(fd, 1 << 16)
-            if not data:
+            if not data:  # it has written all it will
                 self._poll.unregister(fd)
                 os.close(fd)
-                self._read_end = None
-                return False
+                self._read_end = fd = None
+                return
             self._parse(data)
-            if block:
-                return True
-        return fd is not None
 
     def _parse(self, data: bytes) -> None:
         pending = self._pending
@@ -241,6 +255,7 @@ def _helper(
         os.dup2(null, 0)
         os.dup2(null, 1)
         os.close(null)
+        close_inherited((out, fd))
         signal.pthread_sigmask(signal.SIG_SETMASK, masked)
         # Only a core nobody else wants: replay's own process (``eventpipe``),
         # or another program. Reads not answered in time replay scans itself.
