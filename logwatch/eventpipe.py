@@ -13,7 +13,10 @@ theirs alone; what a log line holds travels as strings in it. An event's
 origin and exception chain, each shared by many events (the assembler hands
 out one chain object for each traceback text it has seen lately), are sent
 the first time and named by number after that: pickling a chain costs ten
-times what the rest of the event does.
+times what the rest of the event does. What this process would print on
+stderr meanwhile ("cannot read") travels among the events, to be printed in
+its place. A mark ends the stream: without it, this process was stopped, and
+the other prints no more (not the records the input's end would bring).
 """
 
 from __future__ import annotations

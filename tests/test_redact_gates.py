@@ -234,6 +234,32 @@ def test_lines_differing_only_in_digits_are_each_masked_as_the_plain_patterns(te
         assert redactor(variant) == plain(variant, [*USER_PATTERNS, re.compile(r"order 1003")])
 
 
+@SETTINGS
+@given(user_texts, st.integers(0, 200), st.integers(0, 200), user_texts)
+def test_an_events_texts_are_masked_each_as_on_its_own(
+    text: str, start: int, size: int, other: str
+) -> None:
+    """A message cut from the text, or not: the same as masking each of the three."""
+    redactor = Redactor(USER_PATTERNS)
+    piece = text[start : start + size]
+    for message, exc_message in ((piece, None), (piece, other), (other, piece), (text, text)):
+        assert redactor.event_texts(text, message, exc_message) == (
+            plain(text, USER_PATTERNS),
+            plain(message, USER_PATTERNS),
+            None if exc_message is None else plain(exc_message, USER_PATTERNS),
+        )
+
+
+def test_a_message_not_cut_from_a_clean_text_is_still_masked() -> None:
+    """Decoded from JSON, say: the text holds the escape, the message the secret."""
+    text = '{"message": "p\\u0061ssword\\u003dhunter2", "exc": "t\\u006fken\\u003dabc"}'
+    redactor = Redactor()
+    assert redactor(text) == text  # nothing the gates know, as it stands
+    assert redactor.event_texts(text, "password=hunter2", "token=abc") == (
+        text, "password=***", "token=***",
+    )
+
+
 def test_a_digit_a_gate_names_still_tells_lines_apart() -> None:
     redactor = Redactor([re.compile(r"order 1003")])
     assert redactor("paid order 2004 with key A4TQWERTYUIOPASDFGHJ") == (

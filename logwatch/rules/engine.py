@@ -543,9 +543,9 @@ class RuleEngine:
         at: float,
     ) -> Alert:
         redact = self._redact
-        message = redact(event.message)
-        exc_message = redact.optional(event.exc_message)
-        text = redact(event.text)
+        text, message, exc_message = redact.event_texts(
+            event.text, event.message, event.exc_message
+        )
         fields = redact.fields(event.fields)
         if extracted:
             # Groups are taken again from the redacted text: a group that overlapped

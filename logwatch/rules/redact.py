@@ -303,7 +303,28 @@ class Redactor:
         self._digits = _digit_classes(rules)
 
     def __call__(self, text: str) -> str:
+        return self._masked(text, self._mask(text))
+
+    def event_texts(
+        self, text: str, message: str, exc_message: str | None
+    ) -> tuple[str, str, str | None]:
+        """An event's text, message and exception message, each masked.
+
+        A message found in the text is not looked at again when no line of
+        the text passes a gate: its lines are pieces of the text's lines, and
+        a gate a piece passes its whole line passes too. A message made some
+        other way (decoded from JSON, ANSI codes taken out) is masked itself.
+        """
         mask = self._mask(text)
+        if mask:
+            return self._masked(text, mask), self(message), self.optional(exc_message)
+        return (
+            text,
+            message if message in text else self(message),
+            exc_message if exc_message is None or exc_message in text else self(exc_message),
+        )
+
+    def _masked(self, text: str, mask: int) -> str:
         if not mask:
             return text
         for index, rule in enumerate(self._rules):
