@@ -33,8 +33,8 @@ def replay(
 
     ``accelerate``: with the optional hyperscan literal scan (``logwatch[fast]``);
     without it, as the default install runs. ``one_process``: without the
-    helper that scans reads ahead on a second core (``LOGWATCH_JOBS=1``).
-    The CPU time counts the helper's too.
+    helpers on a second core, one scanning reads ahead, one deciding and
+    printing (``LOGWATCH_JOBS=1``). The CPU time counts the helpers' too.
     """
     env = {"LOGWATCH_ACCELERATE": "1" if accelerate else "0"}
     if one_process:

@@ -260,7 +260,8 @@ def _print(rows: list[Row], figures: dict[str, object]) -> None:
     print(f"normal log: {normal['lines']:,} lines, {normal['bytes'] / 1e6:.1f} MB,"
           f" {normal['tracebacks']:,} tracebacks; storm log: {storm['lines']:,} lines,"
           f" {storm['bytes'] / 1e6:.1f} MB, {storm['tracebacks']:,} tracebacks; seed {SEED}")
-    print("replay: wall-clock, as a user waits (a helper scans ahead on a second core),"
+    print("replay: wall-clock, as a user waits (a second core: a helper scans ahead,"
+          " another process decides and prints),"
           " its CPU time beside it; other batch rates use CPU time (user + system);"
           " live figures are wall-clock")
     headers = Row("benchmark", "figure", "compared", "target", "")
