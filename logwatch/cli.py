@@ -11,6 +11,7 @@ import argparse
 import gc
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -144,6 +145,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             write((encode(record) if args.json else _human_replay(record)) + "\n")
 
     events = file_events(config, args.files, all_events=args.events, on_error=report)
+    # Replay waits for the processes it forks: SIGCHLD ignored where it was
+    # started would have the kernel reap them, and their exit status lost.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # With a second core, a forked process decides and prints while this one reads.
     pipe = EventPipe.start(decide, args.files)
     if pipe is None:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from logwatch.jobs import close_inherited, may_fork
+from logwatch.jobs import above_std, close_inherited, may_fork
 from logwatch.model import Event, ExceptionInfo, Origin
 
 # Below this much input the fork costs more than it saves.
@@ -52,13 +52,15 @@ _HELD = {signal.SIGINT, signal.SIGTERM}
 _STDOUT_CLOSED = 141
 
 Consume = Callable[[Iterator[Event]], None]
+# what follows the last batch: the input's end was reached, or reading failed
+_END, _FAILED = "end", "failed"
 # origin number, then Event's fields in their order, the chain as its number;
 # or a line for stderr, printed in its place among the records
 _Row = tuple[Any, ...] | str
 
 
 class SenderGone(Exception):  # noqa: N818 - it names what happened, not a failure here
-    """The events ended without the sender saying so: it was killed or interrupted."""
+    """The events stopped short of the input's end: the sender failed, or was stopped."""
 
 
 class EventPipe:
@@ -69,7 +71,7 @@ class EventPipe:
         # whatever this process has buffered would be printed by both
         sys.stdout.flush()
         sys.stderr.flush()
-        read_end, write_end = os.pipe()
+        read_end, write_end = map(above_std, os.pipe())
         with contextlib.suppress(AttributeError, OSError):  # Linux only, and up to a limit
             # Room for a few batches: either process may run ahead of the other for a while.
             fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
@@ -134,15 +136,16 @@ class EventPipe:
             pass  # it stopped early: its status says why
         except Exception:
             # Reading failed here: what was read is still decided and printed,
-            # as in one process, before the error goes on.
+            # as in one process, but not what the input's end would bring,
+            # before the error goes on.
             with contextlib.suppress(BrokenPipeError):
-                self._batches.end()
+                self._batches.end(failed=True)
             self._close_and_reap()
             raise
         except BaseException:
             # Interrupted (Ctrl-C to this process alone, say): so is it, and it
             # prints no more; a batch may be half written.
-            os.kill(self._pid, signal.SIGKILL)
+            self._kill()
             self._close_and_reap()
             raise
         status = self._close_and_reap()
@@ -160,10 +163,17 @@ class EventPipe:
         os.close(self._fd)
         try:
             return os.waitpid(self._pid, 0)[1]
-        except BaseException:  # interrupted meanwhile: end it first
-            os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
+        except ChildProcessError:
+            return 0  # reaped already: SIGCHLD was ignored (``cli`` sets it back)
+        except KeyboardInterrupt:  # meanwhile: end it first
+            self._kill()
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
             raise
+
+    def _kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -225,11 +235,14 @@ class Batches:
         self._new_origins, self._new_chains, self._rows = [], [], []
         self._chars = 0
 
-    def end(self) -> None:
-        """Send what is held, and that nothing follows; nothing, after a failed write."""
+    def end(self, *, failed: bool = False) -> None:
+        """Send what is held, then that nothing follows (``failed``: nor the input's end).
+
+        Nothing, after a failed write.
+        """
         if not self._cut:
             self.send()
-            self._put(pickle.dumps(None))
+            self._put(pickle.dumps(_FAILED if failed else _END))
 
     def _put(self, data: bytes) -> None:
         if self._cut:
@@ -244,7 +257,7 @@ def received(stream: IO[bytes]) -> Iterator[Event]:
 
     A line noted among them is printed on stderr when its place is reached,
     after what was printed for the events before it. SenderGone: the
-    stream ended without the sender's end.
+    stream stopped short of the input's end.
     """
     origins: list[Origin] = []
     chains: list[tuple[ExceptionInfo, ...]] = []
@@ -253,9 +266,11 @@ def received(stream: IO[bytes]) -> Iterator[Event]:
             # sent by the process that forked this one, down a pipe only the two hold
             batch = pickle.load(stream)  # noqa: S301
         except (EOFError, pickle.UnpicklingError) as exc:
-            raise SenderGone from exc
-        if batch is None:
+            raise SenderGone("the events ended without their end") from exc
+        if batch == _END:
             return
+        if batch == _FAILED:
+            raise SenderGone("reading failed: the input's end was not reached")
         fresh, new_origins, new_chains, rows = batch
         if fresh:
             chains.clear()
@@ -295,7 +310,11 @@ def _child(read_end: int, consume: Consume, masked: Iterable[int]) -> NoReturn:
     except KeyboardInterrupt:
         code = 130
     except SenderGone:
-        code = 1  # the parent was stopped: nobody is waiting for the rest
+        # The parent failed (and says why) or was stopped: what was printed
+        # stays, as one process's would, and the input's end brings nothing.
+        with contextlib.suppress(BrokenPipeError):
+            sys.stdout.flush()
+        code = 1
     except BaseException:  # noqa: BLE001 - whatever it is, this process must not go on
         traceback.print_exc()
         sys.stderr.flush()

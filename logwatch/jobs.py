@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterable
@@ -45,3 +46,16 @@ def close_inherited(keep: Iterable[int]) -> None:
             os.closerange(low, fd)
             low = fd + 1
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
+def above_std(fd: int) -> int:
+    """``fd``, or a copy of it above 0-2 if it is one of those (closed when replay began).
+
+    A helper points 0 and 1 at /dev/null: a pipe or file that took one of
+    their numbers would be lost.
+    """
+    if fd > 2:
+        return fd
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved

@@ -102,10 +102,22 @@ class TestBatches:
         assert capsys.readouterr().err == "logwatch: cannot read b.log\n"
         assert list(got) == events[2:]
 
+    def test_a_failed_sender_stops_the_events_short_of_their_end(self) -> None:
+        events = _events()[:5]
+        stream = io.BytesIO()
+        batches = Batches(stream.write)
+        for event in events:
+            batches.add(event)
+        batches.end(failed=True)
+        got: list[Event] = []
+        with pytest.raises(SenderGone, match="reading failed"):
+            got.extend(received(io.BytesIO(stream.getvalue())))
+        assert got == events
+
     def test_events_cut_off_without_their_end_say_so(self) -> None:
         """A sender killed mid-way: the receiver must not take what came as all there is."""
         sent = _round_trip(_events()[:600])
-        for cut in (len(sent) - len(pickle.dumps(None)), len(sent) // 2):
+        for cut in (len(sent) - len(pickle.dumps(eventpipe._END)), len(sent) // 2):
             with pytest.raises(SenderGone):
                 list(received(io.BytesIO(sent[:cut])))
 
@@ -149,16 +161,23 @@ class TestEventPipe:
     def test_a_reading_failure_still_waits_for_what_was_sent(
         self, capfd: pytest.CaptureFixture[str]
     ) -> None:
+        """What was read is printed, as in one process; what the input's end would
+        bring (replay's end-of-input records) is not."""
         def consume(got: Iterator[Event]) -> None:
-            sys.stdout.write(f"{len(list(got))}\n")
+            for event in got:
+                sys.stdout.write(f"{event.first_line}\n")
+            sys.stdout.write("the input's end\n")
+
+        events = _events()[:3]
 
         def failing() -> Iterator[Event]:
-            yield from _events()[:3]
+            yield from events
             raise OSError("the disk went away")
 
         with pytest.raises(OSError, match="disk went away"):
             EventPipe(consume).run(failing())
-        assert capfd.readouterr().out == "3\n"  # printed before run() let the error go
+        # printed before run() let the error go
+        assert capfd.readouterr().out == "".join(f"{event.first_line}\n" for event in events)
 
     def test_a_process_killed_is_reported_and_fails_the_run(
         self, capfd: pytest.CaptureFixture[str]
@@ -293,6 +312,34 @@ class TestReplayCommand:
         assert note
         assert before.count(b"\n") > 100
         assert after.count(b"\n") > 100
+
+    def test_a_closed_stdin_does_not_take_the_pipe(self, tmp_path: Path, big_log: Path) -> None:
+        """Started with fd 0 closed, the pipe gets fd 0, which the child points at
+        /dev/null: moved above 2 first, or nothing at all is printed."""
+        config = _config(tmp_path, RULES)
+        args = ["-c", str(config), "--json", str(big_log)]
+        closed = subprocess.run(
+            ["sh", "-c", 'exec "$0" "$@" <&-', sys.executable, "-c", _SPY, "replay", *args],
+            env=_env(), capture_output=True, check=False, timeout=120,
+        )
+        alone = _replay(args, jobs="1")
+        assert b"forked" in closed.stderr
+        assert closed.returncode == 0, closed.stderr
+        assert closed.stdout == alone.stdout
+
+    def test_an_ignored_sigchld_does_not_lose_the_exit_status(
+        self, tmp_path: Path, big_log: Path
+    ) -> None:
+        """SIG_IGN survives exec: the kernel would reap the children before replay waits."""
+        config = _config(tmp_path, RULES)
+        argv = [sys.executable, "-c", _SPY, "replay", "-c", str(config), "--json", str(big_log)]
+        ignoring = ("import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN);"
+                    " os.execv(sys.argv[1], sys.argv[1:])")
+        done = subprocess.run([sys.executable, "-c", ignoring, *argv], env=_env(),
+                              capture_output=True, check=False, timeout=120)
+        assert b"forked" in done.stderr
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == _replay(argv[4:], jobs="1").stdout
 
     def test_a_reader_that_stops_early_ends_replay_quietly(
         self, tmp_path: Path, big_log: Path

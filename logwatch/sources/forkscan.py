@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
-from logwatch.jobs import close_inherited, may_fork
+from logwatch.jobs import above_std, close_inherited, may_fork
 from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer, kept_bounds
 
 # Below this many reads the fork costs more than it saves.
@@ -98,7 +98,7 @@ class ForkScan:
         self._pending = bytearray()
         self._pid: int | None = None
         self._read_end: int | None = None
-        self._fd = os.open(path, os.O_RDONLY)  # for the reads taken from the end
+        self._fd = above_std(os.open(path, os.O_RDONLY))  # for the reads taken from the end
         self._page = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared: both see it
         self._shared = memoryview(self._page).cast("q")
         self._shared[_FRONT] = self._shared[_CLAIM] = -1
@@ -106,7 +106,7 @@ class ForkScan:
         self._poll = select.poll()
         write_end = -1
         try:
-            self._read_end, write_end = os.pipe()
+            self._read_end, write_end = map(above_std, os.pipe())
             self._poll.register(self._read_end, select.POLLIN)
             # Ctrl-C between the fork and the helper's try would run the parent's
             # code in the helper: held off until each is where it can take it.
@@ -236,7 +236,8 @@ class ForkScan:
             flat.frombytes(pending[at + _HEAD.size : end])
             pairs = iter(flat[: 2 * count])
             spans = CountedSpans(list(zip(pairs, pairs, strict=True)), flat[2 * count :].tolist())
-            self._answers[number] = Answer(offset, length, head, tail, spans)
+            if number >= self._shared[_FRONT]:  # not one replay has passed already
+                self._answers[number] = Answer(offset, length, head, tail, spans)
             at = end
         del pending[:at]
 
