@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import pickle
 import signal
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from logwatch.jobs import above_std, close_inherited, may_fork
+from logwatch.jobs import above_std, close_inherited, may_fork, write_all
 from logwatch.model import Event, ExceptionInfo, Origin
 
 # Below this much input the fork costs more than it saves.
@@ -91,7 +92,7 @@ class EventPipe:
         finally:
             os.close(read_end)
         self._fd = write_end
-        self._batches = Batches(self._write)
+        self._batches = Batches(functools.partial(write_all, write_end))
 
     @classmethod
     def start(cls, consume: Consume, files: Sequence[str]) -> EventPipe | None:
@@ -174,11 +175,6 @@ class EventPipe:
     def _kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self._pid, signal.SIGKILL)
-
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
 
 
 class Batches:

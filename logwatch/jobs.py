@@ -59,3 +59,10 @@ def above_std(fd: int) -> int:
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
     os.close(fd)
     return moved
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """All of ``data`` to ``fd``, a pipe taking it in pieces as its reader makes room."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
-from logwatch.jobs import above_std, close_inherited, may_fork
+from logwatch.jobs import above_std, close_inherited, may_fork, write_all
 from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer, kept_bounds
 
 # Below this many reads the fork costs more than it saves.
@@ -284,7 +284,7 @@ def _scan_ahead(fd: int, keep: KeepSpans, read_size: int, shared: memoryview, ou
             head = _HEAD.pack(
                 number, answer.offset, answer.length, len(spans), answer.head, answer.tail
             )
-            _write_all(out, head + flat.tobytes())
+            write_all(out, head + flat.tobytes())
         number += 1
 
 
@@ -306,9 +306,3 @@ def _answer(fd: int, number: int, read_size: int, keep: KeepSpans) -> Answer | N
     gaps.append(body.count(b"\n", done))
     edges = _edge(body[:_EDGE]), _edge(body[-_EDGE:])
     return Answer(start + begin, len(body), *edges, CountedSpans(spans, gaps))
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
