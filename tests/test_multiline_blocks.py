@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logwatch.model import Event, Line, Origin
+from logwatch.model import Event, Line, Lines, Origin
 from logwatch.multiline import Assembler, blocks
 from logwatch.sources.framing import LineFramer
 from tests.corpus import Corpus
@@ -28,9 +28,12 @@ def _events(
 
 def _run(
     data: bytes, *, memo: bool, cuts: tuple[int, ...] = (), max_lines: int = 1000,
-    max_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20,
+    max_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20, columns: bool = False,
 ) -> tuple[list[Event], list[tuple[str, int | None]]]:
-    """``_events``, and what the assembler held back after each batch."""
+    """``_events``, and what the assembler held back after each batch.
+
+    ``columns``: each batch is fed as ``Lines`` (as replay feeds it), not a list.
+    """
     assembler = Assembler(Origin("test", "test.log"), max_lines=max_lines, max_bytes=max_bytes)
     if not memo:
         assembler._blocks = None  # the plain path: every line stepped through the machine
@@ -39,10 +42,18 @@ def _run(
     held: list[tuple[str, int | None]] = []
     start = 0
     for cut in (*sorted(cuts), len(lines)):
-        events += assembler.feed(lines[start:cut])
+        batch = lines[start:cut]
+        events += assembler.feed(_columns(batch) if columns else batch)
         held.append((assembler.pending, assembler.pending_offset()))
         start = max(start, cut)
     return events + assembler.flush(), held
+
+
+def _columns(lines: list[Line]) -> Lines:
+    batch = Lines()
+    for line in lines:
+        batch.append(line)
+    return batch
 
 
 def _logged() -> bytes:
@@ -142,9 +153,10 @@ class TestReplayedBlocks:
         assert blocks.SHARED._templates  # the first copy was learnt
         assert "\x1b[31m" in events[1].text  # the second kept its line as written
 
+    @pytest.mark.parametrize("columns", [False, True])
     @pytest.mark.parametrize("max_bytes", range(60, 300, 7))
     def test_a_longer_header_over_a_known_block_is_cut_as_stepping_cuts_it(
-        self, max_bytes: int
+        self, max_bytes: int, columns: bool
     ) -> None:
         """Where a long event is cut depends on the header's size, which the key leaves out."""
         body = b"".join(b"Traceback (most recent call last):\n" if n == 0 else
@@ -153,9 +165,29 @@ class TestReplayedBlocks:
         long_ = b"2026-03-01 10:00:00 ERROR a " + b"b" * 40 + b"\n"
         end = b"2026-03-01 10:00:01 INFO z\n"
         data = short + body + long_ + body + end
-        assert _events(data, memo=True, max_lines=8, max_bytes=max_bytes) == _events(
-            data, memo=False, max_lines=8, max_bytes=max_bytes
-        )
+        replayed = _run(data, memo=True, max_lines=8, max_bytes=max_bytes, columns=columns)[0]
+        assert replayed == _events(data, memo=False, max_lines=8, max_bytes=max_bytes)
+
+    @pytest.mark.parametrize("columns", [False, True])
+    @pytest.mark.parametrize("max_bytes", range(180, 1100, 9))
+    def test_a_known_block_under_a_longer_header_is_cut_by_bytes_as_stepping_cuts_it(
+        self, max_bytes: int, columns: bool
+    ) -> None:
+        """Under the short header the block is whole; under the long one, for some of
+        these limits (234, 243), stepping cuts it: a replay must not make it whole.
+
+        A block is replayed only when it fits the head of the held buffer (a
+        quarter of ``max_bytes``), header included, so there is nothing to learn
+        at those limits: counting the header alone would learn and replay it.
+        """
+        body = b"".join(b"Traceback (most recent call last):\n" if n == 0 else
+                        b'  File "a.py", line %d, in f\n' % n for n in range(7))
+        short = b"2026-03-01 10:00:00 ERROR a b\n"
+        long_ = b"2026-03-01 10:00:00 ERROR a " + b"b" * 21 + b"\n"
+        end = b"2026-03-01 10:00:01 INFO z\n"
+        data = short + body + long_ + body + end
+        replayed = _run(data, memo=True, max_bytes=max_bytes, columns=columns)[0]
+        assert replayed == _events(data, memo=False, max_bytes=max_bytes)
 
     def test_many_small_distinct_blocks_stay_within_a_few_mib(self) -> None:
         """The bound counts what entries cost, not only their characters."""
@@ -239,17 +271,22 @@ class TestReplayAgainstStepping:
         st.lists(st.integers(min_value=0, max_value=len(_RECORDS) - 1), max_size=40),
         st.lists(st.integers(min_value=0, max_value=200), max_size=4),
         st.sampled_from([(1000, 1 << 20, 1 << 20), (6, 1 << 20, 1 << 20), (1000, 300, 64)]),
+        st.booleans(),
     )
     def test_mixed_records_in_any_batching_give_what_stepping_gives(
-        self, picks: list[int], cuts: list[int], limits: tuple[int, int, int]
+        self, picks: list[int], cuts: list[int], limits: tuple[int, int, int], columns: bool
     ) -> None:
-        """Repeats of every shape, side by side, cut anywhere: events and what is held back."""
+        """Repeats of every shape, side by side, cut anywhere: events and what is held back.
+
+        Fed as a list of lines (the daemon) or as columns (replay): replay makes
+        rows from either without a ``Line`` in between.
+        """
         max_lines, max_bytes, max_line_bytes = limits
         data = _log(picks + picks)  # the second half repeats the first: blocks are replayed
-        settings_ = {"max_lines": max_lines, "max_bytes": max_bytes,
-                     "max_line_bytes": max_line_bytes}
-        replayed = _run(data, memo=True, cuts=tuple(cuts), **settings_)
-        assert replayed == _run(data, memo=False, cuts=tuple(cuts), **settings_)
+        replayed = _run(data, memo=True, cuts=tuple(cuts), max_lines=max_lines,
+                        max_bytes=max_bytes, max_line_bytes=max_line_bytes, columns=columns)
+        assert replayed == _run(data, memo=False, cuts=tuple(cuts), max_lines=max_lines,
+                                max_bytes=max_bytes, max_line_bytes=max_line_bytes)
 
     def test_a_run_of_replayed_blocks_leaves_the_last_header_held(self) -> None:
         data = _log([0] * 6)

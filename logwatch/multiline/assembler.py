@@ -86,11 +86,11 @@ class Assembler:
         count = len(lines)
         index = 0
         while index < count:
-            line = lines[index]
+            at = index
             index += 1
-            head = self._header_row(line) if index - 1 in bounds.starts else None
+            head = self._header_row(bounds, at) if at in bounds.starts else None
             if head is None:
-                self._line(line, drafts)
+                self._line(lines[at], drafts)
             else:
                 index = self._blocks_under(head, lines, index, bounds, drafts)
 
@@ -115,7 +115,7 @@ class Assembler:
         held = True
         while True:
             end = bounds.end(index)
-            if end is None or not memo.fits(setting, head, lines, index, end):
+            if end is None or not memo.fits(setting, head, bounds, index, end):
                 break
             texts = tuple(bounds.texts[index:end])
             key = memo.key(setting, json_records, head, texts)
@@ -141,9 +141,9 @@ class Assembler:
             if held:
                 machine.restart()
                 held = False
-            template.replay(head, lines, index, texts, drafts)
+            template.replay(head, bounds, index, texts, drafts)
             index = end + 1
-            after = self._header_row(lines[end])
+            after = self._header_row(bounds, end)
             if after is None:
                 self._line(lines[end], drafts)
                 return index
@@ -202,18 +202,20 @@ class Assembler:
         self._emit_row(stream, row, drafts)
         return False
 
-    def _header_row(self, line: Line) -> Row | None:
-        """The row of a line ``blocks`` found to start with a record header; None: use ``_line``.
+    def _header_row(self, bounds: blocks.Boundaries, at: int) -> Row | None:
+        """The row of line ``at``, which ``blocks`` found to start with a record header;
+        None: use ``_line``.
 
         Such a line has no envelope (those put no space after the date) and is
         a header whatever the grammar's state, so only the header is read;
         one with ANSI codes in it goes the general way.
         """
-        text = line.text
+        text = bounds.texts[at]
         header = None if "\x1b" in text else self._headers.parse(text)
         if header is None:
             return None
-        return Row(text, text, line.lineno, line.lineno, line.offset, line.end, Kind.HEADER, header)
+        lineno, offset, end = bounds.place(at)
+        return Row(text, text, lineno, lineno, offset, end, Kind.HEADER, header)
 
     def _join(self, stream: str, last: tuple[Line, Unwrapped] | None) -> Row:
         """One row from the pieces a runtime split a long line into."""

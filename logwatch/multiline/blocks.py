@@ -70,20 +70,21 @@ class Template:
     drafts: tuple[_DraftShape, ...]
 
     def replay(
-        self, head: Row, lines: Sequence[Line], start: int, texts: tuple[str, ...],
+        self, head: Row, bounds: Boundaries, start: int, texts: tuple[str, ...],
         out: list[Draft],
     ) -> None:
-        """The drafts of the block under ``head``: ``texts``, the lines from ``lines[start]``."""
+        """The drafts of the block under ``head``: ``texts``, the lines from ``start`` on."""
         header = head.header
         every = (head.text, *texts)
         kinds = self.kinds
+        row = bounds.row
         for shape in self.drafts:
             at = shape.rows
-            first = head if at[0] == 0 else _row(lines[start + at[0] - 1], kinds[at[0] - 1])
+            first = head if at[0] == 0 else row(start + at[0] - 1, kinds[at[0] - 1])
             if len(at) == 1:
                 rows: tuple[Row, ...] = (first,)
             else:
-                rows = (first, _row(lines[start + at[-1] - 1], kinds[at[-1] - 1]))
+                rows = (first, row(start + at[-1] - 1, kinds[at[-1] - 1]))
             out.append(
                 Draft(
                     rows,
@@ -108,7 +109,10 @@ class Boundaries:
     """
 
     def __init__(self, lines: Sequence[Line]) -> None:
+        # Lines keep their columns: a replayed block's rows are made from them,
+        # with no ``Line`` made in between
         self._lines = lines
+        self._columns = lines if isinstance(lines, Lines) else None
         self.texts = texts = (
             lines.texts if isinstance(lines, Lines) else [line.text for line in lines]
         )
@@ -126,7 +130,7 @@ class Boundaries:
             heads = [at for at, text in enumerate(texts) if RECORD_HEADER.match(text) is not None]
         self.starts = set(heads)  # the lines a block may start at (``BlockMemo.starts``)
         self._stops = heads
-        cut = (
+        self._cut = cut = (
             lines.cut if isinstance(lines, Lines)
             else {at for at, line in enumerate(lines) if line.truncated}
         )
@@ -142,13 +146,30 @@ class Boundaries:
         if at == len(stops):
             return None
         end = stops[at]
-        if end == start or end > start + _MAX_LINES or self._lines[end].truncated:
+        if end == start or end > start + _MAX_LINES or end in self._cut:
             return None
         return end
 
+    def place(self, at: int) -> tuple[int, int, int]:
+        """Line ``at``'s number, offset and end."""
+        if (columns := self._columns) is not None:
+            return columns.linenos[at], columns.offsets[at], columns.ends[at]
+        line = self._lines[at]
+        return line.lineno, line.offset, line.end
 
-def _row(line: Line, kind: Kind) -> Row:
-    return Row(line.text, line.text, line.lineno, line.lineno, line.offset, line.end, kind)
+    def size(self, start: int, end: int) -> int:
+        """The bytes of lines ``start`` to ``end - 1``, newlines included."""
+        if (columns := self._columns) is not None:
+            return columns.ends[end - 1] - columns.offsets[start]
+        return self._lines[end - 1].end - self._lines[start].offset
+
+    def row(self, at: int, kind: Kind) -> Row:
+        """Line ``at`` (not a cut one) as a row of ``kind``."""
+        if (columns := self._columns) is not None:
+            text, lineno = columns.texts[at], columns.linenos[at]
+            return Row(text, text, lineno, lineno, columns.offsets[at], columns.ends[at], kind)
+        line = self._lines[at]
+        return Row(line.text, line.text, line.lineno, line.lineno, line.offset, line.end, kind)
 
 
 class BlockMemo:
@@ -181,7 +202,7 @@ class BlockMemo:
 
     @staticmethod
     def fits(
-        setting: tuple[int, int], head: Row, lines: Sequence[Line], start: int, end: int
+        setting: tuple[int, int], head: Row, bounds: Boundaries, start: int, end: int
     ) -> bool:
         """Whether the block stays within the head of the held buffer, cut nowhere.
 
@@ -191,7 +212,7 @@ class BlockMemo:
         machine's ``limits``.
         """
         head_lines, _, head_bytes, _ = limits(*setting)
-        size = head.end - head.offset + lines[end - 1].end - lines[start].offset
+        size = head.end - head.offset + bounds.size(start, end)
         return end - start + 1 <= head_lines and size <= head_bytes
 
     @staticmethod
