@@ -208,10 +208,15 @@ class LatencyRun:
     bare_ms: list[float]
     lost: int
     flush_after_s: float
+    # detection alone: from the write to the alert's commit to the outbox
+    logged_detect_ms: list[float]
+    bare_detect_ms: list[float]
 
     def summary(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        for name, values in (("logged", self.logged_ms), ("bare", self.bare_ms)):
+        for name, values in (("logged", self.logged_ms), ("bare", self.bare_ms),
+                             ("logged_detect", self.logged_detect_ms),
+                             ("bare_detect", self.bare_detect_ms)):
             for share in (0.5, 0.95, 0.99):
                 out[f"{name}_p{round(share * 100)}"] = percentile(values, share)
         return out
@@ -234,7 +239,8 @@ def latency(root: Path, *, samples: int, flush_after_s: float = 0.25) -> Latency
         app.addHandler(handler)
         app.info("service started")
         config = write_config(workdir, url=url, flush_after=f"{round(flush_after_s * 1000)}ms")
-        sent: dict[str, tuple[str, float]] = {}  # exc_message -> (kind, written at)
+        # exc_message -> (kind, written at: monotonic, and wall-clock as the outbox has it)
+        sent: dict[str, tuple[str, float, float]] = {}
         try:
             with _daemon(config, workdir), path.open("ab") as raw:
                 for i in range(samples * 2):
@@ -243,11 +249,11 @@ def latency(root: Path, *, samples: int, flush_after_s: float = 0.25) -> Latency
                         _fail(i)
                     except ValueError:
                         if i % 2 == 0:
-                            sent[key] = ("logged", time.monotonic())
+                            sent[key] = ("logged", time.monotonic(), time.time())
                             app.exception("payment failed for order %d", i)
                         else:
                             text = traceback.format_exc().encode()
-                            sent[key] = ("bare", time.monotonic())
+                            sent[key] = ("bare", time.monotonic(), time.time())
                             raw.write(text)
                             raw.flush()
                     # a quiet gap longer than flush_after, so no record closes the one before
@@ -262,12 +268,29 @@ def latency(root: Path, *, samples: int, flush_after_s: float = 0.25) -> Latency
     with hook.lock:
         for when, body in hook.arrivals:
             arrived.setdefault(str(body.get("exc_message")), when)
+    committed = _outbox_times(workdir / "state")
     logged: list[float] = []
     bare: list[float] = []
-    for key, (kind, written) in sent.items():
+    logged_detect: list[float] = []
+    bare_detect: list[float] = []
+    for key, (kind, written, written_wall) in sent.items():
         if key in arrived:
             (logged if kind == "logged" else bare).append((arrived[key] - written) * 1000)
-    return LatencyRun(logged, bare, len(sent) - len(logged) - len(bare), flush_after_s)
+        if key in committed:
+            detected = (committed[key] - written_wall) * 1000
+            (logged_detect if kind == "logged" else bare_detect).append(detected)
+    return LatencyRun(logged, bare, len(sent) - len(logged) - len(bare), flush_after_s,
+                      logged_detect, bare_detect)
+
+
+def _outbox_times(state_dir: Path) -> dict[str, float]:
+    """When the daemon committed each alert to its outbox (wall clock), by exception message."""
+    with sqlite3.connect(f"file:{state_dir / 'state.db'}?mode=ro", uri=True, timeout=5) as conn:
+        rows = conn.execute("SELECT payload, created FROM outbox").fetchall()
+    times: dict[str, float] = {}
+    for payload, created in rows:
+        times.setdefault(str(json.loads(payload).get("exc_message")), float(created))
+    return times
 
 
 # -- memory and idle ------------------------------------------------------------
