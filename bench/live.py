@@ -208,7 +208,8 @@ class LatencyRun:
     bare_ms: list[float]
     lost: int
     flush_after_s: float
-    # detection alone: from the write to the alert's commit to the outbox
+    # detection alone: from the write to the alert decided, when the daemon
+    # begins committing it to the outbox (``created``, taken before the commit)
     logged_detect_ms: list[float]
     bare_detect_ms: list[float]
 
@@ -218,7 +219,9 @@ class LatencyRun:
                              ("logged_detect", self.logged_detect_ms),
                              ("bare_detect", self.bare_detect_ms)):
             for share in (0.5, 0.95, 0.99):
-                out[f"{name}_p{round(share * 100)}"] = percentile(values, share)
+                # none at all (every record lost) shows as nan, not as a crash
+                value = percentile(values, share) if values else float("nan")
+                out[f"{name}_p{round(share * 100)}"] = value
         return out
 
 
@@ -284,7 +287,11 @@ def latency(root: Path, *, samples: int, flush_after_s: float = 0.25) -> Latency
 
 
 def _outbox_times(state_dir: Path) -> dict[str, float]:
-    """When the daemon committed each alert to its outbox (wall clock), by exception message."""
+    """When the daemon decided each alert (wall clock), by exception message.
+
+    The outbox's ``created`` is taken as the commit that queues the alert
+    begins, before its fsync: it is when detection ended.
+    """
     with sqlite3.connect(f"file:{state_dir / 'state.db'}?mode=ro", uri=True, timeout=5) as conn:
         rows = conn.execute("SELECT payload, created FROM outbox").fetchall()
     times: dict[str, float] = {}

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from logwatch.model import Event, Line, Lines, Origin
 from logwatch.multiline import Assembler, blocks
+from logwatch.multiline.kinds import Kind
 from logwatch.sources.framing import LineFramer
 from tests.corpus import Corpus
 from tests.test_sources_coldlines import TRACEBACK
@@ -331,6 +332,37 @@ class TestBoundaries:
         assert bounds.texts == [line.text for line in lines]
         for start in range(len(lines) + 1):
             assert bounds.end(start) == blocks.BlockMemo.end(lines, start)
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.lists(st.sampled_from([
+            b"2026-03-01 10:00:00,000 ERROR app failed", b"ValueError: bad \xc3\xa9t\xc3\xa9",
+            b'  File "a.py", line 1, in f\r', b"", b"invalid \xff utf-8", b"x" * 90,
+        ]), max_size=25),
+        st.integers(min_value=1, max_value=7),
+    )
+    def test_columns_and_lines_answer_alike(self, picked: list[bytes], chunks: int) -> None:
+        """Replay's rows come from the columns, the daemon's from ``Line`` objects:
+        the same answers for every line, cut (over 64 bytes), CRLF or not UTF-8."""
+        data = b"".join(raw + b"\n" for raw in picked)
+        framer = LineFramer(max_line_bytes=64)
+        size = max(1, len(data) // chunks)
+        columns = Lines()
+        for at in range(0, len(data), size):
+            columns.extend(framer.feed_lines(data[at : at + size]))
+        listed = list(columns)
+        by_columns, by_lines = blocks.Boundaries(columns), blocks.Boundaries(listed)
+        assert len(listed) == len(picked)
+        assert by_columns.starts == by_lines.starts
+        for at, line in enumerate(listed):
+            assert by_columns.place(at) == by_lines.place(at) == (
+                line.lineno, line.offset, line.end)
+            if at not in columns.cut:
+                assert by_columns.row(at, Kind.FRAME) == by_lines.row(at, Kind.FRAME)
+            assert by_columns.end(at) == by_lines.end(at)
+            for end in range(at + 1, len(listed) + 1):
+                assert by_columns.size(at, end) == by_lines.size(at, end) == (
+                    listed[end - 1].end - line.offset)
 
     @pytest.mark.parametrize("under", [blocks._MAX_LINES, blocks._MAX_LINES + 1])
     def test_a_block_ends_within_the_longest_one_looked_at(self, under: int) -> None:
