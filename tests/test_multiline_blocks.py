@@ -57,6 +57,16 @@ def _columns(lines: list[Line]) -> Lines:
     return batch
 
 
+def _under_two_headers(*, longer_by: int) -> bytes:
+    """One block under a short header, then under one ``longer_by`` bytes longer."""
+    body = b"".join(b"Traceback (most recent call last):\n" if n == 0 else
+                    b'  File "a.py", line %d, in f\n' % n for n in range(7))
+    short = b"2026-03-01 10:00:00 ERROR a b\n"
+    long_ = b"2026-03-01 10:00:00 ERROR a " + b"b" * (longer_by + 1) + b"\n"
+    end = b"2026-03-01 10:00:01 INFO z\n"
+    return short + body + long_ + body + end
+
+
 def _logged() -> bytes:
     """Real records from `logging`: chained, grouped, noted and plain, warnings with exc_info."""
     stream = StringIO()
@@ -160,12 +170,7 @@ class TestReplayedBlocks:
         self, max_bytes: int, columns: bool
     ) -> None:
         """Where a long event is cut depends on the header's size, which the key leaves out."""
-        body = b"".join(b"Traceback (most recent call last):\n" if n == 0 else
-                        b'  File "a.py", line %d, in f\n' % n for n in range(7))
-        short = b"2026-03-01 10:00:00 ERROR a b\n"
-        long_ = b"2026-03-01 10:00:00 ERROR a " + b"b" * 40 + b"\n"
-        end = b"2026-03-01 10:00:01 INFO z\n"
-        data = short + body + long_ + body + end
+        data = _under_two_headers(longer_by=39)
         replayed = _run(data, memo=True, max_lines=8, max_bytes=max_bytes, columns=columns)[0]
         assert replayed == _events(data, memo=False, max_lines=8, max_bytes=max_bytes)
 
@@ -181,12 +186,7 @@ class TestReplayedBlocks:
         quarter of ``max_bytes``), header included, so there is nothing to learn
         at those limits: counting the header alone would learn and replay it.
         """
-        body = b"".join(b"Traceback (most recent call last):\n" if n == 0 else
-                        b'  File "a.py", line %d, in f\n' % n for n in range(7))
-        short = b"2026-03-01 10:00:00 ERROR a b\n"
-        long_ = b"2026-03-01 10:00:00 ERROR a " + b"b" * 21 + b"\n"
-        end = b"2026-03-01 10:00:01 INFO z\n"
-        data = short + body + long_ + body + end
+        data = _under_two_headers(longer_by=20)
         replayed = _run(data, memo=True, max_bytes=max_bytes, columns=columns)[0]
         assert replayed == _events(data, memo=False, max_bytes=max_bytes)
 
