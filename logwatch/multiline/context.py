@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from logwatch.model import Event, Line
+from logwatch.model import Event, Line, Lines
 
 if TYPE_CHECKING:
     from logwatch.config import Config, SourceConfig
@@ -31,11 +31,16 @@ class RecentLines:
     def __init__(self, keep: int) -> None:
         self.keep = keep
         self._offsets: list[int] = []
-        self._lines: list[Line] = []
+        self._texts: list[str] = []
 
     def add(self, lines: Sequence[Line]) -> None:
-        if self.keep:
-            self._lines.extend(lines)
+        if not self.keep:
+            return
+        if isinstance(lines, Lines):  # replay's columns: no ``Line`` made for them
+            self._texts += lines.texts
+            self._offsets += lines.offsets
+        else:
+            self._texts.extend(line.text for line in lines)
             self._offsets.extend(line.offset for line in lines)
 
     def attach(self, event: Event) -> Event:
@@ -43,17 +48,18 @@ class RecentLines:
         if not self.keep:
             return event
         start = bisect.bisect_left(self._offsets, event.start_offset)
-        before = self._lines[max(0, start - self.keep) : start]
-        return dataclasses.replace(event, context=tuple(line.text for line in before))
+        return dataclasses.replace(
+            event, context=tuple(self._texts[max(0, start - self.keep) : start])
+        )
 
     def trim(self, pending_offset: int | None) -> None:
         """Forget what no event to come can need; ``pending_offset`` starts the oldest one."""
         if not self.keep:
             return
         if pending_offset is None:
-            cut = len(self._lines) - self.keep
+            cut = len(self._texts) - self.keep
         else:
             cut = bisect.bisect_left(self._offsets, pending_offset) - self.keep
         if cut > 0:
-            del self._lines[:cut]
+            del self._texts[:cut]
             del self._offsets[:cut]
