@@ -355,10 +355,9 @@ class TestBoundaries:
         assert len(listed) == len(picked)
         assert by_columns.starts == by_lines.starts
         for at, line in enumerate(listed):
-            assert by_columns.place(at) == by_lines.place(at) == (
-                line.lineno, line.offset, line.end)
-            if at not in columns.cut:
-                assert by_columns.row(at, Kind.FRAME) == by_lines.row(at, Kind.FRAME)
+            row = by_columns.row(at, Kind.FRAME)
+            assert (row.first_lineno, row.offset, row.end) == (line.lineno, line.offset, line.end)
+            assert row == by_lines.row(at, Kind.FRAME)
             assert by_columns.end(at) == by_lines.end(at)
             for end in range(at + 1, len(listed) + 1):
                 assert by_columns.size(at, end) == by_lines.size(at, end) == (

@@ -214,8 +214,7 @@ class Assembler:
         header = None if "\x1b" in text else self._headers.parse(text)
         if header is None:
             return None
-        lineno, offset, end = bounds.place(at)
-        return Row(text, text, lineno, lineno, offset, end, Kind.HEADER, header)
+        return bounds.row(at, Kind.HEADER, header)
 
     def _join(self, stream: str, last: tuple[Line, Unwrapped] | None) -> Row:
         """One row from the pieces a runtime split a long line into."""

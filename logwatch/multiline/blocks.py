@@ -113,9 +113,13 @@ class Boundaries:
         # with no ``Line`` made in between
         self._lines = lines
         self._columns = lines if isinstance(lines, Lines) else None
-        self.texts = texts = (
-            lines.texts if isinstance(lines, Lines) else [line.text for line in lines]
-        )
+        texts: list[str]
+        if isinstance(lines, Lines):
+            texts, cut = lines.texts, lines.cut
+        else:
+            texts = [line.text for line in lines]
+            cut = {at for at, line in enumerate(lines) if line.truncated}
+        self.texts = texts
         joined = "\n".join(texts)
         if joined.count("\n") == len(texts) - 1:
             heads = [0] if texts and RECORD_HEADER.match(joined) is not None else []
@@ -130,10 +134,7 @@ class Boundaries:
             heads = [at for at, text in enumerate(texts) if RECORD_HEADER.match(text) is not None]
         self.starts = set(heads)  # the lines a block may start at (``BlockMemo.starts``)
         self._stops = heads
-        self._cut = cut = (
-            lines.cut if isinstance(lines, Lines)
-            else {at for at, line in enumerate(lines) if line.truncated}
-        )
+        self._cut = cut
         if cut:
             # a cut-off line starts no block and ends any that reaches it
             self.starts -= cut
@@ -150,26 +151,23 @@ class Boundaries:
             return None
         return end
 
-    def place(self, at: int) -> tuple[int, int, int]:
-        """Line ``at``'s number, offset and end."""
-        if (columns := self._columns) is not None:
-            return columns.linenos[at], columns.offsets[at], columns.ends[at]
-        line = self._lines[at]
-        return line.lineno, line.offset, line.end
-
     def size(self, start: int, end: int) -> int:
         """The bytes of lines ``start`` to ``end - 1``, newlines included."""
         if (columns := self._columns) is not None:
             return columns.ends[end - 1] - columns.offsets[start]
         return self._lines[end - 1].end - self._lines[start].offset
 
-    def row(self, at: int, kind: Kind) -> Row:
+    def row(self, at: int, kind: Kind, header: Header | None = None) -> Row:
         """Line ``at`` (not a cut one) as a row of ``kind``."""
         if (columns := self._columns) is not None:
             text, lineno = columns.texts[at], columns.linenos[at]
-            return Row(text, text, lineno, lineno, columns.offsets[at], columns.ends[at], kind)
+            return Row(
+                text, text, lineno, lineno, columns.offsets[at], columns.ends[at], kind, header
+            )
         line = self._lines[at]
-        return Row(line.text, line.text, line.lineno, line.lineno, line.offset, line.end, kind)
+        return Row(
+            line.text, line.text, line.lineno, line.lineno, line.offset, line.end, kind, header
+        )
 
 
 class BlockMemo:
