@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from logwatch.jobs import above_std, close_inherited, may_fork, write_all
+from logwatch.jobs import above_std, close_inherited, fork, may_fork, write_all
 from logwatch.model import Event, ExceptionInfo, Origin
 
 # Below this much input the fork costs more than it saves.
@@ -47,7 +47,6 @@ _BATCH_CHARS = 1 << 20
 _MAX_CHAINS = 4096
 _BUFFER = 1 << 16
 _PIPE_BYTES = 1 << 20  # Linux's pipe-max-size by default
-_HELD = {signal.SIGINT, signal.SIGTERM}
 # The process's exit status when its stdout was closed (`| head`): 128 + SIGPIPE
 # as a shell shows it; this process then ends as one process would.
 _STDOUT_CLOSED = 141
@@ -77,15 +76,7 @@ class EventPipe:
             # Room for a few batches: either process may run ahead of the other for a while.
             fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         try:
-            # Ctrl-C between the fork and the child's try would run this
-            # process's code in the child: held off until each can take it.
-            masked = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-            try:
-                self._pid = os.fork()
-                if self._pid == 0:
-                    _child(read_end, consume, masked)
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+            self._pid = fork(functools.partial(_child, read_end, consume))
         except OSError:
             os.close(write_end)
             raise

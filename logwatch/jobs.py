@@ -1,12 +1,18 @@
-"""Replay's forked helpers: whether there is a core for one, and what it may keep open."""
+"""Replay's forked helpers: whether there is a core for one, how it is forked, what it keeps."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NoReturn
+
+# Held off across a fork: Ctrl-C between the fork and the child's own try
+# would run the parent's code in the child.
+_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 def may_fork() -> bool:
@@ -19,6 +25,22 @@ def may_fork() -> bool:
     if os.environ.get("LOGWATCH_JOBS") == "1" or not hasattr(os, "fork"):
         return False
     return cpus() >= 2 and threading.active_count() == 1
+
+
+def fork(child: Callable[[Iterable[int]], NoReturn]) -> int:
+    """Fork; the new process runs ``child``, which never returns.
+
+    ``child`` gets the signal mask to restore once it is where it can take
+    SIGINT and SIGTERM; until then they wait, in both processes.
+    """
+    masked = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            child(masked)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+    return pid
 
 
 def cpus() -> int:

@@ -23,6 +23,7 @@ buffered for stdout is flushed twice.
 from __future__ import annotations
 
 import contextlib
+import functools
 import mmap
 import os
 import select
@@ -34,7 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
-from logwatch.jobs import above_std, close_inherited, may_fork, write_all
+from logwatch.jobs import above_std, close_inherited, fork, may_fork, write_all
 from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer, kept_bounds
 
 # Below this many reads the fork costs more than it saves.
@@ -46,7 +47,6 @@ _HEAD = struct.Struct(f"=qqqq{_EDGE}s{_EDGE}s")
 # In the page both processes share: the read replay is at, the first read it
 # has taken from the end, the read the helper is scanning.
 _FRONT, _BACK, _CLAIM = 0, 1, 2
-_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 # Helpers stopped but not yet seen to end (still our children: their pids stay theirs).
@@ -108,16 +108,8 @@ class ForkScan:
         try:
             self._read_end, write_end = map(above_std, os.pipe())
             self._poll.register(self._read_end, select.POLLIN)
-            # Ctrl-C between the fork and the helper's try would run the parent's
-            # code in the helper: held off until each is where it can take it.
-            masked = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-            try:
-                self._pid = os.fork()
-                if self._pid == 0:
-                    _helper(self._read_end, write_end, self._fd, keep, read_size, self._shared,
-                            masked)
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+            self._pid = fork(functools.partial(
+                _helper, self._read_end, write_end, self._fd, keep, read_size, self._shared))
         except OSError:
             self.close()
             raise
