@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
                 (normal, 6.0, False, False), (normal, None, False, True),
                 (storm, 10.0, False, False)]
             if accelerated():
+                # the storm's target names no install: both are shown
                 runs.insert(2, (normal, 3.0, True, False))
+                runs.append((storm, 10.0, True, False))
             for stats, limit, fast, alone in runs:
                 name = stats.path.stem
                 label = ", ".join([name, *(["accelerated"] if fast else []),

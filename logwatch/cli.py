@@ -100,8 +100,8 @@ def _print_slow_rules(config: Config) -> None:
     for name in rule_literals(config.rules).slow_rules:
         print(
             f"note: rule {name!r} is slow: it names no text a line must contain (a"
-            " message regex with a literal, a level, or a traceback), so no line can"
-            " be passed over unassembled",
+            " message regex with a literal, a level, a logger, or a traceback), so no"
+            " line can be passed over unassembled",
             file=sys.stderr,
         )
 

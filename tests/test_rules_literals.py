@@ -9,13 +9,15 @@ Which literals are chosen among the sound ones only changes how fast.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from logwatch.rules.literals import Literals, message_literals
+from logwatch.config import RuleConfig
+from logwatch.rules.literals import Literals, message_literals, rule_literals
 
 
 def holds_one(found: Literals, text: str) -> bool:
@@ -229,3 +231,53 @@ def test_random_regexes_find_every_text_they_match(data: st.DataObject, pattern:
 def test_random_joins_find_every_text_they_match(data: st.DataObject, pattern: str) -> None:
     """Literals joined across elements are held by every text the regex matches."""
     check_random(data, pattern)
+
+
+# --- logger globs -----------------------------------------------------------------------------
+
+GLOB_PARTS = ["app", ".", "db", "celery", "*", "?", "[ab]", "[!x]", "[", "]", "-", "worker"]
+
+
+def _logger_rule(globs: list[str]) -> RuleConfig:
+    return RuleConfig.model_validate(
+        {"name": "r", "match": {"logger": globs}, "notify": ["n"]}
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    globs=st.lists(
+        st.lists(st.sampled_from(GLOB_PARTS), min_size=1, max_size=5).map("".join),
+        min_size=1, max_size=3,
+    ),
+)
+def test_a_logger_glob_finds_every_name_it_matches(data: st.DataObject, globs: list[str]) -> None:
+    """A rule on loggers is looked for by their fixed text: every name it matches holds one.
+
+    Names are drawn from each glob's own regex and checked with ``fnmatchcase``,
+    as the rule matches them.
+    """
+    found = rule_literals([_logger_rule(globs)]).literals
+    event("literals" if found is not None else "none")
+    if found is None:
+        return
+    for glob in globs:
+        name = data.draw(st.from_regex(fnmatch.translate(glob), fullmatch=True))
+        assert fnmatch.fnmatchcase(name, glob)
+        # the name sits in its header line, among other text
+        assert holds_one(found, f"2026-03-01 12:00:00,000 INFO {name} message"), (glob, name)
+
+
+@pytest.mark.parametrize(
+    ("globs", "expected"),
+    [
+        (["app.db"], exact("app.db")),
+        (["app.*", "*.worker"], exact("app.", ".worker")),
+        (["[ab]pp.db"], exact("pp.db")),
+        (["app.db", "*"], None),  # one glob any name matches: no literal
+        (["a?"], None),
+    ],
+)
+def test_logger_globs_give_their_fixed_text(globs: list[str], expected: Literals | None) -> None:
+    assert rule_literals([_logger_rule(globs)]).literals == expected

@@ -272,13 +272,46 @@ class TestReplay:
         assert fast == slow
         assert len(fast) > 30
 
+    def test_records_a_drop_rule_takes_are_printed_as_without_the_filter(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """SPEC: replay prints what a rule suppresses, `dropped-by-rule` too, not only alerts."""
+        log = tmp_path / "app.log"
+        lines = [f"{STAMP.format(n % 60, n % 1000)} INFO app.noise tick {n}" for n in range(3000)]
+        lines[1500] = f"{STAMP.format(0, 1)} ERROR app.db could not connect to database"
+        log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        config = load_config(_config(tmp_path, RULES))
+        fast = list(replay_files(config, [str(log)], all_events=False))
+        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        slow = list(replay_files(config, [str(log)], all_events=False))
+        assert fast == slow
+        assert [record["suppressed"] for record in fast].count("dropped-by-rule") == 2999
+
+    def test_a_rule_on_the_logger_alone_looks_for_the_loggers_name(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A logger's name is a piece of its header line: the filter stays, the alerts too."""
+        rules = RULES + "  - name: by-logger\n    match: {logger: [app.a*i]}\n    notify: [hook]\n"
+        config = load_config(_config(tmp_path, rules))
+        literals = rule_literals(config.rules)
+        assert literals.slow_rules == ()
+        assert literals.literals is not None
+        assert b"app.a" in literals.literals.exact
+        log = tmp_path / "app.log"
+        log.write_bytes(_text(seed=11, count=6000))
+        fast = list(replay_files(config, [str(log)], all_events=False))
+        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        slow = list(replay_files(config, [str(log)], all_events=False))
+        assert fast == slow
+        assert sum(record["rule"] == "by-logger" for record in fast) > 50
+
     def test_a_rule_with_no_literal_is_named_and_turns_the_filter_off(
         self, tmp_path: Path
     ) -> None:
-        """A rule on the logger alone could match any line: no filter, and it is named."""
-        rules = RULES + "  - name: by-logger\n    match: {logger: ['app.*']}\n    notify: [hook]\n"
+        """A rule on the source alone could match any line: no filter, and it is named."""
+        rules = RULES + "  - name: by-source\n    match: {source: [app]}\n    notify: [hook]\n"
         config = load_config(_config(tmp_path, rules))
-        assert rule_literals(config.rules).slow_rules == ("by-logger",)
+        assert rule_literals(config.rules).slow_rules == ("by-source",)
         source = config.sources[0]
         assert cold_lines_for(config.rules, format=source.format, header_set=False,
                               context_lines=0) is None

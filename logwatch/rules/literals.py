@@ -9,15 +9,18 @@ rule would take. For every alerting rule the answer is one of:
   satisfies it, so it needs no literal;
 - some literal out of a set: those its ``message`` regex cannot match without
   (of the sets that would do, the one quickest to look for), or else the
-  spellings of the levels it asks for;
-- nothing usable (a rule on ``logger`` alone, a regex like ``\\d+``): every
+  spellings of the levels it asks for, or else the fixed text of its
+  ``logger`` globs (a logger name is a piece of its header line);
+- nothing usable (a rule on ``source`` alone, a regex like ``\\d+``): every
   line may matter, and ``logwatch check`` names the rule as slow.
 
-``drop`` rules never make an event alert, so they do not count.
+``drop`` rules count too: what they take is shown by ``replay`` and counted
+by the daemon's metrics, so it must be read like anything else.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import math
 import re
@@ -45,8 +48,6 @@ class RuleLike(Protocol):
     def name(self) -> str: ...
     @property
     def match(self) -> MatchSpec: ...
-    @property
-    def action(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,6 @@ def rule_literals(rules: Sequence[RuleLike]) -> RuleLiterals:
     folded: set[bytes] = set()
     slow: list[str] = []
     for rule in rules:
-        if rule.action == "drop":
-            continue
         needed = _for_match(rule.match)
         if needed is None:
             slow.append(rule.name)
@@ -98,7 +97,22 @@ def _for_match(spec: MatchSpec) -> Literals | None:
     if levels:
         spellings = {name for name, level in LEVELS.items() if level in levels} | levels
         return Literals(frozenset(), frozenset(name.lower().encode() for name in spellings))
+    if spec.logger:
+        return _logger_literals(spec.logger)
     return None
+
+
+def _logger_literals(globs: Iterable[str]) -> Literals | None:
+    """Literals one of which every logger name these globs match (``fnmatchcase``) holds."""
+    exact: set[bytes] = set()
+    folded: set[bytes] = set()
+    for glob in globs:
+        found = message_literals(re.compile(fnmatch.translate(glob)))
+        if found is None:
+            return None
+        exact |= found.exact
+        folded |= found.folded
+    return Literals(frozenset(exact), frozenset(folded))
 
 
 def _levels(spec: MatchSpec) -> set[str]:
