@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +19,8 @@ from logwatch.daemon.engine import build_engine
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
-from logwatch.replay import replay_files
+from logwatch.multiline.context import RecentLines
+from logwatch.replay import file_events, replay_files
 from logwatch.rules.literals import Literals, message_literals, rule_literals
 from logwatch.sources import Tailer
 from logwatch.sources.coldlines import RECORD_HEADER, ColdLines, cold_lines_for
@@ -88,6 +91,51 @@ def _assemble(data: bytes, keep: ColdLines | None, chunk: int) -> Run:
         events += assembler.feed(framer.feed(data[start : start + chunk], keep))
     events += assembler.flush()
     return Run(events, framer.take_passed()[0])
+
+
+def _with_context(data: bytes, keep: ColdLines | None, chunk: int, context: int) -> list[Event]:
+    """The events with the lines before each, as replay and the daemon attach them."""
+    framer = LineFramer()
+    assembler = Assembler(Origin("app", "app.log", "uid"))
+    recent = RecentLines(context)
+    events: list[Event] = []
+
+    def take(found: list[Event]) -> None:
+        events.extend(recent.attach(event) for event in found)
+        recent.trim(assembler.pending_offset())
+
+    for start in range(0, len(data), chunk):
+        lines = framer.feed(data[start : start + chunk], keep)
+        recent.add(lines)
+        take(assembler.feed(lines))
+    take(assembler.flush())
+    return events
+
+
+def _same_context(
+    data: bytes, literals: Literals, chunk: int, context: int, **options: Any
+) -> list[Event]:
+    """The events kept; those that matter, each with the context it has when every line is framed.
+
+    Those are the events kept without ``context``; the records kept only to
+    be the context of others are whole events too, but their own context may
+    have been passed over: no rule can take them.
+    """
+    full = _with_context(data, None, chunk, context)
+    kept = _with_context(data, ColdLines(literals, context=context, **options), chunk, context)
+    matter = {event.first_line for event in _assemble(data, ColdLines(literals, **options),
+                                                      chunk).events}
+    assert {event.first_line for event in kept} >= matter
+    by_start = {event.first_line: event for event in full}
+    for event in kept:
+        if event.first_line in matter:
+            assert event == by_start[event.first_line]
+            assert len(event.context) == min(context, event.first_line - 1)
+        else:
+            assert dataclasses.replace(event, context=()) == dataclasses.replace(
+                by_start[event.first_line], context=()
+            )
+    return kept
 
 
 _CRI = "2026-03-01T12:00:00.100000000Z stderr F "
@@ -175,6 +223,44 @@ class TestColdLines:
         for event in dropped:
             assert not event.chain
             assert b"could not connect" not in event.text.encode()
+
+    @pytest.mark.parametrize("context", [1, 4, 25])
+    @pytest.mark.parametrize("chunk", [97, 4096, 1 << 16])
+    def test_events_carry_the_lines_before_them_as_without_the_filter(
+        self, context: int, chunk: int
+    ) -> None:
+        """``context_lines``: the lines before a kept record are kept, whatever the reads."""
+        data = _text(seed=chunk + context, count=3000)
+        kept = _same_context(data, LITERALS[0], chunk, context)
+        assert sum(1 for event in kept if event.chain) == sum(
+            1 for event in _assemble(data, None, chunk).events if event.chain
+        )
+
+    def test_with_context_the_records_far_from_a_hit_are_still_passed_over(self) -> None:
+        """One hit among 3,000 records: it and the 5 before it stay, and at each read's end
+        its last line, the 5 before, and the line carried into the next read."""
+        lines = [f"{STAMP.format(1, n % 1000)} INFO app n={n}" for n in range(3000)]
+        lines[1500] = f"{STAMP.format(1, 1)} ERROR app could not connect to database"
+        data = "".join(line + "\n" for line in lines).encode()
+        kept = _same_context(data, LITERALS[0], 1 << 16, 5)
+        reads = -(-len(data) // (1 << 16))
+        assert 6 <= len(kept) <= 6 + 7 * reads
+        hit = next(event for event in kept if "could not connect" in event.message)
+        assert hit.context == tuple(lines[1495:1500])
+
+    @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
+    @settings(max_examples=300, deadline=None)
+    @given(
+        shapes=st.lists(st.sampled_from(_SHAPES), min_size=1, max_size=60),
+        chunk=st.sampled_from([7, 50, 4096]),
+        context=st.integers(min_value=1, max_value=6),
+    )
+    def test_any_mix_of_line_shapes_keeps_the_context_of_what_matters(
+        self, shapes: list[str], chunk: int, context: int, accelerate: bool
+    ) -> None:
+        """Headers of other shapes, digit-led lines, cut reads: the same lines before each."""
+        data = "".join(line + "\n" for line in shapes).encode()
+        _same_context(data, LITERALS[0], chunk, context, accelerate=accelerate, dense_bytes=0)
 
     @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
     def test_a_traceback_in_a_container_runtimes_envelope_is_kept(self, accelerate: bool) -> None:
@@ -287,6 +373,28 @@ class TestReplay:
         assert fast == slow
         assert [record["suppressed"] for record in fast].count("dropped-by-rule") == 2999
 
+    def test_replay_attaches_the_same_context_lines_with_the_filter_on(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`context_lines` on the source: the filter stays on, and each event that matters
+        carries the lines it carries when every line is framed."""
+        log = tmp_path / "app.log"
+        log.write_bytes(_text(seed=7, count=6000))
+        config = load_config(_config(tmp_path, RULES, source_extra="    context_lines: 3\n"))
+        source = config.sources[0]
+        assert cold_lines_for(config.rules, format=source.format, header_set=False,
+                              context_lines=3) is not None
+        monkeypatch.setattr("logwatch.replay.READ_SIZE", 1 << 14)  # many reads, many edges
+        fast = list(file_events(config, [str(log)], all_events=False))
+        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        slow = {event.first_line: event for event in file_events(config, [str(log)],
+                                                                  all_events=False)}
+        alerting = [event for event in fast if event.chain or "could not connect" in event.text]
+        assert len(alerting) > 100
+        assert all(event == slow[event.first_line] for event in alerting)
+        assert all(len(event.context) == 3 for event in alerting if event.first_line > 3)
+        assert len(fast) < len(slow)
+
     def test_a_rule_on_the_logger_alone_looks_for_the_loggers_name(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -323,8 +431,6 @@ class TestReplay:
                               context_lines=0) is None
         assert cold_lines_for(config.rules, format="auto", header_set=True,
                               context_lines=0) is None
-        assert cold_lines_for(config.rules, format="auto", header_set=False,
-                              context_lines=3) is None
         assert cold_lines_for(config.rules, format="auto", header_set=False,
                               context_lines=0) is not None
 

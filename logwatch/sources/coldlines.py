@@ -59,10 +59,17 @@ class ColdLines:
     """A callable: spans of a buffer of complete lines to frame, in order, disjoint."""
 
     def __init__(
-        self, literals: Literals, *, accelerate: bool = True, dense_bytes: int = _DENSE_BYTES
+        self,
+        literals: Literals,
+        *,
+        accelerate: bool = True,
+        dense_bytes: int = _DENSE_BYTES,
+        context: int = 0,
     ) -> None:
+        """``context``: the lines before each kept record are kept too (``context_lines``)."""
         self._folded = bool(literals.folded)
         self._dense_bytes = dense_bytes
+        self._context = context
         self._scan = literal_scan(literals.exact, literals.folded, accelerate=accelerate)
 
     def __call__(self, body: bytes) -> list[tuple[int, int]]:
@@ -83,11 +90,20 @@ class ColdLines:
         if len(found) * self._dense_bytes > size:
             return whole  # nearly every line matters: framing them all is cheaper
         found.sort()
+        context = self._context
         spans: list[tuple[int, int]] = []
         for start, end in found:
             floor = spans[-1][1] if spans else 0
             if start > floor and (start := _record_start(body, start, floor)) < 0:
                 return whole
+            if context and start > floor:
+                # An event's context is the lines right before it, which a record
+                # passed over would take from it: they and their record are kept.
+                # (The buffer's last lines are, as the last line's record is: the
+                # next buffer's first event may need them.)
+                start = _lines_back(body, start, context, floor)
+                if start > floor and (start := _record_start(body, start, floor)) < 0:
+                    return whole
             if spans and start <= floor:
                 if end <= floor:
                     continue
@@ -107,6 +123,16 @@ def _record_start(body: bytes, start: int, floor: int) -> int:
     return -1
 
 
+def _lines_back(body: bytes, start: int, count: int, floor: int) -> int:
+    """The start of the line ``count`` lines before the one at ``start``; once at or
+    before ``floor``, where it got to (the caller joins such a span to the one before)."""
+    for _ in range(count):
+        if start <= floor:
+            break
+        start = body.rfind(b"\n", 0, start - 1) + 1
+    return start
+
+
 def _record_end(body: bytes, end: int) -> int:
     """Where the next record begins, for a record seen up to ``end``; -1: too far."""
     size = len(body)
@@ -123,10 +149,10 @@ def cold_lines_for(
 ) -> ColdLines | None:
     """The filter for one source, or None where every line must be framed.
 
-    Not for JSON sources or a user's header pattern (other header shapes),
-    nor when events carry the lines before them (``context_lines``).
+    Not for JSON sources or a user's header pattern (other header shapes).
+    ``context_lines``: how many lines before each event it carries.
     """
-    if format == "json" or header_set or context_lines > 0:
+    if format == "json" or header_set:
         return None
     literals = rule_literals(rules).literals
-    return ColdLines(literals) if literals is not None else None
+    return ColdLines(literals, context=context_lines) if literals is not None else None
