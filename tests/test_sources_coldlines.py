@@ -488,6 +488,38 @@ class TestDaemonPipeline:
         reader.process()
         assert store.outbox_counts()["pending"] == 0
 
+    def test_an_alert_carries_its_context_lines_from_across_a_read(
+        self, tmp_path: Path
+    ) -> None:
+        """The daemon with ``context_lines``: the filter passes over the file's plain
+        records, yet the alert's context is the lines before it, the first of them in the
+        read before its own."""
+        (tmp_path / "logs").mkdir()
+        config = load_config(_config(
+            tmp_path / "logs", RULES,
+            source_extra="    start_at: beginning\n    context_lines: 3\n",
+        ))
+        store = Store.in_dir(config.state_dir)
+        tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
+        reader = Pipeline(config, store, tailer, build_engine(config))
+        try:
+            lines = [f"{STAMP.format(1, n % 1000)} INFO app n={n}" for n in range(3000)]
+            log = tmp_path / "logs" / "app.log"
+            with log.open("w", encoding="utf-8") as out:
+                out.write("".join(line + "\n" for line in lines))
+            while reader.counters.lines < len(lines):
+                reader.process()
+            hit = f"{STAMP.format(1, 1)} CRITICAL app.core out of disk"
+            with log.open("a", encoding="utf-8") as out:
+                out.write(hit + "\n")  # a read of its own: the lines before are in another
+            while reader.counters.lines < len(lines) + 1:
+                reader.process()
+            reader.commit()
+            (row,) = store.outbox()
+            assert row.alert().context == tuple(lines[-3:])
+        finally:
+            store.close()
+
     def test_lines_passed_over_are_counted_as_lines_and_plain_events(
         self, pipeline: tuple[Pipeline, Store, Path]
     ) -> None:
