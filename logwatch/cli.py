@@ -97,7 +97,12 @@ def _print_slow_rules(config: Config) -> None:
     """Name the rules that make every line worth assembling (not an error: a cost)."""
     from logwatch.rules.literals import rule_literals
 
-    for name in rule_literals(config.rules).slow_rules:
+    slow = list(rule_literals(config.rules).slow_rules)
+    if any(source.format == "json" for source in config.sources):
+        # a JSON record may have any fields: a rule on them alone looks at every line
+        slow += [name for name in rule_literals(config.rules, json=True).slow_rules
+                 if name not in slow]
+    for name in slow:
         print(
             f"note: rule {name!r} is slow: it names no text a line must contain (a"
             " message regex with a literal, a level, a logger, or a traceback), so no"

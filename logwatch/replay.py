@@ -21,9 +21,9 @@ from logwatch.config import Config, RouteConfig, RuleConfig, SourceConfig
 from logwatch.model import AlertStatus, Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.multiline.context import RecentLines, context_lines
-from logwatch.sources.coldlines import ColdLines, cold_lines_for
+from logwatch.sources.coldlines import cold_lines_for
 from logwatch.sources.forkscan import ForkScan
-from logwatch.sources.framing import LineFramer
+from logwatch.sources.framing import KeepSpans, LineFramer
 
 if TYPE_CHECKING:
     from logwatch.rules import Decision, Redactor
@@ -260,7 +260,7 @@ def _source_for(config: Config, name: str) -> SourceConfig | None:
     return None
 
 
-def _cold_lines(config: Config, source: SourceConfig | None) -> ColdLines | None:
+def _cold_lines(config: Config, source: SourceConfig | None) -> KeepSpans | None:
     """Lines no rule can alert on need no event unless every event is printed."""
     return cold_lines_for(
         config.rules,
@@ -275,7 +275,7 @@ def _events(
     origin: Origin,
     source: SourceConfig | None,
     chunks: Iterable[bytes],
-    keep: ColdLines | None = None,
+    keep: KeepSpans | None = None,
     path: str | None = None,  # where ``chunks`` are read from: a helper may scan it ahead
 ) -> Iterator[Event]:
     recent = RecentLines(context_lines(config, source))

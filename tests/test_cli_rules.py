@@ -141,6 +141,27 @@ class TestCheck:
         assert result.stderr.startswith(f"{config}:5:23: rules[0].template.title: template")
 
 
+    @pytest.mark.parametrize(("format", "slow"), [("auto", []), ("json", ["by-field"])])
+    def test_check_names_the_rules_that_make_every_line_slow(
+        self, tmp_path: Path, format: str, slow: list[str]
+    ) -> None:
+        """A note, not an error: a JSON record may have any field, a text line has none."""
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            f"sources: [{{name: app, paths: ['{tmp_path}/*.log'], format: {format}}}]\n"
+            "rules:\n"
+            "  - {name: by-source, match: {source: [app]}, notify: [log]}\n"
+            "  - {name: by-field, match: {fields: {status: '5..'}}, notify: [log]}\n"
+            "  - {name: by-logger, match: {logger: ['app.*']}, notify: [log]}\n"
+            "notifiers: {log: {type: console}}\n",
+            encoding="utf-8",
+        )
+        result = logwatch("check", "-c", str(config))
+        assert (result.returncode, result.stdout) == (0, "ok\n")
+        named = [line.split("'")[1] for line in result.stderr.splitlines() if "is slow" in line]
+        assert named == ["by-source", *slow]
+
+
 class TestSilenceCommands:
     @pytest.fixture
     def config(self, tmp_path: Path) -> Path:

@@ -66,12 +66,13 @@ class RuleLiterals:
     slow_rules: tuple[str, ...]
 
 
-def rule_literals(rules: Sequence[RuleLike]) -> RuleLiterals:
+def rule_literals(rules: Sequence[RuleLike], *, json: bool = False) -> RuleLiterals:
+    """``json``: for a JSON source, where any record may have the ``fields`` a rule asks for."""
     exact: set[bytes] = set()
     folded: set[bytes] = set()
     slow: list[str] = []
     for rule in rules:
-        needed = _for_match(rule.match)
+        needed = _for_match(rule.match, json=json)
         if needed is None:
             slow.append(rule.name)
             continue
@@ -82,12 +83,15 @@ def rule_literals(rules: Sequence[RuleLike]) -> RuleLiterals:
     return RuleLiterals(Literals(frozenset(exact), frozenset(folded)), ())
 
 
-def _for_match(spec: MatchSpec) -> Literals | None:
-    """A rule's literals; empty when one-line text records can never match it; None: unknown."""
+def _for_match(spec: MatchSpec, *, json: bool) -> Literals | None:
+    """A rule's literals; empty when only an event with a traceback (or, in text, a JSON
+    record's ``fields``) can match it; None: unknown."""
     dump: dict[str, Any] = getattr(spec, "model_dump", dict)()
     if any(value for key, value in dump.items() if key not in _KNOWN):
         return None
-    if spec.traceback or spec.exception or spec.function or spec.module or spec.fields:
+    if spec.traceback or spec.exception or spec.function or spec.module:
+        return Literals(frozenset(), frozenset())
+    if spec.fields and not json:
         return Literals(frozenset(), frozenset())
     if spec.message is not None:
         found = message_literals(spec.message)

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 from logwatch.multiline.blocks import RECORD_HEADER, RECORD_HEADER_BYTES
 from logwatch.rules.literals import Literals, RuleLike, rule_literals
+from logwatch.sources.framing import KeepSpans
 from logwatch.sources.literalscan import literal_scan
 
 __all__ = ["RECORD_HEADER", "ColdLines", "cold_lines_for"]
@@ -49,7 +50,7 @@ _PLAIN = rb"[0-9](?![^\n]{9}T)"
 _OTHER_RUN = re.compile(rb"\n(?!" + _PLAIN + rb")[^\n]*(?:\n(?!" + _PLAIN + rb")[^\n]*)*")
 _OTHER_LINES = re.compile(rb"(?:(?!" + _PLAIN + rb")[^\n]*\n)*")  # the same, from a line start
 # More spans than one per this many bytes: frame the whole buffer, which is cheaper.
-_DENSE_BYTES = 256
+DENSE_BYTES = 256
 # A record longer than this many lines that start with a digit is no ``logging``
 # output as we know it: frame the whole buffer rather than walk it line by line.
 _MAX_WALK = 100
@@ -63,7 +64,7 @@ class ColdLines:
         literals: Literals,
         *,
         accelerate: bool = True,
-        dense_bytes: int = _DENSE_BYTES,
+        dense_bytes: int = DENSE_BYTES,
         context: int = 0,
     ) -> None:
         """``context``: the lines before each kept record are kept too (``context_lines``)."""
@@ -101,7 +102,7 @@ class ColdLines:
                 # passed over would take from it: they and their record are kept.
                 # (The buffer's last lines are, as the last line's record is: the
                 # next buffer's first event may need them.)
-                start = _lines_back(body, start, context, floor)
+                start = lines_back(body, start, context, floor)
                 if start > floor and (start := _record_start(body, start, floor)) < 0:
                     return whole
             if spans and start <= floor:
@@ -123,7 +124,7 @@ def _record_start(body: bytes, start: int, floor: int) -> int:
     return -1
 
 
-def _lines_back(body: bytes, start: int, count: int, floor: int) -> int:
+def lines_back(body: bytes, start: int, count: int, floor: int) -> int:
     """The start of the line ``count`` lines before the one at ``start``; once at or
     before ``floor``, where it got to (the caller joins such a span to the one before)."""
     for _ in range(count):
@@ -146,13 +147,19 @@ def _record_end(body: bytes, end: int) -> int:
 
 def cold_lines_for(
     rules: Sequence[RuleLike], *, format: str, header_set: bool, context_lines: int
-) -> ColdLines | None:
+) -> KeepSpans | None:
     """The filter for one source, or None where every line must be framed.
 
-    Not for JSON sources or a user's header pattern (other header shapes).
-    ``context_lines``: how many lines before each event it carries.
+    Not for a user's header pattern (other header shapes); JSON sources have
+    their own (``coldjson``). ``context_lines``: how many lines before each
+    event it carries.
     """
-    if format == "json" or header_set:
+    if header_set:
         return None
+    if format == "json":
+        from logwatch.sources.coldjson import ColdJsonLines  # here: it imports this module
+
+        literals = rule_literals(rules, json=True).literals
+        return ColdJsonLines(literals, context=context_lines) if literals is not None else None
     literals = rule_literals(rules).literals
     return ColdLines(literals, context=context_lines) if literals is not None else None

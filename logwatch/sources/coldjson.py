@@ -1,0 +1,83 @@
+"""Bytes -> the lines worth framing in a JSON source: pass over records no rule can take.
+
+In a ``format: json`` source every line is a record of its own, so a line no
+rule can take is passed over alone, and what a rule looks at can be found in
+the line's bytes before it is decoded:
+
+- a line with no backslash has no escape in it, so each of its strings reads
+  in the bytes as it decodes: the message, the logger and the level a rule
+  matches are there as they are (the level in any case: ``normalise_level``
+  upper-cases it). Every line with a backslash is kept: a ``\\u`` escape, a
+  ``\\n``, a Docker record's inner line;
+- a message that is no string (a number, an object) reads as Python prints
+  it, not as the bytes hold it: every line where a message key is followed by
+  something other than a string is kept;
+- an exception is under one of ``jsonrecords.TRACEBACK_KEYS``: every line
+  naming one is kept;
+- lines that are not JSON are records of their own all the same, read as
+  text: what a rule matches is a piece of the line.
+
+So a line is framed when it holds a literal of the rules (``rules.literals``,
+found as ``coldlines`` finds them, with the optional accelerator or not), a
+backslash, a traceback key or a message that is no string; with
+``context_lines``, the lines before it too; and the buffer's last lines, whose
+successors are unknown. A rule on ``fields`` makes every line matter.
+"""
+
+from __future__ import annotations
+
+import re
+
+from logwatch.multiline.jsonrecords import MESSAGE_KEYS, TRACEBACK_KEYS
+from logwatch.rules.literals import Literals
+from logwatch.sources.coldlines import DENSE_BYTES, lines_back
+from logwatch.sources.literalscan import literal_scan
+
+# the key a nested path ("error.stack") ends with is in the line as a key of its own
+_TRACEBACK_KEYS = frozenset(f'"{key.rsplit(".", 1)[-1]}"'.encode() for key in TRACEBACK_KEYS)
+_NOT_A_STRING = re.compile(
+    rb'"(?:' + b"|".join(re.escape(key.encode()) for key in MESSAGE_KEYS) + rb')"\s*:\s*[^\s"]'
+)
+
+
+class ColdJsonLines:
+    """A callable: spans of a buffer of complete JSON lines to frame, in order, disjoint."""
+
+    def __init__(
+        self, literals: Literals, *, accelerate: bool = True, dense_bytes: int = DENSE_BYTES,
+        context: int = 0,
+    ) -> None:
+        """``context``: the lines before each kept line are kept too (``context_lines``)."""
+        self._folded = bool(literals.folded)
+        self._dense_bytes = dense_bytes
+        self._context = context
+        exact = literals.exact | _TRACEBACK_KEYS | {b"\\"}
+        self._scan = literal_scan(exact, literals.folded, accelerate=accelerate)
+
+    def __call__(self, body: bytes) -> list[tuple[int, int]]:
+        size = len(body)
+        whole = [(0, size)] if size else []
+        # ANSI codes vanish before a line is read; lower-casing finds case-insensitive
+        # literals in ASCII only
+        if size == 0 or b"\x1b" in body or (self._folded and not body.isascii()):
+            return whole
+        starts = [body.rfind(b"\n", 0, size - 1) + 1]  # its successor is unknown
+        self._scan(body, starts)  # the runs it may also find are the text format's
+        starts.extend(body.rfind(b"\n", 0, match.start()) + 1
+                      for match in _NOT_A_STRING.finditer(body))
+        if len(starts) * self._dense_bytes > size:
+            return whole  # nearly every line matters: framing them all is cheaper
+        starts.sort()
+        context = self._context
+        spans: list[tuple[int, int]] = []
+        for start in starts:
+            floor = spans[-1][1] if spans else 0
+            if start < floor:
+                continue  # a line with more than one hit
+            end = body.find(b"\n", start) + 1 or size
+            if context:
+                start = lines_back(body, start, context, floor)
+            if spans and start <= floor:
+                start = spans.pop()[0]
+            spans.append((start, end))
+        return spans

@@ -1,0 +1,225 @@
+"""Passing over JSON records no rule can take: the records that matter come out the same."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logwatch.config import Config, load_config
+from logwatch.daemon.engine import build_engine
+from logwatch.model import Event, Origin
+from logwatch.multiline import Assembler
+from logwatch.multiline.context import RecentLines
+from logwatch.replay import replay_files
+from logwatch.rules.literals import rule_literals
+from logwatch.sources.coldjson import ColdJsonLines
+from logwatch.sources.coldlines import cold_lines_for
+from logwatch.sources.framing import KeepSpans, LineFramer
+
+RULES = """  - name: quiet
+    match: {logger: [app.noise]}
+    action: drop
+  - name: db
+    match: {message: 'could not connect to (database|server)'}
+    notify: [hook]
+  - name: crit
+    match: {level: [CRITICAL]}
+    notify: [hook]
+  - name: payments
+    match: {logger: ['shop.pay*']}
+    notify: [hook]
+  - name: tracebacks
+    match: {traceback: true}
+    notify: [hook]
+  - name: truth
+    match: {message: '^True$'}
+    notify: [hook]
+"""
+
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/app/db.py", line 12, in connect\n'
+    "    raise ConnectionRefusedError(111)\n"
+    "ConnectionRefusedError: [Errno 111] Connection refused"
+)
+
+
+def _record(**fields: object) -> str:
+    return json.dumps({"timestamp": "2026-03-01T12:00:00.123Z", **fields})
+
+
+# Lines of every shape a JSON source may hold; the first is the ordinary one.
+SHAPES = [
+    _record(level="info", logger="app.http", message="GET /api/orders 200 12.5ms"),
+    _record(level="error", logger="app.db", message="could not connect to database"),
+    # what a rule matches, spelt with escapes: only the decoded text holds it
+    _record(level="error", logger="app.db", message="could not connect\u2009to server")
+    .replace("\\u2009", "\\u0020"),
+    '{"level": "error", "message": "could not connect to \\u0064atabase"}',
+    '{"level": "error", "message": "could not \\"connect\\" to database"}',
+    json.dumps({"message": "caf\u00e9 could not connect to database"}, ensure_ascii=False),
+    # messages that are no string read as Python prints them
+    _record(level="error", message={"text": "could not connect to database"}),
+    _record(level="error", message=["could not connect to", "database"]),
+    '{"message" : 12345, "level": "error"}',
+    '{"msg":true}',
+    # levels in any case and spelling, loggers by glob, the noise a drop rule takes
+    _record(level="CRITICAL", logger="app.core", message="out of disk"),
+    _record(levelname="Fatal", logger="app.core", message="dying"),
+    _record(level="crit", message="short spelling"),
+    _record(level="info", logger="shop.payments", message="card declined"),
+    _record(level="info", logger="app.noise", message="tick"),
+    _record(level="info", name="app.noise", message="tick by name"),
+    # exceptions: a traceback string, one line of it, structlog's dicts, a nested stack
+    _record(level="error", logger="app.db", message="query failed", exc_info=TRACEBACK),
+    _record(level="error", message="one line", exc_text="ValueError: boom"),
+    _record(level="error", message="dicts", exception=[
+        {"exc_type": "ValueError", "exc_value": "boom", "frames": []}]),
+    _record(level="error", message="nested", error={"stack": TRACEBACK}),
+    # a Docker record, whose inner line is text of its own
+    json.dumps({"log": "2026-03-01 12:00:00,001 ERROR app.db could not connect to database\n",
+                "stream": "stderr", "time": "2026-03-01T12:00:00.001Z"}),
+    # not JSON at all: a record of its own, read as text
+    "2026-03-01 12:00:00,001 ERROR app.db could not connect to database",
+    "2026-03-01 12:00:00,002 INFO app.http plain text",
+    "Traceback (most recent call last):",
+    "",
+    "[1, 2, 3]",
+    '"a string"',
+    "\x1b[31m{\"message\": \"could not connect to database\"}\x1b[0m",
+]
+
+
+def _config(tmp_path: Path, rules: str = RULES, extra: str = "") -> Config:
+    path = tmp_path / "logwatch.yaml"
+    path.write_text(
+        f"""state_dir: {tmp_path / "state"}
+host: h
+sources:
+  - name: app
+    paths: ["{tmp_path}/*.log"]
+    format: json
+{extra}rules:
+{rules}notifiers:
+  hook: {{type: webhook, url: "http://127.0.0.1:9/alerts"}}
+""",
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def _events(data: bytes, keep: KeepSpans | None, chunk: int, context: int) -> list[Event]:
+    """The events with the lines before each, as replay and the daemon read a JSON source."""
+    framer = LineFramer()
+    assembler = Assembler(Origin("app", "app.log", "uid"), format="json")
+    recent = RecentLines(context)
+    events: list[Event] = []
+
+    def take(found: list[Event]) -> None:
+        events.extend(recent.attach(event) for event in found)
+        recent.trim(assembler.pending_offset())
+
+    for start in range(0, len(data), chunk):
+        lines = framer.feed(data[start : start + chunk], keep)
+        recent.add(lines)
+        take(assembler.feed(lines))
+    take(assembler.flush())
+    return events
+
+
+def _check(
+    config: Config, data: bytes, chunk: int, context: int, *, accelerate: bool, dense_bytes: int
+) -> tuple[list[Event], list[Event]]:
+    """Every record passed over is one no rule takes; the others, and the context of each
+    that a rule takes, are as with every line framed. Returns (every event, those kept)."""
+    literals = rule_literals(config.rules, json=True).literals
+    assert literals is not None
+    keep = ColdJsonLines(literals, accelerate=accelerate, dense_bytes=dense_bytes, context=context)
+    full = _events(data, None, chunk, context)
+    kept = _events(data, keep, chunk, context)
+    by_start = {event.first_line: event for event in full}
+    engine = build_engine(config)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    taken = set()
+    for event in full:
+        if engine.evaluate(event, now):
+            taken.add(event.first_line)
+    assert taken <= {event.first_line for event in kept}
+    for event in kept:
+        same = by_start[event.first_line]
+        if event.first_line in taken:
+            assert event == same
+        else:  # kept as the context of another: its own context may have been passed over
+            assert dataclasses.replace(event, context=()) == dataclasses.replace(same, context=())
+    return full, kept
+
+
+class TestColdJsonLines:
+    @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
+    @settings(max_examples=300, deadline=None)
+    @given(
+        picks=st.lists(st.integers(min_value=0, max_value=len(SHAPES) - 1), max_size=60),
+        chunk=st.sampled_from([7, 50, 4096]),
+        context=st.integers(min_value=0, max_value=4),
+    )
+    def test_any_mix_of_records_loses_none_a_rule_takes(
+        self, tmp_path_factory: pytest.TempPathFactory, picks: list[int], chunk: int,
+        context: int, accelerate: bool,
+    ) -> None:
+        """Escapes, messages that are no string, exceptions, Docker and text lines, cut reads."""
+        config = _config(tmp_path_factory.mktemp("json"))
+        data = "".join(SHAPES[pick] + "\n" for pick in [0, *picks]).encode()
+        _check(config, data, chunk, context, accelerate=accelerate, dense_bytes=0)
+
+    @pytest.mark.parametrize("context", [0, 3])
+    def test_a_big_log_is_mostly_passed_over(self, tmp_path: Path, context: int) -> None:
+        """Ordinary records around a few that matter: only those, and their context, stay.
+
+        (Not with raw non-ASCII text or ANSI codes in a read: it is framed whole.)
+        """
+        rng = random.Random(context)
+        shapes = [shape for shape in SHAPES if shape.isascii() and "\x1b" not in shape]
+        picks = [0 if rng.random() < 0.95 else rng.randrange(len(shapes)) for _ in range(5000)]
+        data = "".join(shapes[pick] + "\n" for pick in picks).encode()
+        full, kept = _check(_config(tmp_path), data, 1 << 16, context,
+                            accelerate=True, dense_bytes=256)
+        assert len(full) == 5000
+        assert len(kept) < 5000 * 0.05 * (context + 1) + 100
+        assert sum(1 for event in kept if event.chain) == sum(1 for event in full if event.chain)
+
+    def test_a_rule_on_fields_alone_looks_at_every_json_line(self, tmp_path: Path) -> None:
+        """Any record may have any field: no filter for a JSON source (`check` names it)."""
+        rules = RULES + "  - {name: by-field, match: {fields: {status: '5..'}}, notify: [hook]}\n"
+        config = _config(tmp_path, rules)
+        assert rule_literals(config.rules, json=True).slow_rules == ("by-field",)
+        assert rule_literals(config.rules).slow_rules == ()  # text records have no fields
+        assert cold_lines_for(config.rules, format="json", header_set=False,
+                              context_lines=0) is None
+        assert cold_lines_for(config.rules, format="auto", header_set=False,
+                              context_lines=0) is not None
+
+
+def test_replay_of_a_json_source_prints_the_same_with_the_filter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`logwatch replay` on a JSON log: what it prints does not depend on the filter."""
+    rng = random.Random(3)
+    log = tmp_path / "app.log"
+    picks = [0 if rng.random() < 0.9 else rng.randrange(len(SHAPES)) for _ in range(20000)]
+    log.write_bytes("".join(SHAPES[pick] + "\n" for pick in picks).encode())
+    config = _config(tmp_path, extra="    context_lines: 2\n")
+    assert isinstance(cold_lines_for(config.rules, format="json", header_set=False,
+                                     context_lines=2), ColdJsonLines)
+    fast = list(replay_files(config, [str(log)], all_events=False))
+    monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+    slow = list(replay_files(config, [str(log)], all_events=False))
+    assert fast == slow
+    assert {record["rule"] for record in fast} == {
+        "quiet", "db", "crit", "payments", "tracebacks", "truth"}
