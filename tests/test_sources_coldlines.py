@@ -23,6 +23,7 @@ from logwatch.multiline.context import RecentLines
 from logwatch.replay import file_events, replay_files
 from logwatch.rules.literals import Literals, message_literals, rule_literals
 from logwatch.sources import Tailer
+from logwatch.sources.coldjson import ColdJsonLines
 from logwatch.sources.coldlines import RECORD_HEADER, ColdLines, cold_lines_for
 from logwatch.sources.framing import LineFramer
 from logwatch.store import Store
@@ -424,15 +425,15 @@ class TestReplay:
         assert cold_lines_for(config.rules, format=source.format, header_set=False,
                               context_lines=0) is None
 
-    def test_json_sources_and_custom_headers_are_never_filtered(self, tmp_path: Path) -> None:
-        """Other line shapes than logging's usual header keep every line."""
+    def test_custom_headers_are_never_filtered_and_json_has_its_own(self, tmp_path: Path) -> None:
+        """Other header shapes than logging's usual one keep every line."""
         config = load_config(_config(tmp_path, RULES))
-        assert cold_lines_for(config.rules, format="json", header_set=False,
-                              context_lines=0) is None
+        assert isinstance(cold_lines_for(config.rules, format="json", header_set=False,
+                                         context_lines=0), ColdJsonLines)
         assert cold_lines_for(config.rules, format="auto", header_set=True,
                               context_lines=0) is None
-        assert cold_lines_for(config.rules, format="auto", header_set=False,
-                              context_lines=0) is not None
+        assert isinstance(cold_lines_for(config.rules, format="auto", header_set=False,
+                                         context_lines=0), ColdLines)
 
 
 class TestDaemonPipeline:

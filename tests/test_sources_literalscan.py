@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,6 +83,20 @@ class TestAcceleratedScan:
         """Runs after a digit-led line, to their end: what coldlines' regex finds."""
         fast = literalscan.literal_scan([b"a"], [], accelerate=True)
         assert fast(body, []) == _runs(body)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(
+        [b'"k": 1', b'"k":"s"', b'"k" :\t{', b'"k"', b":", b"1", b" ", b'"', b"\n", b"\r"]
+    ), max_size=30).map(b"".join))
+    def test_a_pattern_finds_the_same_lines_in_the_one_pass_as_with_re(self, body: bytes) -> None:
+        """A regex given with the literals: each line one of its matches ends on."""
+        pattern = rb'"k"[ \t\r]*:[ \t\r]*[^ \t\r\n"]'
+        fast = literalscan.literal_scan([b"zz"], [], accelerate=True, patterns=[pattern])
+        plain = literalscan.literal_scan([b"zz"], [], accelerate=False, patterns=[pattern])
+        expected = {body.rfind(b"\n", 0, match.start()) + 1
+                    for match in re.finditer(pattern, body)}
+        assert _starts(fast, body) == expected
+        assert _starts(plain, body) == expected
 
     def test_regex_syntax_and_nul_in_a_literal_are_plain_bytes(self) -> None:
         scan = literalscan.literal_scan([b"a.b", b"x\0y", b"(z"], [], accelerate=True)

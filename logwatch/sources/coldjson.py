@@ -35,8 +35,10 @@ from logwatch.sources.literalscan import literal_scan
 
 # the key a nested path ("error.stack") ends with is in the line as a key of its own
 _TRACEBACK_KEYS = frozenset(f'"{key.rsplit(".", 1)[-1]}"'.encode() for key in TRACEBACK_KEYS)
-_NOT_A_STRING = re.compile(
-    rb'"(?:' + b"|".join(re.escape(key.encode()) for key in MESSAGE_KEYS) + rb')"\s*:\s*[^\s"]'
+# JSON's blanks within a line; what follows them is a value, which is a string or not
+_NOT_A_STRING = (
+    rb'"(?:' + b"|".join(re.escape(key.encode()) for key in MESSAGE_KEYS)
+    + rb')"[ \t\r]*:[ \t\r]*[^ \t\r\n"]'
 )
 
 
@@ -52,7 +54,9 @@ class ColdJsonLines:
         self._dense_bytes = dense_bytes
         self._context = context
         exact = literals.exact | _TRACEBACK_KEYS | {b"\\"}
-        self._scan = literal_scan(exact, literals.folded, accelerate=accelerate)
+        self._scan = literal_scan(
+            exact, literals.folded, accelerate=accelerate, patterns=(_NOT_A_STRING,)
+        )
 
     def __call__(self, body: bytes) -> list[tuple[int, int]]:
         size = len(body)
@@ -63,8 +67,6 @@ class ColdJsonLines:
             return whole
         starts = [body.rfind(b"\n", 0, size - 1) + 1]  # its successor is unknown
         self._scan(body, starts)  # the runs it may also find are the text format's
-        starts.extend(body.rfind(b"\n", 0, match.start()) + 1
-                      for match in _NOT_A_STRING.finditer(body))
         if len(starts) * self._dense_bytes > size:
             return whole  # nearly every line matters: framing them all is cheaper
         starts.sort()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -36,17 +37,31 @@ _ISO_T_AT = 11  # reported just past the "T"
 
 
 def literal_scan(
-    exact: Iterable[bytes], folded: Iterable[bytes], *, accelerate: bool = True
+    exact: Iterable[bytes],
+    folded: Iterable[bytes],
+    *,
+    accelerate: bool = True,
+    patterns: Iterable[bytes] = (),
 ) -> Scan:
-    """The scan for these literals; ``folded`` ones are found in any ASCII case."""
+    """The scan for these literals; ``folded`` ones are found in any ASCII case.
+
+    ``patterns``: regexes whose lines count as hits too, in the same pass with
+    the accelerator. Each must match within one line (no newline, no ``\\s``),
+    and be one both ``re`` and hyperscan read alike.
+    """
     exact, folded = tuple(sorted(exact)), tuple(sorted(folded))
-    if accelerate and (scan := _hyperscan(exact, folded)) is not None:
+    patterns = tuple(patterns)
+    if accelerate and (scan := _hyperscan(exact, folded, patterns)) is not None:
         return scan
+    compiled = [re.compile(pattern) for pattern in patterns]
 
     def find_all(body: bytes, starts: list[int]) -> None:
         _finds(body, exact, starts)
         if folded:
             _finds(body.lower(), folded, starts)
+        for regex in compiled:
+            starts.extend(body.rfind(b"\n", 0, match.start()) + 1
+                          for match in regex.finditer(body))
 
     return find_all
 
@@ -78,20 +93,25 @@ def _module() -> Any:
 
 
 @functools.lru_cache(maxsize=16)  # sources share their rules: one database and scratch for all
-def _hyperscan(exact: tuple[bytes, ...], folded: tuple[bytes, ...]) -> Scan | None:
+def _hyperscan(
+    exact: tuple[bytes, ...], folded: tuple[bytes, ...], patterns: tuple[bytes, ...]
+) -> Scan | None:
     hs = _module()
     if hs is None:
         return None
     literals = exact + folded
     count = len(literals)
+    expressions = (
+        # every byte as \xHH: literals may hold regex syntax, or a NUL
+        [b"".join(b"\\x%02x" % byte for byte in literal) for literal in literals]
+        + [_RUN_BEGINS, _RUN_ENDS, _ISO_T, *patterns]
+    )
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
     database.compile(
-        # every byte as \xHH: literals may hold regex syntax, or a NUL
-        expressions=[b"".join(b"\\x%02x" % byte for byte in literal) for literal in literals]
-        + [_RUN_BEGINS, _RUN_ENDS, _ISO_T],
-        ids=list(range(count + 3)),
-        elements=count + 3,
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0, 0],
+        expressions=expressions,
+        ids=list(range(len(expressions))),
+        elements=len(expressions),
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0] * (3 + len(patterns)),
     )
     sizes = [len(literal) for literal in literals]
     lock = threading.Lock()  # one scratch space per database
@@ -108,6 +128,8 @@ def _hyperscan(exact: tuple[bytes, ...], folded: tuple[bytes, ...]) -> Scan | No
                 begun = end - 1
             elif found == count + 2:
                 starts.append(end - _ISO_T_AT)
+            elif found > count + 2:  # a pattern's match ends on its line
+                starts.append(body.rfind(b"\n", 0, end - 1) + 1)
             elif begun >= 0:  # a run that began in this buffer ends
                 runs.append((begun, end - 1))
                 begun = -1
