@@ -8,6 +8,7 @@ mostly under a ``logger.exception`` header, one in ten bare (uncaught).
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class Writer:
         self._second = -1
         self._second_text = ""
 
-    def _stamp(self) -> str:
+    def stamp(self) -> str:
         self._ms += self.rng.randrange(0, 170)
         second, ms = divmod(self._ms, 1000)
         if second != self._second:
@@ -89,7 +90,7 @@ class Writer:
 
     def plain(self) -> str:
         rng = self.rng
-        stamp = self._stamp()
+        stamp = self.stamp()
         roll = rng.random()
         if roll < 0.0005:
             return f"{stamp} ERROR {rng.choice(_LOGGERS)} {rng.choice(_ALERTING)}"
@@ -113,7 +114,7 @@ class Writer:
         body = sample.traceback.split("\n")
         if self.rng.random() < 0.1:
             return body  # uncaught: printed to stderr, which goes to the same file
-        return [f"{self._stamp()} ERROR shop.worker {sample.message}", *body]
+        return [f"{self.stamp()} ERROR shop.worker {sample.message}", *body]
 
     def records(self, traceback_share: float) -> Iterator[list[str]]:
         while True:
@@ -145,25 +146,61 @@ def write_log(path: Path, lines: int, traceback_share: float, seed: int = SEED,
     return LogStats(path, written, path.stat().st_size, tracebacks)
 
 
+def write_json_log(path: Path, lines: int, traceback_share: float, seed: int = SEED,
+                   samples: list[Sample] | None = None) -> LogStats:
+    """The same records as ``write_log``, one JSON object a line (python-json-logger's
+    keys), each traceback in its record's ``exc_info``, bare ones too."""
+    writer = Writer(seed, samples)
+    written = tracebacks = 0
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        batch: list[str] = []
+        for record in writer.records(traceback_share):
+            if written >= lines:
+                break
+            doc: dict[str, str]
+            if len(record) > 1 and not record[0].startswith("Traceback"):
+                header, body = record[0], record[1:]
+            elif len(record) > 1:
+                header, body = f"{writer.stamp()} ERROR shop.worker uncaught", record
+            else:
+                header, body = record[0], []
+            day, clock, level, logger, message = header.split(" ", 4)
+            doc = {"asctime": f"{day} {clock}", "levelname": level, "name": logger,
+                   "message": message}
+            if body:
+                tracebacks += 1
+                doc["exc_info"] = "\n".join(body)
+            batch.append(json.dumps(doc))
+            written += 1
+            if len(batch) >= 10_000:
+                out.write("\n".join(batch) + "\n")
+                batch.clear()
+        if batch:
+            out.write("\n".join(batch) + "\n")
+    return LogStats(path, written, path.stat().st_size, tracebacks)
+
+
 def grep_pattern() -> str:
     return "|".join(f"({pattern})" for _, pattern in RULES)
 
 
 def write_config(root: Path, *, url: str, flush_after: str = "250ms",
-                 paths: str = "logs/*.log", start_at: str = "end") -> Path:
+                 paths: str = "logs/*.log", start_at: str = "end", format: str = "auto",
+                 name: str = "logwatch.yaml") -> Path:
     """Ten regex rules and a traceback rule, all routed to one webhook."""
     rules = "\n".join(
         f"  - name: {name}\n    match: {{message: '{pattern}'}}\n"
         f"    severity: error\n    notify: [hook]"
         for name, pattern in RULES
     )
-    config = root / "logwatch.yaml"
+    config = root / name
     config.write_text(
         f"""state_dir: {root / "state"}
 host: bench
 sources:
   - name: app
     paths: ["{root / paths}"]
+    format: {format}
     start_at: {start_at}
     multiline: {{flush_after: {flush_after}}}
 rules:

@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `tests` impor
 
 from bench import live, offline
 from bench.corpus import capture
-from bench.data import SEED, LogStats, write_config, write_log
+from bench.data import SEED, LogStats, write_config, write_json_log, write_log
 from bench.measure import Timing, machine
 from logwatch.sources.literalscan import accelerated
 
@@ -79,17 +79,24 @@ def main(argv: list[str] | None = None) -> int:
             root / "logs" / "normal.log", args.lines, 0.001, samples=samples))
         storm = _step("generate storm log", lambda: write_log(
             root / "logs" / "storm.log", args.lines, 0.10, seed=SEED + 1, samples=samples))
+        records = _step("generate JSON log", lambda: write_json_log(
+            root / "logs" / "json.jsonl", args.lines, 0.001, samples=samples))
         assert isinstance(normal, LogStats)
         assert isinstance(storm, LogStats)
+        assert isinstance(records, LogStats)
         figures["normal"] = {"bytes": normal.size, "lines": normal.lines,
                              "tracebacks": normal.tracebacks}
         figures["storm"] = {"bytes": storm.size, "lines": storm.lines,
                             "tracebacks": storm.tracebacks}
+        figures["json"] = {"bytes": records.size, "lines": records.lines,
+                           "tracebacks": records.tracebacks}
         config = write_config(root, url="http://127.0.0.1:9/alerts")
+        json_config = write_config(root, url="http://127.0.0.1:9/alerts", format="json",
+                                   paths="logs/*.jsonl", name="logwatch-json.yaml")
 
         loops: dict[str, Timing] = {}
         greps: dict[str, Timing] = {}
-        for stats in (normal, storm):
+        for stats in (normal, storm, records):
             name = stats.path.stem
             loops[name] = offline.line_loop(stats.path)
             greps[name] = offline.grep(stats.path)
@@ -104,18 +111,19 @@ def main(argv: list[str] | None = None) -> int:
             # (log, target ratio or None, accelerated, one process)
             runs: list[tuple[LogStats, float | None, bool, bool]] = [
                 (normal, 6.0, False, False), (normal, None, False, True),
-                (storm, 10.0, False, False)]
+                (storm, 10.0, False, False), (records, None, False, False)]
             if accelerated():
                 # the storm's target names no install: both are shown
                 runs.insert(2, (normal, 3.0, True, False))
-                runs.append((storm, 10.0, True, False))
+                runs.insert(4, (storm, 10.0, True, False))
+                runs.append((records, None, True, False))
             for stats, limit, fast, alone in runs:
                 name = stats.path.stem
                 label = ", ".join([name, *(["accelerated"] if fast else []),
                                    *(["one process"] if alone else [])])
                 both = _step(f"replay {label}", functools.partial(
-                    offline.replay, config, stats.path, root / "replay.out", accelerate=fast,
-                    one_process=alone))
+                    offline.replay, json_config if stats is records else config, stats.path,
+                    root / "replay.out", accelerate=fast, one_process=alone))
                 assert isinstance(both, offline.ReplayRun)
                 run, loop = both.replay, both.loop
                 # Wall-clock, as a user waits for it (and as the figures are):
@@ -265,13 +273,16 @@ def _live(root: Path, normal: LogStats, quick: bool, figures: dict[str, object],
 def _print(rows: list[Row], figures: dict[str, object]) -> None:
     spec = figures["machine"]
     assert isinstance(spec, dict)
-    normal, storm = figures["normal"], figures["storm"]
+    normal, storm, records = figures["normal"], figures["storm"], figures["json"]
     assert isinstance(normal, dict)
     assert isinstance(storm, dict)
+    assert isinstance(records, dict)
     print(f"machine: {spec['cores']} cores, {spec['cpu']}, Python {spec['python']}")
     print(f"normal log: {normal['lines']:,} lines, {normal['bytes'] / 1e6:.1f} MB,"
           f" {normal['tracebacks']:,} tracebacks; storm log: {storm['lines']:,} lines,"
-          f" {storm['bytes'] / 1e6:.1f} MB, {storm['tracebacks']:,} tracebacks; seed {SEED}")
+          f" {storm['bytes'] / 1e6:.1f} MB, {storm['tracebacks']:,} tracebacks;"
+          f" JSON log (the normal log's records, one a line): {records['lines']:,} lines,"
+          f" {records['bytes'] / 1e6:.1f} MB; seed {SEED}")
     print("replay: wall-clock, as a user waits (a second core: a helper scans ahead,"
           " another process decides and prints),"
           " its CPU time beside it; other batch rates use CPU time (user + system);"

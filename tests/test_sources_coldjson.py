@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logwatch.config import Config, load_config
+from logwatch import replay
+from logwatch.config import Config, SourceConfig, load_config
 from logwatch.daemon.engine import build_engine
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
@@ -55,16 +56,23 @@ def _record(**fields: object) -> str:
     return json.dumps({"timestamp": "2026-03-01T12:00:00.123Z", **fields})
 
 
+# A rule whose literal holds a character JSON escapes (a quote): every escape may hide it.
+QUOTED = """  - name: quoted
+    match: {message: 'said "hi"'}
+    notify: [hook]
+"""
+
 # Lines of every shape a JSON source may hold; the first is the ordinary one.
 SHAPES = [
-    _record(level="info", logger="app.http", message="GET /api/orders 200 12.5ms"),
+    _record(level="info", logger="app.http", message='GET /api/orders 200 ua="Mozilla/5.0"'),
+    _record(level="info", message='someone said "hi"'),
+    _record(level="info", message="tab\tseparated, said \\ back"),
     _record(level="error", logger="app.db", message="could not connect to database"),
     # what a rule matches, spelt with escapes: only the decoded text holds it
     _record(level="error", logger="app.db", message="could not connect\u2009to server")
     .replace("\\u2009", "\\u0020"),
     '{"level": "error", "message": "could not connect to \\u0064atabase"}',
     '{"level": "error", "message": "could not \\"connect\\" to database"}',
-    json.dumps({"message": "caf\u00e9 could not connect to database"}, ensure_ascii=False),
     # messages that are no string read as Python prints them
     _record(level="error", message={"text": "could not connect to database"}),
     _record(level="error", message=["could not connect to", "database"]),
@@ -93,6 +101,27 @@ SHAPES = [
     "",
     "[1, 2, 3]",
     '"a string"',
+    # a dotted key, flat (ECS) or nested
+    _record(level="info", message="flat", **{"error.stack": "ValueError: boom"}),
+    _record(level="info", message="flat list", **{"error.stack_trace": [
+        {"exc_type": "KeyError", "exc_value": "k", "frames": []}]}),
+    # records a container runtime split (CRI: P then F; Docker: a log not ending its line)
+    "2026-03-01T12:00:00.000000002Z stdout P "
+    '{"level": "error", "logger": "app.db", "message": "could not con\n'
+    '2026-03-01T12:00:00.000000002Z stdout F nect to database"}',
+    "2026-03-01T12:00:00.000000003Z stdout P "
+    '{"level": "error", "message": "could not connect to database", "pad": "\n'
+    '2026-03-01T12:00:00.000000003Z stdout F xxxx"}',
+    "2026-03-01T12:00:00.000000004Z stdout F " + _record(level="info", message="cri plain"),
+    json.dumps({"log": "2026-03-01 12:00:00,001 ERROR app.db could not con",
+                "stream": "stderr", "time": "2026-03-01T12:00:00.001Z"}) + "\n"
+    + json.dumps({"log": "nect to database\n", "stream": "stderr",
+                  "time": "2026-03-01T12:00:00.001Z"}),
+]
+# Lines that make a read framed whole: raw non-ASCII text (with case-folded
+# literals to look for) and ANSI codes.
+WHOLE = [
+    json.dumps({"message": "caf\u00e9 could not connect to database"}, ensure_ascii=False),
     "\x1b[31m{\"message\": \"could not connect to database\"}\x1b[0m",
 ]
 
@@ -166,31 +195,42 @@ class TestColdJsonLines:
     @settings(max_examples=300, deadline=None)
     @given(
         picks=st.lists(st.integers(min_value=0, max_value=len(SHAPES) - 1), max_size=60),
-        chunk=st.sampled_from([7, 50, 4096]),
+        chunk=st.sampled_from([7, 300, 4096]),
         context=st.integers(min_value=0, max_value=4),
     )
+    @pytest.mark.parametrize("rules", [RULES, RULES + QUOTED], ids=["plain", "quoted"])
     def test_any_mix_of_records_loses_none_a_rule_takes(
         self, tmp_path_factory: pytest.TempPathFactory, picks: list[int], chunk: int,
-        context: int, accelerate: bool,
+        context: int, accelerate: bool, rules: str,
     ) -> None:
         """Escapes, messages that are no string, exceptions, Docker and text lines, cut reads."""
-        config = _config(tmp_path_factory.mktemp("json"))
+        config = _config(tmp_path_factory.mktemp("json"), rules)
         data = "".join(SHAPES[pick] + "\n" for pick in [0, *picks]).encode()
         _check(config, data, chunk, context, accelerate=accelerate, dense_bytes=0)
 
+    @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
+    @settings(max_examples=100, deadline=None)
+    @given(
+        picks=st.lists(st.sampled_from([*SHAPES, *WHOLE]), max_size=40),
+        chunk=st.sampled_from([300, 4096]),
+    )
+    def test_reads_with_raw_non_ascii_or_ansi_codes_lose_nothing(
+        self, tmp_path_factory: pytest.TempPathFactory, picks: list[str], chunk: int,
+        accelerate: bool,
+    ) -> None:
+        config = _config(tmp_path_factory.mktemp("json"))
+        data = "".join(line + "\n" for line in [SHAPES[0], *picks]).encode()
+        _check(config, data, chunk, 2, accelerate=accelerate, dense_bytes=0)
+
     @pytest.mark.parametrize("context", [0, 3])
     def test_a_big_log_is_mostly_passed_over(self, tmp_path: Path, context: int) -> None:
-        """Ordinary records around a few that matter: only those, and their context, stay.
-
-        (Not with raw non-ASCII text or ANSI codes in a read: it is framed whole.)
-        """
+        """Ordinary records around a few that matter: only those, and their context, stay."""
         rng = random.Random(context)
-        shapes = [shape for shape in SHAPES if shape.isascii() and "\x1b" not in shape]
-        picks = [0 if rng.random() < 0.95 else rng.randrange(len(shapes)) for _ in range(5000)]
-        data = "".join(shapes[pick] + "\n" for pick in picks).encode()
+        picks = [0 if rng.random() < 0.95 else rng.randrange(len(SHAPES)) for _ in range(5000)]
+        data = "".join(SHAPES[pick] + "\n" for pick in picks).encode()
         full, kept = _check(_config(tmp_path), data, 1 << 16, context,
                             accelerate=True, dense_bytes=256)
-        assert len(full) == 5000
+        assert len(full) >= 5000  # a split record is two lines, one event
         assert len(kept) < 5000 * 0.05 * (context + 1) + 100
         assert sum(1 for event in kept if event.chain) == sum(1 for event in full if event.chain)
 
@@ -217,7 +257,24 @@ def test_replay_of_a_json_source_prints_the_same_with_the_filter(
     config = _config(tmp_path, extra="    context_lines: 2\n")
     assert isinstance(cold_lines_for(config.rules, format="json", header_set=False,
                                      context_lines=2), ColdJsonLines)
+    framed = [0, 0]  # bytes kept, bytes looked at (3 reads: no helper scans ahead)
+
+    def counted(config: Config, source: SourceConfig | None) -> KeepSpans | None:
+        keep = cold_lines(config, source)
+        assert keep is not None
+
+        def spans(body: bytes) -> list[tuple[int, int]]:
+            found = keep(body)
+            framed[0] += sum(end - start for start, end in found)
+            framed[1] += len(body)
+            return found
+
+        return spans
+
+    cold_lines = replay._cold_lines
+    monkeypatch.setattr("logwatch.replay._cold_lines", counted)
     fast = list(replay_files(config, [str(log)], all_events=False))
+    assert framed[0] < framed[1] / 3
     monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
     slow = list(replay_files(config, [str(log)], all_events=False))
     assert fast == slow

@@ -86,15 +86,17 @@ class TestAcceleratedScan:
 
     @settings(max_examples=300, deadline=None)
     @given(st.lists(st.sampled_from(
-        [b'"k": 1', b'"k":"s"', b'"k" :\t{', b'"k"', b":", b"1", b" ", b'"', b"\n", b"\r"]
+        [b'"k": 1', b'"k":"s"', b'"k" :\t{', b'"k"', b":", b"1", b" ", b'"', b"\n", b"\r",
+         b"7x", b"x"]
     ), max_size=30).map(b"".join))
     def test_a_pattern_finds_the_same_lines_in_the_one_pass_as_with_re(self, body: bytes) -> None:
-        """A regex given with the literals: each line one of its matches ends on."""
-        pattern = rb'"k"[ \t\r]*:[ \t\r]*[^ \t\r\n"]'
-        fast = literalscan.literal_scan([b"zz"], [], accelerate=True, patterns=[pattern])
-        plain = literalscan.literal_scan([b"zz"], [], accelerate=False, patterns=[pattern])
+        """Regexes given with the literals: each line one of their matches ends on."""
+        patterns = [rb'"k"[ \t\r]*:[ \t\r]*[^ \t\r\n"]', rb"^[0-9]x"]
+        fast = literalscan.literal_scan([b"zz"], [], accelerate=True, patterns=patterns)
+        plain = literalscan.literal_scan([b"zz"], [], accelerate=False, patterns=patterns)
         expected = {body.rfind(b"\n", 0, match.start()) + 1
-                    for match in re.finditer(pattern, body)}
+                    for pattern in patterns
+                    for match in re.finditer(pattern, body, re.MULTILINE)}
         assert _starts(fast, body) == expected
         assert _starts(plain, body) == expected
 

@@ -4,22 +4,27 @@ In a ``format: json`` source every line is a record of its own, so a line no
 rule can take is passed over alone, and what a rule looks at can be found in
 the line's bytes before it is decoded:
 
-- a line with no backslash has no escape in it, so each of its strings reads
-  in the bytes as it decodes: the message, the logger and the level a rule
-  matches are there as they are (the level in any case: ``normalise_level``
-  upper-cases it). Every line with a backslash is kept: a ``\\u`` escape, a
-  ``\\n``, a Docker record's inner line;
+- a string reads in the bytes as it decodes but for its escapes. A ``\\u``
+  escape may stand for any character: every line with one is kept. The
+  others stand for a quote, a backslash, a slash or a control character:
+  where no literal holds one of those, a literal in a decoded string is
+  in the bytes as it is (the message, the logger, the level a rule matches;
+  the level in any case: ``normalise_level`` upper-cases it). Where one does,
+  every line with a backslash is kept;
 - a message that is no string (a number, an object) reads as Python prints
   it, not as the bytes hold it: every line where a message key is followed by
   something other than a string is kept;
 - an exception is under one of ``jsonrecords.TRACEBACK_KEYS``: every line
   naming one is kept;
 - lines that are not JSON are records of their own all the same, read as
-  text: what a rule matches is a piece of the line.
+  text: what a rule matches is a piece of the line. But a container
+  runtime's record may be one piece of a line it split (a CRI ``P`` record,
+  a Docker one whose ``log`` does not end its line), joined to the pieces
+  after it: every line that may be a CRI or a Docker record is kept.
 
 So a line is framed when it holds a literal of the rules (``rules.literals``,
-found as ``coldlines`` finds them, with the optional accelerator or not), a
-backslash, a traceback key or a message that is no string; with
+found as ``coldlines`` finds them, with the optional accelerator or not), an
+escape that may hide one, a traceback key or a message that is no string; with
 ``context_lines``, the lines before it too; and the buffer's last lines, whose
 successors are unknown. A rule on ``fields`` makes every line matter.
 """
@@ -33,13 +38,21 @@ from logwatch.rules.literals import Literals
 from logwatch.sources.coldlines import DENSE_BYTES, lines_back
 from logwatch.sources.literalscan import literal_scan
 
-# the key a nested path ("error.stack") ends with is in the line as a key of its own
-_TRACEBACK_KEYS = frozenset(f'"{key.rsplit(".", 1)[-1]}"'.encode() for key in TRACEBACK_KEYS)
+# a dotted key ("error.stack") is a key of its own, or the last of a nested path
+_TRACEBACK_KEYS = frozenset(
+    f'"{name}"'.encode() for key in TRACEBACK_KEYS for name in (key, key.rsplit(".", 1)[-1])
+)
+# What JSON's short escapes (\" \\ \/ \b \f \n \r \t) stand for.
+_ESCAPED = frozenset(b'"\\/\b\f\n\r\t')
 # JSON's blanks within a line; what follows them is a value, which is a string or not
 _NOT_A_STRING = (
     rb'"(?:' + b"|".join(re.escape(key.encode()) for key in MESSAGE_KEYS)
     + rb')"[ \t\r]*:[ \t\r]*[^ \t\r\n"]'
 )
+# The lines ``envelopes.unwrap`` looks into for a Docker or a CRI record (or an ISO
+# syslog one, which is never split: kept all the same).
+_DOCKER = rb'^\{"log":'
+_ISO_T = rb"^[0-9][^\n]{9}T"
 
 
 class ColdJsonLines:
@@ -53,9 +66,12 @@ class ColdJsonLines:
         self._folded = bool(literals.folded)
         self._dense_bytes = dense_bytes
         self._context = context
-        exact = literals.exact | _TRACEBACK_KEYS | {b"\\"}
+        every = literals.exact | literals.folded
+        escape = b"\\" if any(_ESCAPED.intersection(literal) for literal in every) else b"\\u"
+        exact = literals.exact | _TRACEBACK_KEYS | {escape}
         self._scan = literal_scan(
-            exact, literals.folded, accelerate=accelerate, patterns=(_NOT_A_STRING,)
+            exact, literals.folded, accelerate=accelerate,
+            patterns=(_NOT_A_STRING, _DOCKER, _ISO_T),
         )
 
     def __call__(self, body: bytes) -> list[tuple[int, int]]:

@@ -46,22 +46,31 @@ def literal_scan(
     """The scan for these literals; ``folded`` ones are found in any ASCII case.
 
     ``patterns``: regexes whose lines count as hits too, in the same pass with
-    the accelerator. Each must match within one line (no newline, no ``\\s``),
-    and be one both ``re`` and hyperscan read alike.
+    the accelerator; a leading ``^`` matches at each line's start (nowhere else
+    may one be). Each must match within one line (no newline, no ``\\s``), and
+    be one both ``re`` and hyperscan read alike.
     """
     exact, folded = tuple(sorted(exact)), tuple(sorted(folded))
     patterns = tuple(patterns)
     if accelerate and (scan := _hyperscan(exact, folded, patterns)) is not None:
         return scan
-    compiled = [re.compile(pattern) for pattern in patterns]
+    # ``re`` tries a line-start ``^`` at every byte; after a newline it looks for
+    # the newline alone, ten times faster
+    anchored = [(re.compile(pattern[1:]), re.compile(b"\n(?:" + pattern[1:] + b")"))
+                for pattern in patterns if pattern.startswith(b"^")]
+    anywhere = [re.compile(pattern) for pattern in patterns if not pattern.startswith(b"^")]
 
     def find_all(body: bytes, starts: list[int]) -> None:
         _finds(body, exact, starts)
         if folded:
             _finds(body.lower(), folded, starts)
-        for regex in compiled:
+        for regex in anywhere:
             starts.extend(body.rfind(b"\n", 0, match.start()) + 1
                           for match in regex.finditer(body))
+        for first, after_newline in anchored:
+            if first.match(body) is not None:
+                starts.append(0)
+            starts.extend(match.start() + 1 for match in after_newline.finditer(body))
 
     return find_all
 
@@ -111,7 +120,8 @@ def _hyperscan(
         expressions=expressions,
         ids=list(range(len(expressions))),
         elements=len(expressions),
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0] * (3 + len(patterns)),
+        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0, 0]
+        + [hs.HS_FLAG_MULTILINE] * len(patterns),
     )
     sizes = [len(literal) for literal in literals]
     lock = threading.Lock()  # one scratch space per database
