@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from logwatch.config import load_config
+from logwatch.config import RuleConfig, load_config
 from logwatch.daemon.engine import build_engine
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.model import Event, Origin
@@ -164,6 +166,26 @@ _SHAPES = [
 ]
 
 
+# Header shapes a logger's name comes in, and names and globs for it.
+_HEADERS = [
+    "{stamp} ERROR {name} message",
+    "{stamp} - {name} - ERROR - message",
+    "{stamp} [ERROR] {name}: message",
+    "{stamp} ERROR [{name}] message",
+    "{stamp} | ERROR    | {name} - message",
+    "{stamp} ERROR/MainProcess] {name} message",
+    "[{stamp}] ERROR {name} message",
+    "{stamp} INFO {name}",
+    "{stamp} WARNING {name}: message\r",
+    "2026-03-01T12:00:01.100Z stderr F {stamp} ERROR {name} message",
+    "ERROR:{name}:basicConfig",
+    "{stamp} INFO app.api filler",
+]
+_LOGGERS = ["app.db", "app.api", "worker", "celery.worker", "app.db.pool", "caf\u00e9.db",
+            "uvicorn.error", "a-b.c", "App.DB"]
+_GLOBS = ["app.*", "*.db", "*worker*", "caf\u00e9*", "[ab]pp.db", "uvicorn.*", "App.*", "*.DB",
+          "[!x]pp.api"]
+
 LITERALS = [
     Literals(frozenset({b"could not connect"}), frozenset()),
     Literals(frozenset(), frozenset({b"err", b"crit", b"fatal"})),
@@ -262,6 +284,35 @@ class TestColdLines:
         """Headers of other shapes, digit-led lines, cut reads: the same lines before each."""
         data = "".join(line + "\n" for line in shapes).encode()
         _same_context(data, LITERALS[0], chunk, context, accelerate=accelerate, dense_bytes=0)
+
+    @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
+    @settings(max_examples=300, deadline=None)
+    @given(
+        records=st.lists(st.tuples(st.sampled_from(_HEADERS), st.sampled_from(_LOGGERS)),
+                         min_size=1, max_size=40),
+        globs=st.lists(st.sampled_from(_GLOBS), min_size=1, max_size=2),
+        chunk=st.sampled_from([50, 4096]),
+    )
+    def test_a_logger_rule_keeps_every_record_of_its_loggers(
+        self, records: list[tuple[str, str]], globs: list[str], chunk: int, accelerate: bool
+    ) -> None:
+        """In whatever header shape a logger's name comes, its records stay."""
+        data = "".join(
+            shape.format(stamp=STAMP.format(1, n % 1000), name=name) + "\n"
+            for n, (shape, name) in enumerate(records)
+        ).encode()
+        rule = RuleConfig.model_validate(
+            {"name": "r", "match": {"logger": globs}, "notify": ["n"]}
+        )
+        literals = rule_literals([rule]).literals
+        assume(literals is not None)
+        assert literals is not None
+        full = _assemble(data, None, chunk).events
+        kept = _assemble(data, ColdLines(literals, accelerate=accelerate, dense_bytes=0),
+                         chunk).events
+        wanted = [event for event in full if event.logger is not None
+                  and any(fnmatch.fnmatchcase(event.logger, glob) for glob in globs)]
+        assert [event for event in kept if event in wanted] == wanted
 
     @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
     def test_a_traceback_in_a_container_runtimes_envelope_is_kept(self, accelerate: bool) -> None:
@@ -386,14 +437,17 @@ class TestReplay:
         assert cold_lines_for(config.rules, format=source.format, header_set=False,
                               context_lines=3) is not None
         monkeypatch.setattr("logwatch.replay.READ_SIZE", 1 << 14)  # many reads, many edges
-        fast = list(file_events(config, [str(log)], all_events=False))
-        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-        slow = {event.first_line: event for event in file_events(config, [str(log)],
+        fast = {event.first_line: event for event in file_events(config, [str(log)],
                                                                   all_events=False)}
-        alerting = [event for event in fast if event.chain or "could not connect" in event.text]
-        assert len(alerting) > 100
-        assert all(event == slow[event.first_line] for event in alerting)
-        assert all(len(event.context) == 3 for event in alerting if event.first_line > 3)
+        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        slow = list(file_events(config, [str(log)], all_events=False))
+        # what the rules take, every line framed: each the same, context and all, filtered
+        engine = build_engine(config)
+        now = datetime(2026, 3, 1, tzinfo=UTC)
+        taken = [event for event in slow if engine.evaluate(event, now)]
+        assert len(taken) > 100
+        assert all(event == fast.get(event.first_line) for event in taken)
+        assert all(len(event.context) == 3 for event in taken if event.first_line > 3)
         assert len(fast) < len(slow)
 
     def test_a_rule_on_the_logger_alone_looks_for_the_loggers_name(
