@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from logwatch.rules import Decision, Redactor
 
 READ_SIZE = 1 << 20
+REPLAY_SOURCE = "replay"  # the events' source, for a file no source's paths name
 
 
 def replay_files(
@@ -83,7 +84,7 @@ def _input_events(
     for name, chunks in inputs:
         source = _source_for(config, name)
         origin = Origin(
-            source=source.name if source else "replay",
+            source=source.name if source else REPLAY_SOURCE,
             path=name,
             file_uid=f"replay:{name}",
         )
@@ -267,6 +268,7 @@ def _cold_lines(config: Config, source: SourceConfig | None) -> KeepSpans | None
         format=source.format if source is not None else "auto",
         header_set=source is not None and source.header is not None,
         context_lines=context_lines(config, source),
+        source=source.name if source is not None else REPLAY_SOURCE,
     )
 
 

@@ -19,9 +19,11 @@ from hypothesis import strategies as st
 from logwatch.config import RuleConfig, load_config
 from logwatch.daemon.engine import build_engine
 from logwatch.daemon.pipeline import Pipeline
+from logwatch.daemon.pipeline import _cold_lines as pipeline_cold_lines
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.multiline.context import RecentLines
+from logwatch.replay import _cold_lines as replay_cold_lines
 from logwatch.replay import file_events, replay_files
 from logwatch.rules.literals import Literals, message_literals, rule_literals
 from logwatch.sources import Tailer
@@ -449,6 +451,32 @@ class TestReplay:
         assert all(event == fast.get(event.first_line) for event in taken)
         assert all(len(event.context) == 3 for event in taken if event.first_line > 3)
         assert len(fast) < len(slow)
+
+    def test_a_slow_rule_for_another_source_leaves_this_ones_filter_on(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A rule that names other sources never takes this one's lines: it costs nothing here."""
+        rules = RULES + (
+            "  - {name: other-any, match: {source: [other], min_level: DEBUG}, notify: [hook]}\n"
+            "  - {name: other-drop, match: {source: [other]}, action: drop}\n"
+        )
+        other = f'  - name: other\n    paths: ["{tmp_path}/other/*.log"]\n'
+        config = load_config(_config(tmp_path, rules, source_extra=other))
+        assert rule_literals(config.rules).slow_rules == ("other-drop",)
+        for name, slow in (("app", False), ("other", True), (None, True)):
+            keep = cold_lines_for(config.rules, format="auto", header_set=False,
+                                  context_lines=0, source=name)
+            assert (keep is None) == slow, name
+        # what replay and the daemon use
+        assert replay_cold_lines(config, config.sources[0]) is not None
+        assert {name for name, keep in pipeline_cold_lines(config).items() if keep} == {"app"}
+        log = tmp_path / "app.log"
+        log.write_bytes(_text(seed=13, count=6000))
+        fast = list(replay_files(config, [str(log)], all_events=False))
+        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        slow_records = list(replay_files(config, [str(log)], all_events=False))
+        assert fast == slow_records
+        assert len(fast) > 30
 
     def test_a_rule_on_the_logger_alone_looks_for_the_loggers_name(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

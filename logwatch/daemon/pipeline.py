@@ -82,6 +82,7 @@ def _cold_lines(config: Config) -> dict[str, KeepSpans | None]:
             format=source.format,
             header_set=source.header is not None,
             context_lines=context_lines(config, source),
+            source=source.name,
         )
         for source in config.sources
     }

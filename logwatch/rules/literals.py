@@ -66,12 +66,19 @@ class RuleLiterals:
     slow_rules: tuple[str, ...]
 
 
-def rule_literals(rules: Sequence[RuleLike], *, json: bool = False) -> RuleLiterals:
-    """``json``: for a JSON source, where any record may have the ``fields`` a rule asks for."""
+def rule_literals(
+    rules: Sequence[RuleLike], *, json: bool = False, source: str | None = None
+) -> RuleLiterals:
+    """``json``: for a JSON source, where any record may have the ``fields`` a rule asks for.
+
+    ``source``: for that source's lines alone; a rule for other sources never takes them.
+    """
     exact: set[bytes] = set()
     folded: set[bytes] = set()
     slow: list[str] = []
     for rule in rules:
+        if source is not None and rule.match.source and source not in rule.match.source:
+            continue
         needed = _for_match(rule.match, json=json)
         if needed is None:
             slow.append(rule.name)

@@ -146,20 +146,28 @@ def _record_end(body: bytes, end: int) -> int:
 
 
 def cold_lines_for(
-    rules: Sequence[RuleLike], *, format: str, header_set: bool, context_lines: int
+    rules: Sequence[RuleLike],
+    *,
+    format: str,
+    header_set: bool,
+    context_lines: int,
+    source: str | None = None,
 ) -> KeepSpans | None:
     """The filter for one source, or None where every line must be framed.
 
     Not for a user's header pattern (other header shapes); JSON sources have
     their own (``coldjson``). ``context_lines``: how many lines before each
-    event it carries.
+    event it carries. ``source``: its name, which rules for other sources
+    never take.
     """
     if header_set:
         return None
-    if format == "json":
+    json = format == "json"
+    literals = rule_literals(rules, json=json, source=source).literals
+    if literals is None:
+        return None
+    if json:
         from logwatch.sources.coldjson import ColdJsonLines  # here: it imports this module
 
-        literals = rule_literals(rules, json=True).literals
-        return ColdJsonLines(literals, context=context_lines) if literals is not None else None
-    literals = rule_literals(rules).literals
-    return ColdLines(literals, context=context_lines) if literals is not None else None
+        return ColdJsonLines(literals, context=context_lines)
+    return ColdLines(literals, context=context_lines)
