@@ -117,13 +117,38 @@ SHAPES = [
                 "stream": "stderr", "time": "2026-03-01T12:00:00.001Z"}) + "\n"
     + json.dumps({"log": "nect to database\n", "stream": "stderr",
                   "time": "2026-03-01T12:00:00.001Z"}),
+    # Docker records as a collector rewrites them: other keys' order, other spacing
+    json.dumps({"time": "2026-03-01T12:00:00.001Z", "stream": "stderr",
+                "log": _record(level="info", message="query failed", exc_info=TRACEBACK)}),
+    '{ "log" : ' + json.dumps(_record(msg=True))
+    + ', "stream": "stdout", "time": "2026-03-01T12:00:00Z"}',
+    # a CRI record whose date has digits that are not ASCII (str.isdigit takes them)
+    "\u0662\u0660\u0662\u0666-03-01T12:00:00.000000005Z stdout P "
+    '{"level": "error", "message": "could not con\n'
+    "2026-03-01T12:00:00.000000005Z stdout F nect to database\"}",
 ]
+# (A read with non-ASCII text is framed whole when there are case-folded literals.)
+ASCII_SHAPES = [shape for shape in SHAPES if shape.isascii()]
 # Lines that make a read framed whole: raw non-ASCII text (with case-folded
 # literals to look for) and ANSI codes.
 WHOLE = [
     json.dumps({"message": "caf\u00e9 could not connect to database"}, ensure_ascii=False),
     "\x1b[31m{\"message\": \"could not connect to database\"}\x1b[0m",
+    # a hole's NULs (copytruncate) before a record a runtime split
+    "\0\0\0" "2026-03-01T12:00:00.000000006Z stdout P "
+    '{"level": "error", "message": "could not con\n'
+    '2026-03-01T12:00:00.000000006Z stdout F nect to database"}',
+    "\0\0\0" + json.dumps({"log": "2026-03-01 12:00:00,001 ERROR app.db could not con",
+                            "stream": "stderr", "time": "2026-03-01T12:00:00.001Z"}) + "\n"
+    + json.dumps({"log": "nect to database\n", "stream": "stderr",
+                  "time": "2026-03-01T12:00:00.001Z"}),
 ]
+# The rules without a level rule: no case-folded literal, so reads with non-ASCII text
+# are filtered too.
+UNFOLDED = RULES.replace("""  - name: crit
+    match: {level: [CRITICAL]}
+    notify: [hook]
+""", "")
 
 
 def _config(tmp_path: Path, rules: str = RULES, extra: str = "") -> Config:
@@ -198,7 +223,9 @@ class TestColdJsonLines:
         chunk=st.sampled_from([7, 300, 4096]),
         context=st.integers(min_value=0, max_value=4),
     )
-    @pytest.mark.parametrize("rules", [RULES, RULES + QUOTED], ids=["plain", "quoted"])
+    @pytest.mark.parametrize(
+        "rules", [RULES, RULES + QUOTED, UNFOLDED], ids=["plain", "quoted", "unfolded"]
+    )
     def test_any_mix_of_records_loses_none_a_rule_takes(
         self, tmp_path_factory: pytest.TempPathFactory, picks: list[int], chunk: int,
         context: int, accelerate: bool, rules: str,
@@ -214,11 +241,12 @@ class TestColdJsonLines:
         picks=st.lists(st.sampled_from([*SHAPES, *WHOLE]), max_size=40),
         chunk=st.sampled_from([300, 4096]),
     )
-    def test_reads_with_raw_non_ascii_or_ansi_codes_lose_nothing(
+    @pytest.mark.parametrize("rules", [RULES, UNFOLDED], ids=["plain", "unfolded"])
+    def test_reads_with_raw_non_ascii_ansi_codes_or_holes_lose_nothing(
         self, tmp_path_factory: pytest.TempPathFactory, picks: list[str], chunk: int,
-        accelerate: bool,
+        accelerate: bool, rules: str,
     ) -> None:
-        config = _config(tmp_path_factory.mktemp("json"))
+        config = _config(tmp_path_factory.mktemp("json"), rules)
         data = "".join(line + "\n" for line in [SHAPES[0], *picks]).encode()
         _check(config, data, chunk, 2, accelerate=accelerate, dense_bytes=0)
 
@@ -226,8 +254,9 @@ class TestColdJsonLines:
     def test_a_big_log_is_mostly_passed_over(self, tmp_path: Path, context: int) -> None:
         """Ordinary records around a few that matter: only those, and their context, stay."""
         rng = random.Random(context)
-        picks = [0 if rng.random() < 0.95 else rng.randrange(len(SHAPES)) for _ in range(5000)]
-        data = "".join(SHAPES[pick] + "\n" for pick in picks).encode()
+        picks = [0 if rng.random() < 0.95 else rng.randrange(len(ASCII_SHAPES))
+                 for _ in range(5000)]
+        data = "".join(ASCII_SHAPES[pick] + "\n" for pick in picks).encode()
         full, kept = _check(_config(tmp_path), data, 1 << 16, context,
                             accelerate=True, dense_bytes=256)
         assert len(full) >= 5000  # a split record is two lines, one event
@@ -252,8 +281,8 @@ def test_replay_of_a_json_source_prints_the_same_with_the_filter(
     """`logwatch replay` on a JSON log: what it prints does not depend on the filter."""
     rng = random.Random(3)
     log = tmp_path / "app.log"
-    picks = [0 if rng.random() < 0.9 else rng.randrange(len(SHAPES)) for _ in range(20000)]
-    log.write_bytes("".join(SHAPES[pick] + "\n" for pick in picks).encode())
+    picks = [0 if rng.random() < 0.9 else rng.randrange(len(ASCII_SHAPES)) for _ in range(20000)]
+    log.write_bytes("".join(ASCII_SHAPES[pick] + "\n" for pick in picks).encode())
     config = _config(tmp_path, extra="    context_lines: 2\n")
     assert isinstance(cold_lines_for(config.rules, format="json", header_set=False,
                                      context_lines=2), ColdJsonLines)

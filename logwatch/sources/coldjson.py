@@ -49,10 +49,12 @@ _NOT_A_STRING = (
     rb'"(?:' + b"|".join(re.escape(key.encode()) for key in MESSAGE_KEYS)
     + rb')"[ \t\r]*:[ \t\r]*[^ \t\r\n"]'
 )
-# The lines ``envelopes.unwrap`` looks into for a Docker or a CRI record (or an ISO
-# syslog one, which is never split: kept all the same).
-_DOCKER = rb'^\{"log":'
-_ISO_T = rb"^[0-9][^\n]{9}T"
+# The lines the assembler may read as a Docker record (a "log" key, whatever the keys'
+# order), or ``envelopes.unwrap`` as a CRI one (it starts like an ISO date with its "T";
+# an ISO syslog line too, never split: kept all the same; or with a digit that is not
+# ASCII, which ``str.isdigit`` takes too).
+_DOCKER = rb'"log"[ \t\r]*:'
+_ISO_T = rb"^(?:[0-9][^\n]{9}T|[\x80-\xff])"
 
 
 class ColdJsonLines:
@@ -81,6 +83,8 @@ class ColdJsonLines:
         # literals in ASCII only
         if size == 0 or b"\x1b" in body or (self._folded and not body.isascii()):
             return whole
+        if b"\0" in body:
+            return whole  # a hole's NULs go before a line is read: an envelope may follow
         starts = [body.rfind(b"\n", 0, size - 1) + 1]  # its successor is unknown
         self._scan(body, starts)  # the runs it may also find are the text format's
         if len(starts) * self._dense_bytes > size:

@@ -113,7 +113,10 @@ def _hyperscan(
     expressions = (
         # every byte as \xHH: literals may hold regex syntax, or a NUL
         [b"".join(b"\\x%02x" % byte for byte in literal) for literal in literals]
-        + [_RUN_BEGINS, _RUN_ENDS, _ISO_T, *patterns]
+        # an anchor binds the whole pattern, as in the ``re`` scan's rewrite
+        + [_RUN_BEGINS, _RUN_ENDS, _ISO_T]
+        + [b"^(?:" + pattern[1:] + b")" if pattern.startswith(b"^") else pattern
+           for pattern in patterns]
     )
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
     database.compile(
