@@ -104,13 +104,25 @@ def replay_records(
     # and the one that reads need not load the rules' code (~11 ms).
     from logwatch.daemon.engine import build_engine
     from logwatch.rules import Redactor
+    from logwatch.rules.state import MemoryRuleState
 
-    engine = build_engine(config)
+    state = MemoryRuleState()
+    engine = build_engine(config, state=state)
     # what replay prints is masked like what the daemon would send
     redact = Redactor(config.redact.patterns, defaults=config.redact.defaults)
     clock = _RecordClock()
     for event in events:
         now = clock.advance(event)
+        # What time brings (a cooldown's summary, a batch) comes when it is due, as
+        # in the daemon, which ticks every second: not when the next event
+        # happens to be read, which would depend on the lines passed over unread.
+        at = now.timestamp()
+        ticked = None
+        while (due := state.first_due(at)) is not None and due != ticked:
+            ticked = due
+            for decision in engine.tick(datetime.fromtimestamp(due, UTC)):
+                if decision.alert is not None:
+                    yield _tick_record(decision)
         for decision in engine.tick(now):
             if decision.alert is not None:
                 yield _tick_record(decision)

@@ -452,6 +452,36 @@ class TestReplay:
         assert all(len(event.context) == 3 for event in taken if event.first_line > 3)
         assert len(fast) < len(slow)
 
+    def test_what_time_brings_comes_when_due_not_with_the_next_line_read(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A cooldown's summary goes out when the cooldown ends, whether or not the lines
+        after it are read: else the next alert's cooldown would start later, filtered."""
+        rules = """  - name: db
+    match: {message: 'could not connect'}
+    cooldown: 60s
+    notify: [hook]
+"""
+
+        def record(second: int, text: str) -> str:
+            return f"2026-03-01 12:{second // 60:02d}:{second % 60:02d},000 ERROR app.db {text}"
+
+        lines = [record(0, "could not connect"), record(10, "could not connect"),
+                 *[record(100, "noise")] * 200, record(500, "could not connect"),
+                 *[record(501, "noise")] * 200]
+        log = tmp_path / "app.log"
+        log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        config = load_config(_config(tmp_path, rules))
+        fast = list(replay_files(config, [str(log)], all_events=False))
+        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        slow = list(replay_files(config, [str(log)], all_events=False))
+        assert fast == slow
+        shown = [(record["first_line"], record["suppressed"], record.get("by_time", False))
+                 for record in fast]
+        # the summary of the held-back one at 12:01, then line 203 alerts: 60 s are over
+        assert shown == [(1, None, False), (2, "cooldown", False), (1, None, True),
+                         (203, None, False)]
+
     def test_a_slow_rule_for_another_source_leaves_this_ones_filter_on(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -193,6 +193,17 @@ class MemoryRuleState:
     def delete(self, key: str) -> None:
         self._groups.pop(key, None)
 
+    def first_due(self, now: float) -> float | None:
+        """The earliest ``due_at`` of any group, if it has come by ``now``."""
+        if now < self._next_due:
+            return None
+        first = min(
+            (group.due_at for group in self._groups.values() if group.due_at is not None),
+            default=math.inf,
+        )
+        self._next_due = first
+        return first if first <= now else None
+
     def due(self, now: float) -> list[tuple[str, GroupState]]:
         if now < self._next_due:
             return []
