@@ -97,15 +97,19 @@ def _print_slow_rules(config: Config) -> None:
     """Name the rules that make every line worth assembling (not an error: a cost)."""
     from logwatch.rules.literals import rule_literals
 
-    slow = list(rule_literals(config.rules).slow_rules)
-    if any(source.format == "json" for source in config.sources):
+    slow: dict[str, list[str]] = {}  # rule -> the sources it makes slow
+    for source in config.sources:
         # a JSON record may have any fields: a rule on them alone looks at every line
-        slow += [name for name in rule_literals(config.rules, json=True).slow_rules
-                 if name not in slow]
-    for name in slow:
+        found = rule_literals(config.rules, json=source.format == "json", source=source.name)
+        for name in found.slow_rules:
+            slow.setdefault(name, []).append(source.name)
+    if not config.sources:
+        slow = {name: [] for name in rule_literals(config.rules).slow_rules}
+    for name, sources in slow.items():
+        where = f" for {', '.join(repr(source) for source in sources)}" if sources else ""
         print(
-            f"note: rule {name!r} is slow: it names no text a line must contain (a"
-            " message regex with a literal, a level, a logger, or a traceback), so no"
+            f"note: rule {name!r} is slow{where}: it names no text a line must contain"
+            " (a message regex with a literal, a level, a logger, or a traceback), so no"
             " line can be passed over unassembled",
             file=sys.stderr,
         )

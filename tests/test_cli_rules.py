@@ -141,25 +141,34 @@ class TestCheck:
         assert result.stderr.startswith(f"{config}:5:23: rules[0].template.title: template")
 
 
-    @pytest.mark.parametrize(("format", "slow"), [("auto", []), ("json", ["by-field"])])
+    @pytest.mark.parametrize(("format", "slow"), [
+        ("auto", ["rule 'by-source' is slow for 'app'"]),
+        ("json", ["rule 'by-source' is slow for 'app'", "rule 'by-field' is slow for 'app'",
+                  "rule 'web-field' is slow for 'web'"]),
+    ])
     def test_check_names_the_rules_that_make_every_line_slow(
         self, tmp_path: Path, format: str, slow: list[str]
     ) -> None:
-        """A note, not an error: a JSON record may have any field, a text line has none."""
+        """A note, not an error, naming the sources: a JSON record may have any field, a
+        text line has none; a rule for other sources costs a source nothing."""
         config = tmp_path / "c.yaml"
         config.write_text(
-            f"sources: [{{name: app, paths: ['{tmp_path}/*.log'], format: {format}}}]\n"
+            f"sources: [{{name: app, paths: ['{tmp_path}/*.log'], format: {format}}},\n"
+            f"          {{name: web, paths: ['{tmp_path}/*.json'], format: {format}}},\n"
+            f"          {{name: txt, paths: ['{tmp_path}/*.txt']}}]\n"
             "rules:\n"
             "  - {name: by-source, match: {source: [app]}, notify: [log]}\n"
-            "  - {name: by-field, match: {fields: {status: '5..'}}, notify: [log]}\n"
+            "  - {name: by-field, match: {source: [app], fields: {status: '5..'}}, notify: [log]}\n"
+            "  - {name: web-field, match: {source: [web, txt], fields: {a: b}}, notify: [log]}\n"
             "  - {name: by-logger, match: {logger: ['app.*']}, notify: [log]}\n"
             "notifiers: {log: {type: console}}\n",
             encoding="utf-8",
         )
         result = logwatch("check", "-c", str(config))
         assert (result.returncode, result.stdout) == (0, "ok\n")
-        named = [line.split("'")[1] for line in result.stderr.splitlines() if "is slow" in line]
-        assert named == ["by-source", *slow]
+        named = [line.split(":")[1].strip() for line in result.stderr.splitlines()
+                 if "is slow" in line]
+        assert named == slow
 
 
 class TestSilenceCommands:
