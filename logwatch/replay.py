@@ -120,7 +120,7 @@ def replay_records(
         ticked = None
         while (due := state.first_due(at)) is not None and due != ticked:
             ticked = due
-            for decision in engine.tick(datetime.fromtimestamp(due, UTC)):
+            for decision in engine.tick(_moment(due)):
                 if decision.alert is not None:
                     yield _tick_record(decision)
         for decision in engine.tick(now):
@@ -140,6 +140,15 @@ def replay_records(
             alert = decision.alert
             if alert is not None and alert.status is not AlertStatus.RESOLVED:
                 yield _tick_record(decision)
+
+
+def _moment(seconds: float) -> datetime:
+    """The first datetime (to the microsecond) not before ``seconds``: a tick at it
+    finds what is due at ``seconds`` due, which rounding down would not."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    if moment.timestamp() < seconds:
+        moment += timedelta(microseconds=1)
+    return moment
 
 
 def _horizon_s(config: Config) -> float:
@@ -275,11 +284,15 @@ def _source_for(config: Config, name: str) -> SourceConfig | None:
 
 def _cold_lines(config: Config, source: SourceConfig | None) -> KeepSpans | None:
     """Lines no rule can alert on need no event unless every event is printed."""
+    format = source.format if source is not None else "auto"
     return cold_lines_for(
         config.rules,
-        format=source.format if source is not None else "auto",
+        format=format,
         header_set=source is not None and source.header is not None,
-        context_lines=context_lines(config, source),
+        # A JSON record without a time of its own is decided at the time of the
+        # record before it, which must be read then (in text, a line with no
+        # header keeps the record it belongs to)
+        context_lines=max(context_lines(config, source), 1 if format == "json" else 0),
         source=source.name if source is not None else REPLAY_SOURCE,
     )
 

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logwatch.rules import GroupState, MemoryRuleState, RuleState, SqliteRuleState
 from logwatch.rules.failover import FailoverRuleState, SharedLink
@@ -107,6 +109,54 @@ class TestGroups:
         group = GroupState(rule="r", last_seen=1.0, hosts=("web-1", "web-2"))
         state.put("k", group)
         assert state.get("k") == group
+
+
+_TIMES = st.sampled_from([None, 0.0, 5.0, 10.0, 20.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(
+    st.sampled_from(["put", "delete", "due", "prune", "first"]),
+    st.sampled_from(["a", "b", "c"]), _TIMES, _TIMES, st.sampled_from([0.0, 7.0, 15.0, 30.0]),
+), max_size=40))
+def test_memory_state_finds_due_and_expired_groups_as_a_scan_does(
+    steps: list[tuple[str, str, float | None, float | None, float]],
+) -> None:
+    """Its heaps, stale entries and all, answer as looking at every group would."""
+    state = MemoryRuleState()
+    groups: dict[str, GroupState] = {}
+    for op, key, due_at, expires_at, now in steps:
+        if op == "put":
+            group = GroupState(rule="r", last_seen=0.0, due_at=due_at, expires_at=expires_at)
+            state.put(key, group)
+            groups[key] = group
+        elif op == "delete":
+            state.delete(key)
+            groups.pop(key, None)
+        elif op == "due":
+            ready = sorted((g.due_at, k) for k, g in groups.items()
+                           if g.due_at is not None and g.due_at <= now)
+            assert [k for k, _ in state.due(now)] == [k for _, k in ready]
+        elif op == "prune":
+            gone = [k for k, g in groups.items()
+                    if g.expires_at is not None and g.expires_at <= now]
+            assert state.prune(now) == len(gone)
+            for k in gone:
+                del groups[k]
+        else:
+            first = min((g.due_at for g in groups.values() if g.due_at is not None), default=None)
+            assert state.first_due(now) == (first if first is not None and first <= now else None)
+        assert all(state.get(k) == g for k, g in groups.items())
+
+
+def test_memory_state_heaps_stay_small_when_groups_are_rewritten() -> None:
+    """A group rewritten at every occurrence leaves stale entries: they are swept."""
+    state = MemoryRuleState()
+    for n in range(10_000):
+        state.put("k", GroupState(rule="r", last_seen=n, due_at=n + 60.0, expires_at=n + 3600.0))
+    assert len(state._due) <= 66
+    assert len(state._expiry) <= 66
+    assert [key for key, _ in state.due(10_000 + 60.0)] == ["k"]
 
 
 class TestFingerprints:

@@ -309,3 +309,39 @@ def test_replay_of_a_json_source_prints_the_same_with_the_filter(
     assert fast == slow
     assert {record["rule"] for record in fast} == {
         "quiet", "db", "crit", "payments", "tracebacks", "truth"}
+
+
+@pytest.mark.parametrize("first", ["alert", "noise"])
+def test_a_record_without_a_time_is_decided_at_the_time_before_it_filtered_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    """A line with no time of its own (a raw traceback line in the JSON log) takes the
+    time of the record before it, which replay reads even when no rule takes it."""
+    rules = """  - name: db
+    match: {message: 'could not connect'}
+    cooldown: 60s
+    group_by: [rule]
+    notify: [hook]
+"""
+
+    def record(clock: str, level: str, message: str) -> str:
+        return json.dumps({"time": f"2026-03-01T{clock}Z", "level": level, "msg": message})
+
+    opening = (record("12:00:00", "error", "could not connect") if first == "alert"
+               else record("12:00:00", "info", "starting"))
+    lines = [opening, *[record("12:05:00", "info", "request served")] * 200,
+             "RuntimeError: could not connect",
+             *[record("12:05:01", "info", "request served")] * 200,
+             record("12:05:30", "error", "could not connect"),
+             *[record("12:05:31", "info", "request served")] * 200]
+    log = tmp_path / "app.log"
+    log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    config = _config(tmp_path, rules)
+    fast = list(replay_files(config, [str(log)], all_events=False))
+    monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+    slow = list(replay_files(config, [str(log)], all_events=False))
+    assert fast == slow
+    # 12:05, more than the cooldown after 12:00: sent; 12:05:30 is within its cooldown
+    decided = [(record["first_line"], record["suppressed"]) for record in fast
+               if not record.get("by_time")]
+    assert decided[-2:] == [(202, None), (403, "cooldown")]

@@ -8,7 +8,7 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -452,23 +452,32 @@ class TestReplay:
         assert all(len(event.context) == 3 for event in taken if event.first_line > 3)
         assert len(fast) < len(slow)
 
+    @pytest.mark.parametrize(
+        ("cooldown", "start_ms", "unit"),
+        # 12:00:00.005 + 1.2 s is no float a datetime holds to the microsecond
+        [("60s", 0, 1.0), ("1200ms", 5, 0.02)],
+    )
     def test_what_time_brings_comes_when_due_not_with_the_next_line_read(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cooldown: str, start_ms: int,
+        unit: float,
     ) -> None:
         """A cooldown's summary goes out when the cooldown ends, whether or not the lines
         after it are read: else the next alert's cooldown would start later, filtered."""
-        rules = """  - name: db
-    match: {message: 'could not connect'}
-    cooldown: 60s
+        rules = f"""  - name: db
+    match: {{message: 'could not connect'}}
+    cooldown: {cooldown}
     notify: [hook]
 """
+        start = datetime(2026, 3, 1, 12, tzinfo=UTC) + timedelta(milliseconds=start_ms)
 
-        def record(second: int, text: str) -> str:
-            return f"2026-03-01 12:{second // 60:02d}:{second % 60:02d},000 ERROR app.db {text}"
+        def record(units: int, text: str) -> str:
+            moment = start + timedelta(seconds=units * unit)
+            stamp = moment.strftime("%Y-%m-%d %H:%M:%S")
+            return f"{stamp},{moment.microsecond // 1000:03d} ERROR app.db {text}"
 
         lines = [record(0, "could not connect"), record(10, "could not connect"),
-                 *[record(100, "noise")] * 200, record(500, "could not connect"),
-                 *[record(501, "noise")] * 200]
+                 *[record(100, "noise")] * 200, record(123, "could not connect"),
+                 *[record(124, "noise")] * 200]
         log = tmp_path / "app.log"
         log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         config = load_config(_config(tmp_path, rules))
@@ -478,7 +487,8 @@ class TestReplay:
         assert fast == slow
         shown = [(record["first_line"], record["suppressed"], record.get("by_time", False))
                  for record in fast]
-        # the summary of the held-back one at 12:01, then line 203 alerts: 60 s are over
+        # the summary of the held-back one when the cooldown ends, then line 203 alerts:
+        # the cooldown that summary began is over
         assert shown == [(1, None, False), (2, "cooldown", False), (1, None, True),
                          (203, None, False)]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import heapq
 import json
 import math
 from collections.abc import Mapping
@@ -152,15 +153,17 @@ class MemoryRuleState:
         self._window_span: dict[str, float] = {}
         self._groups: dict[str, GroupState] = {}
         self._fingerprints: dict[str, FingerprintState] = {}
-        # `due` and `prune` run on every tick (every record, in replay) and
-        # would scan every record each time; these lower bounds let them
-        # return at once while nothing can have come due. No record is due
-        # before `_next_due` nor expires before `_next_expiry`; no window of
-        # span S is quiet while `now - S` is at most `_window_floor[S]` (the
-        # latest time of each window never goes back, so a stale floor is
-        # lower still: it costs a scan, never a missed record).
-        self._next_due = math.inf
-        self._next_expiry = math.inf
+        # `due` and `prune` run on every tick (every record, and every due time,
+        # in replay): a scan of every group each time would cost the square of
+        # their number. Heaps of (time, key) answer in the log of it: an entry
+        # counts while its group still has that time, and the others are
+        # dropped when they come to the top (or all at once, when they are
+        # most of the heap). No window of span S is quiet while `now - S` is
+        # at most `_window_floor[S]` (the latest time of each window never
+        # goes back, so a stale floor is lower still: it costs a scan, never a
+        # missed record).
+        self._due: list[tuple[float, str]] = []
+        self._expiry: list[tuple[float, str]] = []
         self._window_floor: dict[float, float] = {}
 
     def window_add(self, key: str, member: str, at: float, within: float) -> tuple[int, float]:
@@ -184,59 +187,66 @@ class MemoryRuleState:
         return self._groups.get(key)
 
     def put(self, key: str, value: GroupState) -> None:
+        before = self._groups.get(key)
         self._groups[key] = value
-        if value.due_at is not None and value.due_at < self._next_due:
-            self._next_due = value.due_at
-        if value.expires_at is not None and value.expires_at < self._next_expiry:
-            self._next_expiry = value.expires_at
+        if value.due_at is not None and (before is None or before.due_at != value.due_at):
+            self._push(self._due, (value.due_at, key))
+        if value.expires_at is not None and (
+            before is None or before.expires_at != value.expires_at
+        ):
+            self._push(self._expiry, (value.expires_at, key))
 
     def delete(self, key: str) -> None:
         self._groups.pop(key, None)
 
     def first_due(self, now: float) -> float | None:
         """The earliest ``due_at`` of any group, if it has come by ``now``."""
-        if now < self._next_due:
-            return None
-        first = min(
-            (group.due_at for group in self._groups.values() if group.due_at is not None),
-            default=math.inf,
-        )
-        self._next_due = first
-        return first if first <= now else None
+        heap = self._due
+        while heap:
+            at, key = heap[0]
+            group = self._groups.get(key)
+            if group is not None and group.due_at == at:
+                return at if at <= now else None
+            heapq.heappop(heap)
+        return None
 
     def due(self, now: float) -> list[tuple[str, GroupState]]:
-        if now < self._next_due:
-            return []
+        ready = self._take(self._due, now, "due_at")
         # Those listed now count too: until the caller rewrites them they stay due.
-        self._next_due = min(
-            (group.due_at for group in self._groups.values() if group.due_at is not None),
-            default=math.inf,
-        )
-        ready = [
-            (key, group)
-            for key, group in self._groups.items()
-            if group.due_at is not None and group.due_at <= now
-        ]
-        return sorted(ready, key=lambda item: (item[1].due_at or 0.0, item[0]))
+        for entry in ready:
+            heapq.heappush(self._due, entry)
+        return [(key, self._groups[key]) for _, key in ready]
 
     def prune(self, now: float) -> int:
         return self._prune_groups(now) + self._prune_windows(now)
 
     def _prune_groups(self, now: float) -> int:
-        if now < self._next_expiry:
-            return 0
-        gone = [
-            key
-            for key, group in self._groups.items()
-            if group.expires_at is not None and group.expires_at <= now
-        ]
-        for key in gone:
+        gone = self._take(self._expiry, now, "expires_at")
+        for _, key in gone:
             del self._groups[key]
-        self._next_expiry = min(
-            (group.expires_at for group in self._groups.values() if group.expires_at is not None),
-            default=math.inf,
-        )
         return len(gone)
+
+    def _take(
+        self, heap: list[tuple[float, str]], now: float, name: str
+    ) -> list[tuple[float, str]]:
+        """Off ``heap``: the groups whose time ``name`` has come by ``now``, once each,
+        oldest first (then by key)."""
+        found: dict[str, float] = {}
+        while heap and heap[0][0] <= now:
+            at, key = heapq.heappop(heap)
+            group = self._groups.get(key)
+            if group is not None and getattr(group, name) == at:
+                found[key] = at
+        return sorted((at, key) for key, at in found.items())
+
+    def _push(self, heap: list[tuple[float, str]], entry: tuple[float, str]) -> None:
+        heapq.heappush(heap, entry)
+        if len(heap) > 2 * len(self._groups) + 64:
+            # mostly entries whose group has another time now, or is gone: start afresh
+            name = "due_at" if heap is self._due else "expires_at"
+            heap[:] = [(at, key) for key, group in self._groups.items()
+                       if (at := getattr(group, name)) is not None]
+            heapq.heapify(heap)
 
     def _prune_windows(self, now: float) -> int:
         floors = self._window_floor
