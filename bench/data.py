@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,23 +127,7 @@ class Writer:
 def write_log(path: Path, lines: int, traceback_share: float, seed: int = SEED,
               samples: list[Sample] | None = None) -> LogStats:
     """Write about ``lines`` lines (whole records only), deterministic for a seed."""
-    writer = Writer(seed, samples)
-    written = tracebacks = 0
-    with path.open("w", encoding="utf-8", newline="\n") as out:
-        batch: list[str] = []
-        for record in writer.records(traceback_share):
-            if written >= lines:
-                break
-            if len(record) > 1 or record[0].startswith("Traceback"):
-                tracebacks += 1
-            batch.extend(record)
-            written += len(record)
-            if len(batch) >= 10_000:
-                out.write("\n".join(batch) + "\n")
-                batch.clear()
-        if batch:
-            out.write("\n".join(batch) + "\n")
-    return LogStats(path, written, path.stat().st_size, tracebacks)
+    return _write(path, lines, Writer(seed, samples).records(traceback_share), _text_lines)
 
 
 def write_json_log(path: Path, lines: int, traceback_share: float, seed: int = SEED,
@@ -151,27 +135,42 @@ def write_json_log(path: Path, lines: int, traceback_share: float, seed: int = S
     """The same records as ``write_log``, one JSON object a line (python-json-logger's
     keys), each traceback in its record's ``exc_info``, bare ones too."""
     writer = Writer(seed, samples)
+    return _write(path, lines, writer.records(traceback_share),
+                  lambda record: _json_lines(record, writer))
+
+
+def _text_lines(record: list[str]) -> list[str]:
+    return record
+
+
+def _json_lines(record: list[str], writer: Writer) -> list[str]:
+    if len(record) > 1 and not record[0].startswith("Traceback"):
+        header, body = record[0], record[1:]
+    elif len(record) > 1:
+        header, body = f"{writer.stamp()} ERROR shop.worker uncaught", record
+    else:
+        header, body = record[0], []
+    day, clock, level, logger, message = header.split(" ", 4)
+    doc = {"asctime": f"{day} {clock}", "levelname": level, "name": logger, "message": message}
+    if body:
+        doc["exc_info"] = "\n".join(body)
+    return [json.dumps(doc)]
+
+
+def _write(path: Path, lines: int, records: Iterator[list[str]],
+           shape: Callable[[list[str]], list[str]]) -> LogStats:
+    """About ``lines`` lines of ``records`` as ``shape`` writes them, whole records only."""
     written = tracebacks = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
         batch: list[str] = []
-        for record in writer.records(traceback_share):
+        for record in records:
             if written >= lines:
                 break
-            doc: dict[str, str]
-            if len(record) > 1 and not record[0].startswith("Traceback"):
-                header, body = record[0], record[1:]
-            elif len(record) > 1:
-                header, body = f"{writer.stamp()} ERROR shop.worker uncaught", record
-            else:
-                header, body = record[0], []
-            day, clock, level, logger, message = header.split(" ", 4)
-            doc = {"asctime": f"{day} {clock}", "levelname": level, "name": logger,
-                   "message": message}
-            if body:
+            if len(record) > 1 or record[0].startswith("Traceback"):
                 tracebacks += 1
-                doc["exc_info"] = "\n".join(body)
-            batch.append(json.dumps(doc))
-            written += 1
+            shaped = shape(record)
+            batch.extend(shaped)
+            written += len(shaped)
             if len(batch) >= 10_000:
                 out.write("\n".join(batch) + "\n")
                 batch.clear()

@@ -15,29 +15,16 @@ from hypothesis import strategies as st
 from logwatch import replay
 from logwatch.config import Config, SourceConfig, load_config
 from logwatch.daemon.engine import build_engine
-from logwatch.model import Event, Origin
-from logwatch.multiline import Assembler
-from logwatch.multiline.context import RecentLines
-from logwatch.replay import replay_files
+from logwatch.model import Event
 from logwatch.rules.literals import rule_literals
 from logwatch.sources.coldjson import ColdJsonLines
 from logwatch.sources.coldlines import cold_lines_for
-from logwatch.sources.framing import KeepSpans, LineFramer
+from logwatch.sources.framing import KeepSpans
+from tests.coldlines_support import RULES as TEXT_RULES
+from tests.coldlines_support import events_with_context, replay_both, write_config
 
-RULES = """  - name: quiet
-    match: {logger: [app.noise]}
-    action: drop
-  - name: db
-    match: {message: 'could not connect to (database|server)'}
-    notify: [hook]
-  - name: crit
-    match: {level: [CRITICAL]}
-    notify: [hook]
-  - name: payments
+RULES = TEXT_RULES + """  - name: payments
     match: {logger: ['shop.pay*']}
-    notify: [hook]
-  - name: tracebacks
-    match: {traceback: true}
     notify: [hook]
   - name: truth
     match: {message: '^True$'}
@@ -152,40 +139,7 @@ UNFOLDED = RULES.replace("""  - name: crit
 
 
 def _config(tmp_path: Path, rules: str = RULES, extra: str = "") -> Config:
-    path = tmp_path / "logwatch.yaml"
-    path.write_text(
-        f"""state_dir: {tmp_path / "state"}
-host: h
-sources:
-  - name: app
-    paths: ["{tmp_path}/*.log"]
-    format: json
-{extra}rules:
-{rules}notifiers:
-  hook: {{type: webhook, url: "http://127.0.0.1:9/alerts"}}
-""",
-        encoding="utf-8",
-    )
-    return load_config(path)
-
-
-def _events(data: bytes, keep: KeepSpans | None, chunk: int, context: int) -> list[Event]:
-    """The events with the lines before each, as replay and the daemon read a JSON source."""
-    framer = LineFramer()
-    assembler = Assembler(Origin("app", "app.log", "uid"), format="json")
-    recent = RecentLines(context)
-    events: list[Event] = []
-
-    def take(found: list[Event]) -> None:
-        events.extend(recent.attach(event) for event in found)
-        recent.trim(assembler.pending_offset())
-
-    for start in range(0, len(data), chunk):
-        lines = framer.feed(data[start : start + chunk], keep)
-        recent.add(lines)
-        take(assembler.feed(lines))
-    take(assembler.flush())
-    return events
+    return load_config(write_config(tmp_path, rules, source_extra="    format: json\n" + extra))
 
 
 def _check(
@@ -196,8 +150,8 @@ def _check(
     literals = rule_literals(config.rules, json=True).literals
     assert literals is not None
     keep = ColdJsonLines(literals, accelerate=accelerate, dense_bytes=dense_bytes, context=context)
-    full = _events(data, None, chunk, context)
-    kept = _events(data, keep, chunk, context)
+    full = events_with_context(data, None, chunk, context, format="json")
+    kept = events_with_context(data, keep, chunk, context, format="json")
     by_start = {event.first_line: event for event in full}
     engine = build_engine(config)
     now = datetime(2026, 3, 1, tzinfo=UTC)
@@ -302,10 +256,8 @@ def test_replay_of_a_json_source_prints_the_same_with_the_filter(
 
     cold_lines = replay._cold_lines
     monkeypatch.setattr("logwatch.replay._cold_lines", counted)
-    fast = list(replay_files(config, [str(log)], all_events=False))
+    fast, slow = replay_both(config, log, monkeypatch)
     assert framed[0] < framed[1] / 3
-    monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-    slow = list(replay_files(config, [str(log)], all_events=False))
     assert fast == slow
     assert {record["rule"] for record in fast} == {
         "quiet", "db", "crit", "payments", "tracebacks", "truth"}
@@ -337,9 +289,7 @@ def test_a_record_without_a_time_is_decided_at_the_time_before_it_filtered_or_no
     log = tmp_path / "app.log"
     log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     config = _config(tmp_path, rules)
-    fast = list(replay_files(config, [str(log)], all_events=False))
-    monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-    slow = list(replay_files(config, [str(log)], all_events=False))
+    fast, slow = replay_both(config, log, monkeypatch)
     assert fast == slow
     # 12:05, more than the cooldown after 12:00: sent; 12:05:30 is within its cooldown
     decided = [(record["first_line"], record["suppressed"]) for record in fast

@@ -16,21 +16,21 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from logwatch.config import RuleConfig, load_config
+from logwatch.config import Config, RuleConfig, load_config
 from logwatch.daemon.engine import build_engine
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.pipeline import _cold_lines as pipeline_cold_lines
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
-from logwatch.multiline.context import RecentLines
 from logwatch.replay import _cold_lines as replay_cold_lines
-from logwatch.replay import file_events, replay_files
+from logwatch.replay import file_events
 from logwatch.rules.literals import Literals, message_literals, rule_literals
 from logwatch.sources import Tailer
 from logwatch.sources.coldjson import ColdJsonLines
 from logwatch.sources.coldlines import RECORD_HEADER, ColdLines, cold_lines_for
 from logwatch.sources.framing import LineFramer
 from logwatch.store import Store
+from tests.coldlines_support import RULES, events_with_context, replay_both, write_config
 
 STAMP = "2026-03-01 12:00:{:02d},{:03d}"
 TRACEBACK = [
@@ -98,25 +98,6 @@ def _assemble(data: bytes, keep: ColdLines | None, chunk: int) -> Run:
     return Run(events, framer.take_passed()[0])
 
 
-def _with_context(data: bytes, keep: ColdLines | None, chunk: int, context: int) -> list[Event]:
-    """The events with the lines before each, as replay and the daemon attach them."""
-    framer = LineFramer()
-    assembler = Assembler(Origin("app", "app.log", "uid"))
-    recent = RecentLines(context)
-    events: list[Event] = []
-
-    def take(found: list[Event]) -> None:
-        events.extend(recent.attach(event) for event in found)
-        recent.trim(assembler.pending_offset())
-
-    for start in range(0, len(data), chunk):
-        lines = framer.feed(data[start : start + chunk], keep)
-        recent.add(lines)
-        take(assembler.feed(lines))
-    take(assembler.flush())
-    return events
-
-
 def _same_context(
     data: bytes, literals: Literals, chunk: int, context: int, **options: Any
 ) -> list[Event]:
@@ -126,8 +107,9 @@ def _same_context(
     be the context of others are whole events too, but their own context may
     have been passed over: no rule can take them.
     """
-    full = _with_context(data, None, chunk, context)
-    kept = _with_context(data, ColdLines(literals, context=context, **options), chunk, context)
+    full = events_with_context(data, None, chunk, context)
+    kept = events_with_context(data, ColdLines(literals, context=context, **options), chunk,
+                               context)
     matter = {event.first_line for event in _assemble(data, ColdLines(literals, **options),
                                                       chunk).events}
     assert {event.first_line for event in kept} >= matter
@@ -366,36 +348,16 @@ class TestRuleLiterals:
         assert message_literals(re.compile(pattern)) is None
 
 
-def _config(tmp_path: Path, rules: str, *, source_extra: str = "") -> Path:
-    path = tmp_path / "logwatch.yaml"
-    path.write_text(
-        f"""state_dir: {tmp_path / "state"}
-host: h
-sources:
-  - name: app
-    paths: ["{tmp_path}/*.log"]
-{source_extra}rules:
-{rules}notifiers:
-  hook: {{type: webhook, url: "http://127.0.0.1:9/alerts"}}
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-RULES = """  - name: quiet
-    match: {logger: ["app.noise"]}
-    action: drop
-  - name: db
-    match: {message: 'could not connect to (database|server)'}
-    notify: [hook]
-  - name: crit
-    match: {level: [CRITICAL]}
-    notify: [hook]
-  - name: tracebacks
-    match: {traceback: true}
-    notify: [hook]
-"""
+def _replays_alike(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> list[dict[str, Any]]:
+    """What replay prints for a generated log, the same filtered or not."""
+    log = tmp_path / "app.log"
+    log.write_bytes(_text(seed=seed, count=6000))
+    fast, slow = replay_both(config, log, monkeypatch)
+    assert fast == slow
+    assert len(fast) > 30
+    return fast
 
 
 class TestReplay:
@@ -403,14 +365,7 @@ class TestReplay:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """`logwatch replay` shows the same alerts whether or not cold lines are framed."""
-        log = tmp_path / "app.log"
-        log.write_bytes(_text(seed=5, count=6000))
-        config = load_config(_config(tmp_path, RULES))
-        fast = list(replay_files(config, [str(log)], all_events=False))
-        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-        slow = list(replay_files(config, [str(log)], all_events=False))
-        assert fast == slow
-        assert len(fast) > 30
+        _replays_alike(load_config(write_config(tmp_path, RULES)), tmp_path, monkeypatch, seed=5)
 
     def test_records_a_drop_rule_takes_are_printed_as_without_the_filter(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -420,10 +375,8 @@ class TestReplay:
         lines = [f"{STAMP.format(n % 60, n % 1000)} INFO app.noise tick {n}" for n in range(3000)]
         lines[1500] = f"{STAMP.format(0, 1)} ERROR app.db could not connect to database"
         log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        config = load_config(_config(tmp_path, RULES))
-        fast = list(replay_files(config, [str(log)], all_events=False))
-        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-        slow = list(replay_files(config, [str(log)], all_events=False))
+        config = load_config(write_config(tmp_path, RULES))
+        fast, slow = replay_both(config, log, monkeypatch)
         assert fast == slow
         assert [record["suppressed"] for record in fast].count("dropped-by-rule") == 2999
 
@@ -434,7 +387,7 @@ class TestReplay:
         carries the lines it carries when every line is framed."""
         log = tmp_path / "app.log"
         log.write_bytes(_text(seed=7, count=6000))
-        config = load_config(_config(tmp_path, RULES, source_extra="    context_lines: 3\n"))
+        config = load_config(write_config(tmp_path, RULES, source_extra="    context_lines: 3\n"))
         source = config.sources[0]
         assert cold_lines_for(config.rules, format=source.format, header_set=False,
                               context_lines=3) is not None
@@ -480,10 +433,8 @@ class TestReplay:
                  *[record(124, "noise")] * 200]
         log = tmp_path / "app.log"
         log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        config = load_config(_config(tmp_path, rules))
-        fast = list(replay_files(config, [str(log)], all_events=False))
-        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-        slow = list(replay_files(config, [str(log)], all_events=False))
+        config = load_config(write_config(tmp_path, rules))
+        fast, slow = replay_both(config, log, monkeypatch)
         assert fast == slow
         shown = [(record["first_line"], record["suppressed"], record.get("by_time", False))
                  for record in fast]
@@ -501,7 +452,7 @@ class TestReplay:
             "  - {name: other-drop, match: {source: [other]}, action: drop}\n"
         )
         other = f'  - name: other\n    paths: ["{tmp_path}/other/*.log"]\n'
-        config = load_config(_config(tmp_path, rules, source_extra=other))
+        config = load_config(write_config(tmp_path, rules, source_extra=other))
         assert rule_literals(config.rules).slow_rules == ("other-drop",)
         for name, slow in (("app", False), ("other", True), (None, True)):
             keep = cold_lines_for(config.rules, format="auto", header_set=False,
@@ -510,29 +461,21 @@ class TestReplay:
         # what replay and the daemon use
         assert replay_cold_lines(config, config.sources[0]) is not None
         assert {name for name, keep in pipeline_cold_lines(config).items() if keep} == {"app"}
-        log = tmp_path / "app.log"
-        log.write_bytes(_text(seed=13, count=6000))
-        fast = list(replay_files(config, [str(log)], all_events=False))
-        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-        slow_records = list(replay_files(config, [str(log)], all_events=False))
-        assert fast == slow_records
-        assert len(fast) > 30
+        _replays_alike(config, tmp_path, monkeypatch, seed=13)
 
     def test_a_rule_on_the_logger_alone_looks_for_the_loggers_name(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A logger's name is a piece of its header line: the filter stays, the alerts too."""
         rules = RULES + "  - name: by-logger\n    match: {logger: [app.a*i]}\n    notify: [hook]\n"
-        config = load_config(_config(tmp_path, rules))
+        config = load_config(write_config(tmp_path, rules))
         literals = rule_literals(config.rules)
         assert literals.slow_rules == ()
         assert literals.literals is not None
         assert b"app.a" in literals.literals.exact
         log = tmp_path / "app.log"
         log.write_bytes(_text(seed=11, count=6000))
-        fast = list(replay_files(config, [str(log)], all_events=False))
-        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
-        slow = list(replay_files(config, [str(log)], all_events=False))
+        fast, slow = replay_both(config, log, monkeypatch)
         assert fast == slow
         assert sum(record["rule"] == "by-logger" for record in fast) > 50
 
@@ -541,7 +484,7 @@ class TestReplay:
     ) -> None:
         """A rule on the source alone could match any line: no filter, and it is named."""
         rules = RULES + "  - name: by-source\n    match: {source: [app]}\n    notify: [hook]\n"
-        config = load_config(_config(tmp_path, rules))
+        config = load_config(write_config(tmp_path, rules))
         assert rule_literals(config.rules).slow_rules == ("by-source",)
         source = config.sources[0]
         assert cold_lines_for(config.rules, format=source.format, header_set=False,
@@ -549,7 +492,7 @@ class TestReplay:
 
     def test_custom_headers_are_never_filtered_and_json_has_its_own(self, tmp_path: Path) -> None:
         """Other header shapes than logging's usual one keep every line."""
-        config = load_config(_config(tmp_path, RULES))
+        config = load_config(write_config(tmp_path, RULES))
         assert isinstance(cold_lines_for(config.rules, format="json", header_set=False,
                                          context_lines=0), ColdJsonLines)
         assert cold_lines_for(config.rules, format="auto", header_set=True,
@@ -561,17 +504,21 @@ class TestReplay:
 class TestDaemonPipeline:
     """The reader loop with the filter on: counters stay true, records at EOF go out at once."""
 
-    @pytest.fixture
-    def pipeline(self, tmp_path: Path) -> Iterator[tuple[Pipeline, Store, Path]]:
+    @staticmethod
+    def _reader(tmp_path: Path, source_extra: str) -> tuple[Pipeline, Store, Path]:
         (tmp_path / "logs").mkdir()
-        config = load_config(_config(
-            tmp_path / "logs", RULES,
-            source_extra="    start_at: beginning\n    multiline: {flush_after: 1h}\n",
+        config = load_config(write_config(
+            tmp_path / "logs", RULES, source_extra="    start_at: beginning\n" + source_extra
         ))
         store = Store.in_dir(config.state_dir)
         # no watcher runs here: every round looks at every file, so appends are seen
         tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
-        yield Pipeline(config, store, tailer, build_engine(config)), store, tmp_path / "logs"
+        return Pipeline(config, store, tailer, build_engine(config)), store, tmp_path / "logs"
+
+    @pytest.fixture
+    def pipeline(self, tmp_path: Path) -> Iterator[tuple[Pipeline, Store, Path]]:
+        reader, store, logs = self._reader(tmp_path, "    multiline: {flush_after: 1h}\n")
+        yield reader, store, logs
         store.close()
 
     def test_a_logged_traceback_at_the_end_of_the_file_is_sent_without_waiting(
@@ -617,17 +564,10 @@ class TestDaemonPipeline:
         """The daemon with ``context_lines``: the filter passes over the file's plain
         records, yet the alert's context is the lines before it, the first of them in the
         read before its own."""
-        (tmp_path / "logs").mkdir()
-        config = load_config(_config(
-            tmp_path / "logs", RULES,
-            source_extra="    start_at: beginning\n    context_lines: 3\n",
-        ))
-        store = Store.in_dir(config.state_dir)
-        tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
-        reader = Pipeline(config, store, tailer, build_engine(config))
+        reader, store, logs = self._reader(tmp_path, "    context_lines: 3\n")
         try:
             lines = [f"{STAMP.format(1, n % 1000)} INFO app n={n}" for n in range(3000)]
-            log = tmp_path / "logs" / "app.log"
+            log = logs / "app.log"
             with log.open("w", encoding="utf-8") as out:
                 out.write("".join(line + "\n" for line in lines))
             while reader.counters.lines < len(lines):
