@@ -23,7 +23,8 @@ from logwatch.jobs import cpus
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.sources.framing import LineFramer
-from tests.test_sources_coldlines import RULES, _config, _text
+from tests.coldlines_support import RULES, write_config
+from tests.test_sources_coldlines import _text
 
 
 def _raised(number: int) -> str:
@@ -281,7 +282,7 @@ class TestReplayCommand:
     def test_prints_the_same_bytes_as_one_process(
         self, tmp_path: Path, big_log: Path, flags: list[str]
     ) -> None:
-        config = _config(tmp_path, RULES)
+        config = write_config(tmp_path, RULES)
         args = ["-c", str(config), *flags, str(big_log), str(tmp_path / "missing.log")]
         alone = _replay(args, jobs="1")
         split = _replay(args, jobs=None)
@@ -297,7 +298,7 @@ class TestReplayCommand:
         self, tmp_path: Path, big_log: Path
     ) -> None:
         """stdout and stderr to one file, unbuffered: the same bytes in the same order."""
-        config = _config(tmp_path, RULES)
+        config = write_config(tmp_path, RULES)
         args = [sys.executable, "-c", _SPY, "replay", "-c", str(config), "--json",
                 str(big_log), str(tmp_path / "missing.log"), str(big_log)]
         merged = []
@@ -316,7 +317,7 @@ class TestReplayCommand:
     def test_a_closed_stdin_does_not_take_the_pipe(self, tmp_path: Path, big_log: Path) -> None:
         """Started with fd 0 closed, the pipe gets fd 0, which the child points at
         /dev/null: moved above 2 first, or nothing at all is printed."""
-        config = _config(tmp_path, RULES)
+        config = write_config(tmp_path, RULES)
         args = ["-c", str(config), "--json", str(big_log)]
         closed = subprocess.run(
             ["sh", "-c", 'exec "$0" "$@" <&-', sys.executable, "-c", _SPY, "replay", *args],
@@ -331,7 +332,7 @@ class TestReplayCommand:
         self, tmp_path: Path, big_log: Path
     ) -> None:
         """SIG_IGN survives exec: the kernel would reap the children before replay waits."""
-        config = _config(tmp_path, RULES)
+        config = write_config(tmp_path, RULES)
         argv = [sys.executable, "-c", _SPY, "replay", "-c", str(config), "--json", str(big_log)]
         ignoring = ("import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN);"
                     " os.execv(sys.argv[1], sys.argv[1:])")
@@ -346,7 +347,7 @@ class TestReplayCommand:
     ) -> None:
         """`logwatch replay ... | head -1`: exit 0 as in one process (a file that could
         not be read notwithstanding), no traceback, nothing left running."""
-        config = _config(tmp_path, RULES)
+        config = write_config(tmp_path, RULES)
         read, write = os.pipe()
         with os.fdopen(read, "rb") as reader:
             process = subprocess.Popen(

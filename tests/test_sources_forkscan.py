@@ -22,7 +22,8 @@ from logwatch.sources import forkscan
 from logwatch.sources.coldlines import ColdLines
 from logwatch.sources.forkscan import _CLAIM, ForkScan
 from logwatch.sources.framing import KeepSpans, LineFramer
-from tests.test_sources_coldlines import RULES, _config, _text
+from tests.coldlines_support import RULES, write_config
+from tests.test_sources_coldlines import _text
 
 KEEP = ColdLines(Literals(frozenset({b"could not connect"}), frozenset()), accelerate=False)
 
@@ -336,7 +337,7 @@ class TestReplayWithHelper:
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
         for path in logs:
             path.write_bytes(_text(seed=2, count=50))
-        config = load_config(_config(tmp_path, RULES))
+        config = load_config(write_config(tmp_path, RULES))
         list(replay_files(config, [str(path) for path in logs], all_events=False))
         assert asked == [(str(path), READ_SIZE) for path in logs]
 
@@ -365,7 +366,7 @@ class TestReplayWithHelper:
         log = tmp_path / "app.log"
         log.write_bytes(_text(seed=11, count=30_000) * 2)
         assert log.stat().st_size > 4 << 20  # enough reads for the helper to start
-        config = _config(tmp_path, RULES)
+        config = write_config(tmp_path, RULES)
         load_config(config)
         command = [sys.executable, "-m", "logwatch", "replay", "-c", str(config), "--json"]
         command.append(str(log))
