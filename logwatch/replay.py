@@ -283,7 +283,7 @@ def _source_for(config: Config, name: str) -> SourceConfig | None:
 
 
 def _cold_lines(config: Config, source: SourceConfig | None) -> KeepSpans | None:
-    """Lines no rule can alert on need no event unless every event is printed."""
+    """Lines no rule can take need no event unless every event is printed."""
     format = source.format if source is not None else "auto"
     return cold_lines_for(
         config.rules,

@@ -1,12 +1,13 @@
-"""Rules stage, ahead of time: the text a line must contain for any rule to alert on it.
+"""Rules stage, ahead of time: the text a line must contain for any rule to take it.
 
 Worked out once when the rules load, so a reader can pass over whole runs of
 lines with ``bytes.find`` instead of assembling each into an event that no
-rule would take. For every alerting rule the answer is one of:
+rule would take. For every rule the answer is one of:
 
 - it only matches events with a traceback (``traceback: true``, ``exception``,
-  ``function``, ``module``) or JSON ``fields``: a one-line text record never
-  satisfies it, so it needs no literal;
+  ``function``, ``module``) or, in a text source, JSON ``fields``: a one-line
+  text record never satisfies it, so it needs no literal (in a JSON source,
+  any record may have the fields: a rule on them alone makes every line matter);
 - some literal out of a set: those its ``message`` regex cannot match without
   (of the sets that would do, the one quickest to look for), or else the
   spellings of the levels it asks for, or else the fixed text of its
