@@ -79,12 +79,11 @@ class ColdJsonLines:
     def __call__(self, body: bytes) -> list[tuple[int, int]]:
         size = len(body)
         whole = [(0, size)] if size else []
-        # ANSI codes vanish before a line is read; lower-casing finds case-insensitive
-        # literals in ASCII only
-        if size == 0 or b"\x1b" in body or (self._folded and not body.isascii()):
+        # ANSI codes and a hole's NULs go before a line is read (an envelope may follow
+        # them); lower-casing finds case-insensitive literals in ASCII only
+        if (size == 0 or b"\x1b" in body or b"\0" in body
+                or (self._folded and not body.isascii())):
             return whole
-        if b"\0" in body:
-            return whole  # a hole's NULs go before a line is read: an envelope may follow
         starts = [body.rfind(b"\n", 0, size - 1) + 1]  # its successor is unknown
         self._scan(body, starts)  # the runs it may also find are the text format's
         if len(starts) * self._dense_bytes > size:
