@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from logwatch.config import Config
     from logwatch.eventpipe import EventPipe
+    from logwatch.headstart import HeadStart
     from logwatch.model import Event
 
 DEFAULT_CONFIG = "/etc/logwatch/config.yaml"
@@ -116,6 +117,21 @@ def _print_slow_rules(config: Config) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from logwatch.headstart import head_start
+
+    # Replay waits for the processes it forks: SIGCHLD ignored where it was
+    # started would have the kernel reap them, and their exit status lost.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # The first file's scan begins on a second core while the config is validated.
+    head = head_start(Path(args.config), args.files) if args.config and not args.events else None
+    try:
+        return _replay(args, head)
+    finally:
+        if head is not None:
+            head.close()
+
+
+def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
     from logwatch.errors import ConfigError
     from logwatch.eventpipe import EventPipe
     from logwatch.replay import file_events, replay_records
@@ -155,10 +171,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         for record in replay_records(config, events, all_events=args.events):
             write((encode(record) if args.json else _human_replay(record)) + "\n")
 
-    events = file_events(config, args.files, all_events=args.events, on_error=report)
-    # Replay waits for the processes it forks: SIGCHLD ignored where it was
-    # started would have the kernel reap them, and their exit status lost.
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    events = file_events(
+        config, args.files, all_events=args.events, on_error=report, head_start=head
+    )
     # With a second core, a forked process decides and prints while this one reads.
     pipe = EventPipe.start(decide, args.files)
     if pipe is None:

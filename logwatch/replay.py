@@ -11,22 +11,26 @@ that quiet would bring are not: the log ending is not the problem ending.
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from logwatch.config import Config, RouteConfig, RuleConfig, SourceConfig
 from logwatch.model import AlertStatus, Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.multiline.context import RecentLines, context_lines
-from logwatch.sources.coldlines import cold_lines_for
+from logwatch.sources.coldlines import ColdPlan, cold_plan_for
 from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import KeepSpans, LineFramer
 
 if TYPE_CHECKING:
+    # types only: `replay` starts scanning before the config is loaded (``headstart``)
+    from logwatch.config import Config, RouteConfig, RuleConfig, SourceConfig
+    from logwatch.headstart import HeadStart
     from logwatch.rules import Decision, Redactor
+    from logwatch.rules.literals import RuleLike
 
 READ_SIZE = 1 << 20
 REPLAY_SOURCE = "replay"  # the events' source, for a file no source's paths name
@@ -50,16 +54,18 @@ def file_events(
     *,
     all_events: bool,
     on_error: Callable[[str, OSError], None] = lambda name, exc: None,
+    head_start: HeadStart | None = None,
 ) -> Iterator[Event]:
     """The events of ``files`` (``-``: stdin), file after file, for ``replay_records``.
 
     Each file is read in ``READ_SIZE`` reads from its start, so a helper may
-    scan it ahead (``forkscan``).
+    scan it ahead (``forkscan``): the first, one begun before the config was
+    loaded, if its plan is the config's (``head_start``).
     """
     inputs = (
         (name, _chunks(name)) for name in files if name == "-" or _readable(name, on_error)
     )
-    return _input_events(config, inputs, all_events=all_events, files=True)
+    return _input_events(config, inputs, all_events=all_events, files=True, head=head_start)
 
 
 def replay_inputs(
@@ -79,6 +85,7 @@ def _input_events(
     *,
     all_events: bool,
     files: bool,
+    head: HeadStart | None = None,
 ) -> Iterator[Event]:
     """``files``: each name is the path its bytes are read from (``file_events``)."""
     for name, chunks in inputs:
@@ -88,9 +95,19 @@ def _input_events(
             path=name,
             file_uid=f"replay:{name}",
         )
-        keep = None if all_events else _cold_lines(config, source)
         path = name if files and name != "-" else None
-        yield from _events(config, origin, source, chunks, keep, path)
+        begun = None
+        if head is not None and path is not None:
+            begun = head.take(path, None if all_events else cold_plan(config, source))
+        head = None  # it scans the first file, or none
+        keep: KeepSpans | None
+        ahead: ForkScan | None
+        if begun is not None:
+            keep, ahead = begun
+        else:
+            keep = None if all_events else _cold_lines(config, source)
+            ahead = ForkScan.start(path, keep, READ_SIZE) if path and keep is not None else None
+        yield from _events(config, origin, source, chunks, keep, ahead)
 
 
 def replay_records(
@@ -275,25 +292,50 @@ def _readable(name: str, on_error: Callable[[str, OSError], None]) -> bool:
 def _source_for(config: Config, name: str) -> SourceConfig | None:
     if name == "-":
         return config.sources[0] if len(config.sources) == 1 else None
-    resolved = str(Path(name).resolve())
     for source in config.sources:
-        if any(fnmatch.fnmatch(resolved, pattern) for pattern in source.paths):
+        if names_file(source.paths, name):
             return source
     return None
 
 
+def names_file(paths: Iterable[str], name: str) -> bool:
+    """Does one of a source's ``paths`` (globs, made absolute) name the file ``name``?"""
+    resolved = str(Path(name).resolve())
+    # `..` in a path from the config is resolved as the file's path was
+    return any(fnmatch.fnmatch(resolved, os.path.normpath(pattern)) for pattern in paths)
+
+
 def _cold_lines(config: Config, source: SourceConfig | None) -> KeepSpans | None:
     """Lines no rule can take need no event unless every event is printed."""
+    plan = cold_plan(config, source)
+    return plan.build() if plan is not None else None
+
+
+def cold_plan(config: Config, source: SourceConfig | None) -> ColdPlan | None:
+    """The filter's plan for a file of ``source`` (None: the file no source names)."""
     format = source.format if source is not None else "auto"
-    return cold_lines_for(
+    return replay_cold_plan(
         config.rules,
         format=format,
         header_set=source is not None and source.header is not None,
+        context_lines=context_lines(config, source),
+        source=source.name if source is not None else REPLAY_SOURCE,
+    )
+
+
+def replay_cold_plan(
+    rules: Sequence[RuleLike], *, format: str, header_set: bool, context_lines: int, source: str
+) -> ColdPlan | None:
+    """``cold_plan_for`` as replay needs it, from the config or from its guess (``headstart``)."""
+    return cold_plan_for(
+        rules,
+        format=format,
+        header_set=header_set,
         # A JSON record without a time of its own is decided at the time of the
         # record before it, which must be read then (in text, a line with no
         # header keeps the record it belongs to)
-        context_lines=max(context_lines(config, source), 1 if format == "json" else 0),
-        source=source.name if source is not None else REPLAY_SOURCE,
+        context_lines=max(context_lines, 1 if format == "json" else 0),
+        source=source,
     )
 
 
@@ -303,7 +345,7 @@ def _events(
     source: SourceConfig | None,
     chunks: Iterable[bytes],
     keep: KeepSpans | None = None,
-    path: str | None = None,  # where ``chunks`` are read from: a helper may scan it ahead
+    ahead: ForkScan | None = None,  # a helper scanning the file ``chunks`` are read from
 ) -> Iterator[Event]:
     recent = RecentLines(context_lines(config, source))
     if source is None:
@@ -324,7 +366,6 @@ def _events(
             yield recent.attach(event)
         recent.trim(assembler.pending_offset())
 
-    ahead = ForkScan.start(path, keep, READ_SIZE) if path and keep else None
     kept = ahead.keep_for(framer) if ahead else keep
     try:
         for chunk in chunks:

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from logwatch.multiline.blocks import RECORD_HEADER, RECORD_HEADER_BYTES
 from logwatch.rules.literals import Literals, RuleLike, rule_literals
 from logwatch.sources.framing import KeepSpans
 from logwatch.sources.literalscan import literal_scan
 
-__all__ = ["RECORD_HEADER", "ColdLines", "cold_lines_for"]
+__all__ = ["RECORD_HEADER", "ColdLines", "ColdPlan", "cold_lines_for", "cold_plan_for"]
 
 _HEADER_AT = re.compile(RECORD_HEADER_BYTES)  # a logging header; pipeline also checks decoded lines
 # What a line that may be a plain record starts with: a digit, and no "T" where
@@ -145,19 +146,35 @@ def _record_end(body: bytes, end: int) -> int:
     return -1
 
 
-def cold_lines_for(
+@dataclass(frozen=True, slots=True)
+class ColdPlan:
+    """What a source's filter looks for: equal plans build filters with equal answers."""
+
+    literals: Literals
+    json: bool  # line by line (``coldjson``), not record by record
+    context: int  # lines kept before each kept record
+
+    def build(self) -> KeepSpans:
+        if self.json:
+            from logwatch.sources.coldjson import ColdJsonLines  # here: it imports this module
+
+            return ColdJsonLines(self.literals, context=self.context)
+        return ColdLines(self.literals, context=self.context)
+
+
+def cold_plan_for(
     rules: Sequence[RuleLike],
     *,
     format: str,
     header_set: bool,
     context_lines: int,
     source: str | None = None,
-) -> KeepSpans | None:
-    """The filter for one source, or None where every line must be framed.
+) -> ColdPlan | None:
+    """The plan of one source's filter, or None where every line must be framed.
 
     Not for a user's header pattern (other header shapes); JSON sources have
-    their own (``coldjson``). ``context_lines``: how many lines before each
-    event it carries. ``source``: its name, which rules for other sources
+    their own filter (``coldjson``). ``context_lines``: how many lines before
+    each event it carries. ``source``: its name, which rules for other sources
     never take.
     """
     if header_set:
@@ -166,8 +183,19 @@ def cold_lines_for(
     literals = rule_literals(rules, json=json, source=source).literals
     if literals is None:
         return None
-    if json:
-        from logwatch.sources.coldjson import ColdJsonLines  # here: it imports this module
+    return ColdPlan(literals, json, context_lines)
 
-        return ColdJsonLines(literals, context=context_lines)
-    return ColdLines(literals, context=context_lines)
+
+def cold_lines_for(
+    rules: Sequence[RuleLike],
+    *,
+    format: str,
+    header_set: bool,
+    context_lines: int,
+    source: str | None = None,
+) -> KeepSpans | None:
+    """The filter of ``cold_plan_for``'s plan, or None where every line must be framed."""
+    plan = cold_plan_for(
+        rules, format=format, header_set=header_set, context_lines=context_lines, source=source
+    )
+    return plan.build() if plan is not None else None

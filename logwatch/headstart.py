@@ -1,0 +1,152 @@
+"""Config text -> replay's first scan, begun before the config is validated.
+
+Validating a config costs replay ~170 ms (pydantic's import and its models'
+building, most of it), one core busy, the other idle; and on a big file the
+scan for the lines worth framing (``coldlines``, run ahead by ``forkscan``) is
+most of what comes after. The scan needs only the rules' literals and the
+file's source. So before validation, they are read from the YAML as it
+stands, the scan's plan worked out from them, and a helper set scanning the
+first file on the idle core.
+
+Validation has the last word: the plan the config gives is worked out as
+always, and the helper is kept only when the two plans are equal; otherwise
+it is stopped, and the file scanned as without it. A guess that is wrong
+(a ``${VAR}`` in a rule, a value validation would reject) costs some CPU on a
+core replay was not using, never a different answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from logwatch import replay
+from logwatch.jobs import may_fork
+from logwatch.sources.coldlines import ColdPlan
+from logwatch.sources.forkscan import ForkScan
+from logwatch.sources.framing import KeepSpans
+
+# libyaml's loader where PyYAML has it: the guess is made on the critical path
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LISTS = ("exception", "level", "source", "logger", "file", "function", "module")
+_MATCH_KEYS = frozenset((*_LISTS, "message", "min_level", "traceback", "fields"))
+
+
+class HeadStart:
+    """A helper scanning ``path`` to the plan guessed from the config's text."""
+
+    def __init__(self, path: str, plan: ColdPlan, keep: KeepSpans, scan: ForkScan) -> None:
+        self.path = path
+        self.plan = plan
+        self._keep = keep
+        self._scan: ForkScan | None = scan
+
+    def take(self, path: str, plan: ColdPlan | None) -> tuple[KeepSpans, ForkScan] | None:
+        """The filter and its helper, if ``path`` is the file it scans and ``plan`` the
+        validated config's plan for it; else the helper is stopped. Once only."""
+        scan, self._scan = self._scan, None
+        if scan is None:
+            return None
+        if path == self.path and plan == self.plan:
+            return self._keep, scan
+        scan.close()
+        return None
+
+    def close(self) -> None:
+        """Stop the helper, unless it was taken."""
+        if self._scan is not None:
+            self._scan.close()
+            self._scan = None
+
+
+def head_start(config: Path, files: Sequence[str]) -> HeadStart | None:
+    """A helper scanning ``files[0]`` to the plan the text of ``config`` gives, or None.
+
+    None where no helper may run (``jobs.may_fork``), for standard input, and
+    where the text gives no plan: unreadable, not YAML, no filter for the file.
+    """
+    if not files or files[0] == "-" or not may_fork():
+        return None
+    path = files[0]
+    try:
+        text = config.read_text(encoding="utf-8")
+        plan = guess_plan(text, config.absolute().parent, path)
+    except Exception:  # noqa: BLE001 - whatever the text holds, validation reports it
+        return None
+    if plan is None:
+        return None
+    keep = plan.build()
+    scan = ForkScan.start(path, keep, replay.READ_SIZE)
+    return HeadStart(path, plan, keep, scan) if scan is not None else None
+
+
+def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
+    """The plan for the file at ``path`` if ``text``, a config, is valid as it stands.
+
+    Raises whatever a value of an unexpected type makes it raise.
+    """
+    data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader: no tags construct objects
+    rules = [_GuessedRule.of(raw) for raw in data.get("rules") or ()]
+    if any(rule is None for rule in rules):
+        return None
+    known = [rule for rule in rules if rule is not None]
+    source = _source_for(data.get("sources") or (), base_dir, path)
+    if source is None:
+        source = {"name": replay.REPLAY_SOURCE}
+    return replay.replay_cold_plan(
+        known,
+        format=source.get("format", "auto"),
+        header_set=source.get("header") is not None,
+        context_lines=max([source.get("context_lines") or 0, *(r.context_lines for r in known)]),
+        source=source["name"],
+    )
+
+
+def _source_for(sources: Sequence[Any], base_dir: Path, path: str) -> Mapping[str, Any] | None:
+    """As ``replay`` finds it, the config's paths resolved as the models resolve them."""
+    for source in sources:
+        paths = source["paths"]
+        patterns = [paths] if isinstance(paths, str) else paths
+        if replay.names_file((str(base_dir / Path(p).expanduser()) for p in patterns), path):
+            return dict(source)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _GuessedMatch:
+    exception: tuple[str, ...] = ()
+    message: re.Pattern[str] | None = None
+    level: tuple[str, ...] = ()
+    min_level: str | None = None
+    source: tuple[str, ...] = ()
+    logger: tuple[str, ...] = ()
+    file: tuple[str, ...] = ()
+    traceback: bool | None = None
+    function: tuple[str, ...] = ()
+    module: tuple[str, ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _GuessedRule:
+    name: str
+    match: _GuessedMatch
+    context_lines: int
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> _GuessedRule | None:
+        """The rule, or None for a match key this guess does not know."""
+        given = dict(raw.get("match") or {})
+        if not given.keys() <= _MATCH_KEYS:
+            return None
+        for key in _LISTS:
+            value = given.get(key)
+            given[key] = (value,) if isinstance(value, str) else tuple(value or ())
+        if given.get("message") is not None:
+            given["message"] = re.compile(given["message"])
+        return cls(str(raw["name"]), _GuessedMatch(**given), raw.get("context_lines") or 0)
