@@ -123,7 +123,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     # started would have the kernel reap them, and their exit status lost.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # The first file's scan begins on a second core while the config is validated.
-    head = head_start(Path(args.config), args.files) if args.config and not args.events else None
+    config = Path(args.config) if args.config else None
+    head = None if args.events else head_start(config, args.files)
     try:
         return _replay(args, head)
     finally:

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from logwatch import replay
+from logwatch.defaults import DEFAULT_REPLAY_YAML
 from logwatch.jobs import may_fork
 from logwatch.sources.coldlines import ColdPlan
 from logwatch.sources.forkscan import ForkScan
@@ -64,18 +65,21 @@ class HeadStart:
             self._scan = None
 
 
-def head_start(config: Path, files: Sequence[str]) -> HeadStart | None:
+def head_start(config: Path | None, files: Sequence[str]) -> HeadStart | None:
     """A helper scanning ``files[0]`` to the plan the text of ``config`` gives, or None.
 
-    None where no helper may run (``jobs.may_fork``), for standard input, and
-    where the text gives no plan: unreadable, not YAML, no filter for the file.
+    ``config`` None: replay's built-in config. None where no helper may run
+    (``jobs.may_fork``), for standard input, and where the text gives no plan:
+    unreadable, not YAML, no filter for the file.
     """
     if not files or files[0] == "-" or not may_fork():
         return None
     path = files[0]
     try:
-        text = config.read_text(encoding="utf-8")
-        plan = guess_plan(text, config.absolute().parent, path)
+        if config is None:  # relative paths resolve against the working directory
+            plan = guess_plan(DEFAULT_REPLAY_YAML, Path.cwd(), path)
+        else:
+            plan = guess_plan(config.read_text(encoding="utf-8"), config.absolute().parent, path)
     except Exception:  # noqa: BLE001 - whatever the text holds, validation reports it
         return None
     if plan is None:

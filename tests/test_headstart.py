@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from logwatch import headstart, replay
-from logwatch.config import load_config
+from logwatch.config import default_replay_config, load_config
+from logwatch.defaults import DEFAULT_REPLAY_YAML
 from logwatch.headstart import guess_plan, head_start
 from logwatch.replay import cold_plan, file_events, replay_records
 from logwatch.sources.forkscan import ForkScan
@@ -60,6 +61,22 @@ def test_the_guess_is_the_plan_the_validated_config_gives(
     log = tmp_path / "app.log" if where == "a source's" else tmp_path / "elsewhere" / "x.txt"
     expected = _validated_plan(path, log)
     assert guess_plan(path.read_text(), tmp_path, str(log)) == expected
+
+
+def test_without_a_config_the_guess_is_the_built_in_configs_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _big_log(tmp_path, monkeypatch)
+    config = default_replay_config()
+    plan = cold_plan(config, None)
+    assert plan is not None  # tracebacks and ERROR/CRITICAL records
+    assert guess_plan(DEFAULT_REPLAY_YAML, tmp_path, str(log)) == plan
+    head = head_start(None, [str(log)])
+    assert head is not None
+    try:
+        assert head.plan == plan
+    finally:
+        head.close()
 
 
 def test_a_rule_for_another_source_costs_this_one_nothing(tmp_path: Path) -> None:

@@ -14,21 +14,9 @@ from logwatch.config.document import parse_document
 from logwatch.config.models import Config
 from logwatch.config.plugins import build_notifiers
 from logwatch.config.problems import START, Positions, ProblemLog
+from logwatch.defaults import DEFAULT_REPLAY_YAML
 from logwatch.errors import ConfigError, ConfigProblem
 from logwatch.notifiers.base import SHARED_STATE
-
-# SPEC: without -c, replay alerts on every traceback and every ERROR/CRITICAL record.
-DEFAULT_REPLAY_YAML = """\
-rules:
-  - name: traceback
-    match: {traceback: true}
-    notify: [console]
-  - name: error
-    match: {level: [ERROR, CRITICAL]}
-    notify: [console]
-notifiers:
-  console: {type: console}
-"""
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
