@@ -78,8 +78,10 @@ def head_start(config: Path | None, files: Sequence[str]) -> HeadStart | None:
     try:
         if config is None:  # relative paths resolve against the working directory
             plan = guess_plan(DEFAULT_REPLAY_YAML, Path.cwd(), path)
-        else:
+        elif config.is_file():  # a pipe (`-c <(...)`) is read once, by the config loader
             plan = guess_plan(config.read_text(encoding="utf-8"), config.absolute().parent, path)
+        else:
+            return None
     except Exception:  # noqa: BLE001 - whatever the text holds, validation reports it
         return None
     if plan is None:

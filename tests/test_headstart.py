@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,24 @@ def test_no_head_start_for_standard_input_or_a_missing_config(
 
 
 class TestReplay:
+    def test_a_config_read_from_a_pipe_is_read_once_by_the_loader(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`-c <(make-config)`: the guess must not take the text the loader reads."""
+        log = _big_log(tmp_path, monkeypatch)
+        text = _config(tmp_path, RULES).read_text()
+        fifo = tmp_path / "config.fifo"
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=fifo.write_text, args=(text,))
+        writer.start()
+        try:
+            assert head_start(fifo, [str(log)]) is None
+            config = load_config(fifo)
+        finally:
+            writer.join(timeout=30)
+        assert [rule.name for rule in config.rules] == ["quiet", "db", "crit", "tracebacks"]
+
+
     def test_a_right_guess_scans_the_first_file_and_replay_takes_its_answers(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
