@@ -31,9 +31,11 @@ from logwatch.jobs import may_fork
 from logwatch.sources.coldlines import ColdPlan
 from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import KeepSpans
+from logwatch.sources.paths import names_file
 
 # libyaml's loader where PyYAML has it: the guess is made on the critical path
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAX_C_NESTS = 1000  # brackets in all: libyaml is fine 10,000 deep, not 100,000
 _LISTS = ("exception", "level", "source", "logger", "file", "function", "module")
 _MATCH_KEYS = frozenset((*_LISTS, "message", "min_level", "traceback", "fields"))
 
@@ -82,12 +84,14 @@ def head_start(config: Path | None, files: Sequence[str]) -> HeadStart | None:
             plan = guess_plan(config.read_text(encoding="utf-8"), config.absolute().parent, path)
         else:
             return None
-    except Exception:  # noqa: BLE001 - whatever the text holds, validation reports it
+        if plan is None:
+            return None
+        keep = plan.build()
+        scan = ForkScan.start(path, keep, replay.READ_SIZE)
+    # Whatever the text holds, validation reports it; and what a guess would
+    # build (a literal hyperscan rejects, say) may be no part of the config.
+    except Exception:  # noqa: BLE001
         return None
-    if plan is None:
-        return None
-    keep = plan.build()
-    scan = ForkScan.start(path, keep, replay.READ_SIZE)
     return HeadStart(path, plan, keep, scan) if scan is not None else None
 
 
@@ -96,7 +100,12 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
 
     Raises whatever a value of an unexpected type makes it raise.
     """
-    data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader: no tags construct objects
+    # libyaml composes nested collections by recursing in C: a deep enough nest
+    # would crash the process, where Python's parser raises (and the config
+    # loader reports it)
+    nests = text.count("[") + text.count("{")
+    loader = _LOADER if nests < _MAX_C_NESTS else yaml.SafeLoader
+    data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader: no tags construct objects
     rules = [_GuessedRule.of(raw) for raw in data.get("rules") or ()]
     if any(rule is None for rule in rules):
         return None
@@ -116,11 +125,16 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
 def _source_for(sources: Sequence[Any], base_dir: Path, path: str) -> Mapping[str, Any] | None:
     """As ``replay`` finds it, the config's paths resolved as the models resolve them."""
     for source in sources:
-        paths = source["paths"]
-        patterns = [paths] if isinstance(paths, str) else paths
-        if replay.names_file((str(base_dir / Path(p).expanduser()) for p in patterns), path):
+        patterns, exclude = (_strings(source.get(key)) for key in ("paths", "exclude"))
+        absolute = [str(base_dir / Path(pattern).expanduser()) for pattern in patterns]
+        if names_file(absolute, exclude, path):
             return dict(source)
     return None
+
+
+def _strings(value: Any) -> tuple[Any, ...]:
+    """A list field as validation reads it: one string stands for a list of it."""
+    return (value,) if isinstance(value, str) else tuple(value or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +165,7 @@ class _GuessedRule:
         if not given.keys() <= _MATCH_KEYS:
             return None
         for key in _LISTS:
-            value = given.get(key)
-            given[key] = (value,) if isinstance(value, str) else tuple(value or ())
+            given[key] = _strings(given.get(key))
         if given.get("message") is not None:
             given["message"] = re.compile(given["message"])
         return cls(str(raw["name"]), _GuessedMatch(**given), raw.get("context_lines") or 0)

@@ -10,8 +10,6 @@ that quiet would bring are not: the log ending is not the problem ending.
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from logwatch.multiline.context import RecentLines, context_lines
 from logwatch.sources.coldlines import ColdPlan, cold_plan_for
 from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import KeepSpans, LineFramer
+from logwatch.sources.paths import names_file
 
 if TYPE_CHECKING:
     # types only: `replay` starts scanning before the config is loaded (``headstart``)
@@ -293,16 +292,9 @@ def _source_for(config: Config, name: str) -> SourceConfig | None:
     if name == "-":
         return config.sources[0] if len(config.sources) == 1 else None
     for source in config.sources:
-        if names_file(source.paths, name):
+        if names_file(source.paths, source.exclude, name):
             return source
     return None
-
-
-def names_file(paths: Iterable[str], name: str) -> bool:
-    """Does one of a source's ``paths`` (globs, made absolute) name the file ``name``?"""
-    resolved = str(Path(name).resolve())
-    # `..` in a path from the config is resolved as the file's path was
-    return any(fnmatch.fnmatch(resolved, os.path.normpath(pattern)) for pattern in paths)
 
 
 def _cold_lines(config: Config, source: SourceConfig | None) -> KeepSpans | None:

@@ -66,6 +66,15 @@ class TestBrokenYaml:
             "cfg.yaml:2:15: invalid YAML: unprintable character U+0000"
         ]
 
+    @pytest.mark.parametrize("depth", [5_000, 100_000])
+    def test_collections_nested_past_the_parsers_recursion_are_one_problem(
+        self, depth: int
+    ) -> None:
+        """Not a RecursionError's traceback: a config problem, as for any broken YAML."""
+        assert problems("rules: " + "[" * depth + "]" * depth + "\n") == [
+            "cfg.yaml:1:1: invalid YAML: collections nested too deeply"
+        ]
+
     def test_explicit_tag_on_a_wrong_value(self) -> None:
         """`!!int abc` is a problem at the value, not a crash."""
         assert problems("delivery: {batch: !!int abc}\n") == [

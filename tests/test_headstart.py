@@ -17,6 +17,7 @@ from logwatch.config import default_replay_config, load_config
 from logwatch.defaults import DEFAULT_REPLAY_YAML
 from logwatch.headstart import guess_plan, head_start
 from logwatch.replay import cold_plan, file_events, replay_records
+from logwatch.sources.coldlines import ColdPlan
 from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import KeepSpans
 from tests.coldlines_support import RULES, write_config
@@ -125,8 +126,10 @@ def test_a_variable_in_a_rule_makes_another_plan(
 @pytest.mark.parametrize(
     "text",
     ["rules: [\n", "- a list\n", "rules:\n  - name: x\n    match: {colour: red}\n",
-     "rules:\n  - name: x\n    match: {message: '('}\n", "sources: [{name: a}]\n"],
-    ids=["broken YAML", "not a mapping", "an unknown key", "a bad regex", "no paths"],
+     "rules:\n  - name: x\n    match: {message: '('}\n", "sources: [{name: a}]\n",
+     "rules: " + "[" * 100_000 + "]" * 100_000 + "\n"],
+    ids=["broken YAML", "not a mapping", "an unknown key", "a bad regex", "no paths",
+         "nested past libyaml's recursion"],
 )
 def test_a_text_validation_rejects_or_the_guess_does_not_know_starts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
@@ -134,6 +137,21 @@ def test_a_text_validation_rejects_or_the_guess_does_not_know_starts_nothing(
     log = _big_log(tmp_path, monkeypatch)
     path = tmp_path / "logwatch.yaml"
     path.write_text(text)
+    monkeypatch.setattr(ForkScan, "start", _never)
+    assert head_start(path, [str(log)]) is None
+
+
+def test_a_guess_whose_filter_cannot_be_built_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building may fail on a guess that is no part of the config; replay goes on."""
+    log = _big_log(tmp_path, monkeypatch)
+    path = _config(tmp_path, RULES)
+
+    def refuse(plan: ColdPlan) -> KeepSpans:
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(ColdPlan, "build", refuse)
     monkeypatch.setattr(ForkScan, "start", _never)
     assert head_start(path, [str(log)]) is None
 

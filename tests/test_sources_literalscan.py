@@ -108,6 +108,17 @@ class TestAcceleratedScan:
         assert _starts(scan, body) == {4, 8, 12}
 
 
+    def test_a_literal_past_hyperscans_limits_falls_back_to_the_passes(self) -> None:
+        """A rule may hold thousands of bytes of fixed text; hyperscan refuses such a
+        pattern, and the scan is then the standard library's, finding the same lines."""
+        long = b"abc" * 3000
+        scan = literalscan.literal_scan([long, b"short"], [], accelerate=True)
+        assert literalscan._hyperscan((long, b"short"), (), ()) is None
+        body = b"x\n" + long + b"\nshort one\nab\n"
+        assert scan(body, []) is None  # the passes leave the runs to coldlines' regex
+        assert _starts(scan, body) == {2, 2 + len(long) + 1}
+
+
 class TestPlainScan:
     def test_case_folded_literals_match_any_ascii_case(self) -> None:
         scan = literalscan.literal_scan([], [b"denied"], accelerate=False)

@@ -53,6 +53,8 @@ def parse_document(text: str, log: ProblemLog, environ: Mapping[str, str]) -> An
         column = exc.position - text.rfind("\n", 0, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         log.add(Position(line, column), f"invalid YAML: unprintable character U+{code:04X}")
+    except RecursionError:  # the parser and the conversion recurse once a level
+        log.add(Position(1, 1), "invalid YAML: collections nested too deeply")
     log.raise_if_any()
     return None
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-import fnmatch
 import glob
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from logwatch.sources.paths import excluded
 from logwatch.sources.values import SourceSpec
 
 logger = logging.getLogger(__name__)
@@ -19,16 +19,6 @@ class Scope(enum.Enum):
 
     FILES = "files"  # its entries: the globs match files in it
     SUBDIRS = "subdirs"  # only its subdirectories: a wildcard directory component above
-
-
-def excluded(path: str, patterns: Iterable[str]) -> bool:
-    name: str | None = None  # a Path per path costs more than the glob itself: only if asked
-    for pattern in patterns:
-        if name is None:
-            name = Path(path).name
-        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(name, pattern):
-            return True
-    return False
 
 
 def expand(sources: Iterable[SourceSpec]) -> dict[str, str]:

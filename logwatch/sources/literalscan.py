@@ -119,13 +119,16 @@ def _hyperscan(
            for pattern in patterns]
     )
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
-    database.compile(
-        expressions=expressions,
-        ids=list(range(len(expressions))),
-        elements=len(expressions),
-        flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0, 0]
-        + [hs.HS_FLAG_MULTILINE] * len(patterns),
-    )
+    try:
+        database.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0, 0]
+            + [hs.HS_FLAG_MULTILINE] * len(patterns),
+        )
+    except hs.error:
+        return None  # past one of its limits (a literal of thousands of bytes): the passes do
     sizes = [len(literal) for literal in literals]
     lock = threading.Lock()  # one scratch space per database
 
