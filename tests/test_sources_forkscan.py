@@ -300,6 +300,33 @@ class TestForkScan:
             time.sleep(0.001)
             forkscan.reap_killed()
 
+    def test_the_helper_answers_every_read_before_replay_takes_any(self, tmp_path: Path) -> None:
+        """Its answers wait in the pipe while the config is validated (``headstart``):
+        the pipe holds a storm's worth, ~20 KB a read here, and the helper is done."""
+        path = tmp_path / "dense.log"
+        path.write_bytes(b"2026-03-01 12:00:00 x\n" * 30_000)
+        read_size = 16384
+
+        def every_line(body: bytes) -> list[tuple[int, int]]:
+            return [(at, at + 22) for at in range(0, len(body), 22)]
+
+        reads = _reads(path, read_size)
+        assert len(reads) * (read_size // 22) * 24 > 4 * 65536  # far more than a default pipe
+        scan = ForkScan(str(path), every_line, read_size, path.stat().st_size)
+        try:
+            pid = scan._pid
+            assert pid is not None
+            deadline = time.monotonic() + 30
+            while os.waitpid(pid, os.WNOHANG) == (0, 0):  # nothing taken from the pipe
+                assert time.monotonic() < deadline, "the helper waits for room in its pipe"
+                time.sleep(0.01)
+            scan._pid = None  # reaped here
+            got = _frame(reads, scan.keep_for)
+            assert scan.answered_ahead == len(reads)
+        finally:
+            scan.close()
+        assert got == _frame(reads, lambda framer: every_line)
+
     def test_no_helper_where_it_cannot_pay_or_run(
         self, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
