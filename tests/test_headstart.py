@@ -141,22 +141,7 @@ def test_a_text_validation_rejects_or_the_guess_does_not_know_starts_nothing(
     assert head_start(path, [str(log)]) is None
 
 
-def test_a_guess_whose_filter_cannot_be_built_starts_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Building may fail on a guess that is no part of the config; replay goes on."""
-    log = _big_log(tmp_path, monkeypatch)
-    path = _config(tmp_path, RULES)
-
-    def refuse(plan: ColdPlan) -> KeepSpans:
-        raise RuntimeError("no")
-
-    monkeypatch.setattr(ColdPlan, "build", refuse)
-    monkeypatch.setattr(ForkScan, "start", _never)
-    assert head_start(path, [str(log)]) is None
-
-
-def test_no_head_start_for_standard_input_or_a_missing_config(
+def test_no_head_start_for_standard_input_a_missing_config_or_a_filter_not_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = _big_log(tmp_path, monkeypatch)
@@ -165,6 +150,13 @@ def test_no_head_start_for_standard_input_or_a_missing_config(
     assert head_start(path, ["-", str(log)]) is None
     assert head_start(tmp_path / "missing.yaml", [str(log)]) is None
     assert head_start(path, []) is None
+
+    def refuse(plan: ColdPlan) -> KeepSpans:
+        raise RuntimeError("no")
+
+    # building may fail on a guess that is no part of the config: replay goes on
+    monkeypatch.setattr(ColdPlan, "build", refuse)
+    assert head_start(path, [str(log)]) is None
 
 
 class TestReplay:
@@ -185,22 +177,11 @@ class TestReplay:
             writer.join(timeout=30)
         assert [rule.name for rule in config.rules] == ["quiet", "db", "crit", "tracebacks"]
 
-
     def test_a_right_guess_scans_the_first_file_and_replay_takes_its_answers(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         log = _big_log(tmp_path, monkeypatch)
-        path = _config(tmp_path, RULES)
-        expected = _replayed(path, log, None)
-        head = head_start(path, [str(log)])
-        assert head is not None
-        scan = head._scan
-        assert scan is not None
-        started = _count_starts(monkeypatch)
-        try:
-            assert _replayed(path, log, head) == expected
-        finally:
-            head.close()
+        scan, started = _replay_both_ways(_config(tmp_path, RULES), log, monkeypatch)
         assert started == []  # replay started no helper of its own
         assert scan.answered_ahead > 0
         assert scan._pid is None  # replay closed it when the file was read
@@ -211,17 +192,7 @@ class TestReplay:
         monkeypatch.setenv("WANTED", "could not connect")
         log = _big_log(tmp_path, monkeypatch)
         extra = "  - {name: v, match: {message: '${WANTED}'}, notify: hook}\n"
-        path = _config(tmp_path, RULES + extra)
-        expected = _replayed(path, log, None)
-        head = head_start(path, [str(log)])
-        assert head is not None
-        scan = head._scan
-        assert scan is not None
-        started = _count_starts(monkeypatch)
-        try:
-            assert _replayed(path, log, head) == expected
-        finally:
-            head.close()
+        scan, started = _replay_both_ways(_config(tmp_path, RULES + extra), log, monkeypatch)
         assert scan._pid is None
         assert scan.answered_ahead == 0
         assert started == [str(log)]  # replay's own helper, to the validated plan
@@ -234,10 +205,7 @@ class TestReplay:
         other = tmp_path / "other.log"
         other.write_bytes(log.read_bytes())
         path = _config(tmp_path, RULES)
-        head = head_start(path, [str(log)])
-        assert head is not None
-        scan = head._scan
-        assert scan is not None
+        head, scan = _begun(path, log)
         expected = _replayed(path, other, None)
         assert _replayed(path, other, head) == expected
         assert scan._pid is None
@@ -250,10 +218,7 @@ class TestReplay:
         given anyway is stopped."""
         log = _big_log(tmp_path, monkeypatch)
         path = _config(tmp_path, RULES)
-        head = head_start(path, [str(log)])
-        assert head is not None
-        scan = head._scan
-        assert scan is not None
+        head, scan = _begun(path, log)
         config = load_config(path)
         list(file_events(config, [str(log)], all_events=True, head_start=head))
         assert scan._pid is None
@@ -281,6 +246,29 @@ class TestReplay:
         assert done.returncode == 2
         assert done.stdout == ""
         assert str(path) in done.stderr
+
+
+def _begun(path: Path, log: Path) -> tuple[headstart.HeadStart, ForkScan]:
+    head = head_start(path, [str(log)])
+    assert head is not None
+    scan = head._scan
+    assert scan is not None
+    return head, scan
+
+
+def _replay_both_ways(
+    path: Path, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ForkScan, list[str]]:
+    """The head start's helper, and the files replay started its own for, once the
+    replay with the head start printed what the replay without it did."""
+    expected = _replayed(path, log, None)
+    head, scan = _begun(path, log)
+    started = _count_starts(monkeypatch)
+    try:
+        assert _replayed(path, log, head) == expected
+    finally:
+        head.close()
+    return scan, started
 
 
 def _never(*args: Any) -> None:
