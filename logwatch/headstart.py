@@ -35,7 +35,7 @@ from logwatch.sources.paths import names_file
 
 # libyaml's loader where PyYAML has it: the guess is made on the critical path
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_MAX_C_NESTS = 1000  # brackets in all: libyaml is fine 10,000 deep, not 100,000
+_MAX_C_NESTS = 2000  # libyaml is fine 10,000 deep, not 50,000
 _LISTS = ("exception", "level", "source", "logger", "file", "function", "module")
 _MATCH_KEYS = frozenset((*_LISTS, "message", "min_level", "traceback", "fields"))
 
@@ -102,8 +102,8 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
     """
     # libyaml composes nested collections by recursing in C: a deep enough nest
     # would crash the process, where Python's parser raises (and the config
-    # loader reports it)
-    nests = text.count("[") + text.count("{")
+    # loader reports it). Each level takes a bracket, or a column of one line.
+    nests = text.count("[") + text.count("{") + max(map(len, text.splitlines()), default=0)
     loader = _LOADER if nests < _MAX_C_NESTS else yaml.SafeLoader
     data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader: no tags construct objects
     rules = [_GuessedRule.of(raw) for raw in data.get("rules") or ()]
@@ -125,7 +125,7 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
 def _source_for(sources: Sequence[Any], base_dir: Path, path: str) -> Mapping[str, Any] | None:
     """As ``replay`` finds it, the config's paths resolved as the models resolve them."""
     for source in sources:
-        patterns, exclude = (_strings(source.get(key)) for key in ("paths", "exclude"))
+        patterns, exclude = _strings(source["paths"]), _strings(source.get("exclude"))
         absolute = [str(base_dir / Path(pattern).expanduser()) for pattern in patterns]
         if names_file(absolute, exclude, path):
             return dict(source)
@@ -161,11 +161,12 @@ class _GuessedRule:
     @classmethod
     def of(cls, raw: Mapping[str, Any]) -> _GuessedRule | None:
         """The rule, or None for a match key this guess does not know."""
+        name = raw["name"]
         given = dict(raw.get("match") or {})
-        if not given.keys() <= _MATCH_KEYS:
-            return None
+        if not isinstance(name, str) or not given.keys() <= _MATCH_KEYS:
+            return None  # (a name of nested aliases would take ages to print)
         for key in _LISTS:
             given[key] = _strings(given.get(key))
         if given.get("message") is not None:
             given["message"] = re.compile(given["message"])
-        return cls(str(raw["name"]), _GuessedMatch(**given), raw.get("context_lines") or 0)
+        return cls(name, _GuessedMatch(**given), raw.get("context_lines") or 0)

@@ -81,6 +81,8 @@ def run_file(path: Path, default_config: Callable[[], Config] | None = None) -> 
         document = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RuleTestError(f"{path}: cannot read: {exc}") from exc
+    except RecursionError as exc:
+        raise RuleTestError(f"{path}: cannot read: collections nested too deeply") from exc
     if not isinstance(document, dict):
         raise RuleTestError(f"{path}: a test file is a mapping with config and tests")
     config = _config(path, text, document, default_config)

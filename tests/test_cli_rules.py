@@ -99,6 +99,16 @@ class TestRuleTests:
         assert result.stderr.startswith(f"{test_file}:2:41: no notifier 'nope'")
 
 
+    def test_a_test_file_nested_too_deeply_is_an_error_not_a_traceback(
+        self, tmp_path: Path
+    ) -> None:
+        test_file = tmp_path / "t.yaml"
+        test_file.write_text("input: " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+        result = logwatch("test", str(test_file))
+        assert result.returncode == 1
+        assert result.stderr == f"{test_file}: cannot read: collections nested too deeply\n"
+
+
 class TestExamples:
     def test_shipped_rule_tests_pass(self) -> None:
         """examples/grading-test.yaml documents the grading; it must keep passing."""

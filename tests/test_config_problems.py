@@ -75,6 +75,18 @@ class TestBrokenYaml:
             "cfg.yaml:1:1: invalid YAML: collections nested too deeply"
         ]
 
+    def test_aliases_of_aliases_past_a_hundred_thousand_values_are_one_problem(self) -> None:
+        """A few hundred bytes of aliases (a "billion laughs") would be a billion values."""
+        levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in range(1, 9):
+            refs = ", ".join([f"*a{level - 1}"] * 10)
+            levels.append(f"a{level}: &a{level} [{refs}]")
+        text = "labels_not_a_key:\n" + "".join(f"  {line}\n" for line in levels)
+        assert len(text) < 1000
+        assert problems(text) == [
+            "cfg.yaml:1:1: invalid YAML: over 100,000 values, aliases expanded"
+        ]
+
     def test_explicit_tag_on_a_wrong_value(self) -> None:
         """`!!int abc` is a problem at the value, not a crash."""
         assert problems("delivery: {batch: !!int abc}\n") == [

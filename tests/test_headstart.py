@@ -127,9 +127,14 @@ def test_a_variable_in_a_rule_makes_another_plan(
     "text",
     ["rules: [\n", "- a list\n", "rules:\n  - name: x\n    match: {colour: red}\n",
      "rules:\n  - name: x\n    match: {message: '('}\n", "sources: [{name: a}]\n",
-     "rules: " + "[" * 100_000 + "]" * 100_000 + "\n"],
+     "rules: " + "[" * 100_000 + "]" * 100_000 + "\n",
+     "rules:\n" + "- " * 60_000 + "x\n",
+     "l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n"
+     + "".join(f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]\n" for n in range(1, 9))
+     + "rules:\n  - name: *l8\n    match: {message: could not connect}\n"],
     ids=["broken YAML", "not a mapping", "an unknown key", "a bad regex", "no paths",
-         "nested past libyaml's recursion"],
+         "nested past libyaml's recursion", "the same in block style",
+         "a name of a billion aliases"],
 )
 def test_a_text_validation_rejects_or_the_guess_does_not_know_starts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
@@ -137,8 +142,9 @@ def test_a_text_validation_rejects_or_the_guess_does_not_know_starts_nothing(
     log = _big_log(tmp_path, monkeypatch)
     path = tmp_path / "logwatch.yaml"
     path.write_text(text)
-    monkeypatch.setattr(ForkScan, "start", _never)
+    started = _count_starts(monkeypatch)
     assert head_start(path, [str(log)]) is None
+    assert started == []  # no guess: no helper asked for
 
 
 def test_no_head_start_for_standard_input_a_missing_config_or_a_filter_not_built(
@@ -146,10 +152,11 @@ def test_no_head_start_for_standard_input_a_missing_config_or_a_filter_not_built
 ) -> None:
     log = _big_log(tmp_path, monkeypatch)
     path = _config(tmp_path, RULES)
-    monkeypatch.setattr(ForkScan, "start", _never)
+    started = _count_starts(monkeypatch)
     assert head_start(path, ["-", str(log)]) is None
     assert head_start(tmp_path / "missing.yaml", [str(log)]) is None
     assert head_start(path, []) is None
+    assert started == []
 
     def refuse(plan: ColdPlan) -> KeepSpans:
         raise RuntimeError("no")
@@ -157,6 +164,7 @@ def test_no_head_start_for_standard_input_a_missing_config_or_a_filter_not_built
     # building may fail on a guess that is no part of the config: replay goes on
     monkeypatch.setattr(ColdPlan, "build", refuse)
     assert head_start(path, [str(log)]) is None
+    assert started == []
 
 
 class TestReplay:
@@ -269,10 +277,6 @@ def _replay_both_ways(
     finally:
         head.close()
     return scan, started
-
-
-def _never(*args: Any) -> None:
-    raise AssertionError("no helper was to be started")
 
 
 def _count_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,22 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _daemon_reads(paths: list[str], exclude: list[str]) -> set[Path]:
-    """What ``discovery.expand`` gives the source: its globs, less what ``exclude`` names."""
+def _listed(paths: list[str], exclude: list[str]) -> set[str]:
+    """The names the daemon's globs list (``discovery.expand``), less ``exclude``; each
+    pattern also with its fixed directories resolved, as replay matches a real path."""
+    patterns = paths + [str(_fixed_resolved(pattern)) for pattern in paths]
     return {
-        Path(found).resolve()
-        for pattern in paths
+        os.path.normpath(found)
+        for pattern in patterns
         for found in glob.glob(pattern, recursive=True)  # noqa: PTH207 - as discovery does
         if not excluded(found, exclude)
     }
+
+
+def _fixed_resolved(pattern: str) -> Path:
+    parts = Path(pattern).parts
+    fixed = next(at for at, part in enumerate(parts) if "*" in part or at == len(parts) - 1)
+    return Path(*parts[:fixed]).resolve().joinpath(*parts[fixed:])
 
 
 @pytest.mark.parametrize(
@@ -40,6 +49,7 @@ def _daemon_reads(paths: list[str], exclude: list[str]) -> set[Path]:
         (["R/etc/../logs/a.log"], []),
         (["plain/*.log"], []),
         (["plain/*.log"], ["skip.log"]),  # by file name
+        (["plain/*.log"], ["link.log"]),  # by the name of a link, not of its target
         (["plain/**/*.log"], ["*/deep/*"]),  # by path
         (["plain/*.log*", "g/*.log"], ["*.1"]),
     ],
@@ -47,12 +57,15 @@ def _daemon_reads(paths: list[str], exclude: list[str]) -> set[Path]:
 def test_replay_names_the_files_the_daemon_reads(
     tree: Path, paths: list[str], exclude: list[str]
 ) -> None:
+    """A file is named under the name it is given or its real path; the target of a
+    symlinked log, replayed by its own name, is not (that name is none the globs list)."""
     absolute = [str(tree / pattern) for pattern in paths]
-    reads = _daemon_reads(absolute, exclude)
-    assert reads  # each case names something
+    listed = _listed(absolute, exclude)
+    assert listed  # each case names something
     for file in sorted(tree.rglob("*")):
         if file.is_file():
-            assert names_file(absolute, exclude, str(file)) == (file.resolve() in reads), file
+            expected = str(file) in listed or str(file.resolve()) in listed
+            assert names_file(absolute, exclude, str(file)) == expected, file
 
 
 def test_a_relative_name_is_taken_from_the_working_directory(
@@ -70,3 +83,17 @@ def test_a_name_that_is_no_file_is_named_by_its_text(tree: Path) -> None:
     assert names_file([pattern], [], str(tree / "S/logs/new.log"))
     assert not names_file([pattern], [], str(tree / "R/logs/new.log"))
     assert not names_file([pattern], ["new.*"], str(tree / "S/logs/new.log"))
+
+
+def test_names_are_matched_without_listing_a_directory(tree: Path) -> None:
+    """A symlink loop under ``**`` makes glob's listing grow without end; the names
+    alone are looked at. A name glob would pass over (hidden) is not named."""
+    (tree / "plain" / "deep" / "up").symlink_to(tree / "plain")
+    (tree / "plain" / "deep" / "up2").symlink_to(tree / "plain")
+    pattern = str(tree / "plain/**/*.log")
+    assert names_file([pattern], [], str(tree / "plain/deep/up/up2/up/deep/y.log"))
+    assert names_file([pattern], [], str(tree / "plain/x.log"))
+    assert not names_file([pattern], [], str(tree / "plain/.hidden/x.log"))
+    assert not names_file([pattern], [], str(tree / "plain/.x.log"))
+    assert not names_file([str(tree / "plain/*.log")], [], str(tree / "plain/deep/y.log"))
+    assert not names_file([pattern], [], "bad\0name.log")

@@ -55,8 +55,20 @@ def parse_document(text: str, log: ProblemLog, environ: Mapping[str, str]) -> An
         log.add(Position(line, column), f"invalid YAML: unprintable character U+{code:04X}")
     except RecursionError:  # the parser and the conversion recurse once a level
         log.add(Position(1, 1), "invalid YAML: collections nested too deeply")
+    except _TooManyValuesError:
+        log.add(Position(1, 1), f"invalid YAML: over {MAX_VALUES:,} values, aliases expanded")
     log.raise_if_any()
     return None
+
+
+# Each alias is converted again where it is used (each place keeps its own
+# positions): ten aliases to ten aliases to ... would be a billion values from
+# a few hundred bytes. A config has hundreds.
+MAX_VALUES = 100_000
+
+
+class _TooManyValuesError(Exception):
+    pass
 
 
 class _Converter:
@@ -65,8 +77,12 @@ class _Converter:
         self._log = log
         self._environ = environ
         self._open: set[int] = set()  # nodes being converted: an alias cycle revisits one
+        self._left = MAX_VALUES
 
     def convert(self, node: Node, loc: Loc) -> Any:
+        self._left -= 1
+        if self._left < 0:
+            raise _TooManyValuesError
         if id(node) in self._open:
             self._log.at_value(loc, f"{format_loc(loc)}: an alias refers to itself")
             return None

@@ -1,16 +1,20 @@
 """A source's path globs -> whether they name a file: the daemon's answer, for one path.
 
 The daemon finds a source's files with ``glob`` (``discovery``); ``replay``
-is given a file and asks which source names it. Both must agree: through
-symlinks (to the file, or to a directory before a ``..``) and ``exclude``.
+is given a file and asks which source names it. It answers from the names
+alone, as ``glob`` matches them (a wildcard stays within one directory, and
+passes over hidden names; ``**`` spans directories), without listing any
+directory: a tree of 50,000 files, one the user may not list, or a symlink
+loop under ``**`` costs nothing. A file is named under the name it was given
+or under its real path, the directories before the pattern's first wildcard
+resolved too (a link before a ``..``), less the ``exclude`` globs.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import glob
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _MAGIC = frozenset("*?[")
@@ -28,35 +32,43 @@ def excluded(path: str, patterns: Iterable[str]) -> bool:
 
 
 def names_file(paths: Iterable[str], exclude: Iterable[str], name: str) -> bool:
-    """Do a source's ``paths`` (absolute globs) name the file ``name``, less its ``exclude``?
-
-    A file is named when the globs find it, under any of its names, as the
-    daemon's do; a name that is no file (a rule test's input) by its text.
-    """
+    """Do a source's ``paths`` (absolute globs) name the file ``name``, less its ``exclude``?"""
     try:
-        wanted = Path(name).stat()
-    except OSError:
-        return _names_by_text(paths, exclude, name)
-    exclude = tuple(exclude)
+        given = os.path.normpath(Path(name).absolute())
+        real = str(Path(name).resolve())
+    except (OSError, ValueError):  # a NUL in the name, a symlink loop
+        return False
+    files = [Path(given).parts, Path(real).parts]
     for pattern in paths:
-        for found in glob.glob(pattern, recursive=True):  # noqa: PTH207 - as discovery globs
-            if not excluded(found, exclude) and _same(found, wanted):
-                return True
+        patterns = {Path(pattern).parts, Path(_resolved(pattern)).parts}
+        if any(_glob_match(file, glob) for file in files for glob in patterns):
+            exclude = tuple(exclude)
+            return not (excluded(given, exclude) or excluded(real, exclude))
     return False
 
 
-def _same(path: str, wanted: os.stat_result) -> bool:
-    try:
-        return os.path.samestat(Path(path).stat(), wanted)
-    except OSError:  # gone since the glob
+def _glob_match(parts: Sequence[str], pattern: Sequence[str]) -> bool:
+    """Would ``glob.glob(pattern, recursive=True)`` list the path of these parts?"""
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":  # any number of directories, none hidden
+        return any(
+            _glob_match(parts[skip:], rest)
+            for skip in range(len(parts) + 1)
+            if not any(part.startswith(".") for part in parts[:skip])
+        )
+    if not parts:
         return False
-
-
-def _names_by_text(paths: Iterable[str], exclude: Iterable[str], name: str) -> bool:
-    resolved = str(Path(name).resolve())
-    return any(fnmatch.fnmatch(resolved, _resolved(pattern)) for pattern in paths) and not (
-        excluded(resolved, exclude)
-    )
+    part = parts[0]
+    if _MAGIC & set(head):
+        if part.startswith(".") and not head.startswith("."):
+            return False  # glob's wildcards pass over hidden names
+        if not fnmatch.fnmatchcase(part, head):
+            return False
+    elif part != head:
+        return False
+    return _glob_match(parts[1:], rest)
 
 
 def _resolved(pattern: str) -> str:
@@ -66,4 +78,7 @@ def _resolved(pattern: str) -> str:
     fixed = next((at for at, part in enumerate(parts) if _MAGIC & set(part)), len(parts))
     if fixed == 0:
         return pattern
-    return str(Path(*parts[:fixed]).resolve().joinpath(*parts[fixed:]))
+    try:
+        return str(Path(*parts[:fixed]).resolve().joinpath(*parts[fixed:]))
+    except (OSError, ValueError):
+        return pattern
