@@ -11,12 +11,13 @@ first file on the idle core.
 Validation has the last word: the plan the config gives is worked out as
 always, and the helper is kept only when the two plans are equal; otherwise
 it is stopped, and the file scanned as without it. A guess that is wrong
-(a ``${VAR}`` in a rule, a value validation would reject) costs some CPU on a
-core replay was not using, never a different answer.
+(a value validation would reject) costs some CPU on a core replay was not
+using, never a different answer.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import yaml
 
 from logwatch import replay
 from logwatch.defaults import DEFAULT_REPLAY_YAML
+from logwatch.envvars import expand
 from logwatch.jobs import may_fork
 from logwatch.sources.coldlines import ColdPlan
 from logwatch.sources.forkscan import ForkScan
@@ -115,10 +117,10 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
         source = {"name": replay.REPLAY_SOURCE}
     return replay.replay_cold_plan(
         known,
-        format=source.get("format", "auto"),
+        format=_text(source.get("format", "auto")),
         header_set=source.get("header") is not None,
         context_lines=max([source.get("context_lines") or 0, *(r.context_lines for r in known)]),
-        source=source["name"],
+        source=_text(source["name"]),
     )
 
 
@@ -134,7 +136,12 @@ def _source_for(sources: Sequence[Any], base_dir: Path, path: str) -> Mapping[st
 
 def _strings(value: Any) -> tuple[Any, ...]:
     """A list field as validation reads it: one string stands for a list of it."""
-    return (value,) if isinstance(value, str) else tuple(value or ())
+    return tuple(map(_text, (value,) if isinstance(value, str) else value or ()))
+
+
+def _text(value: Any) -> Any:
+    """A string with its ``${VAR}`` expanded, as the config loader expands it."""
+    return expand(value, os.environ) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,5 +175,5 @@ class _GuessedRule:
         for key in _LISTS:
             given[key] = _strings(given.get(key))
         if given.get("message") is not None:
-            given["message"] = re.compile(given["message"])
+            given["message"] = re.compile(_text(given["message"]))
         return cls(name, _GuessedMatch(**given), raw.get("context_lines") or 0)

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logwatch.config import parse_duration, parse_size
-from logwatch.config.envvars import ExpansionError, expand
 from logwatch.config.fields import (
     LEVEL_ALIASES,
     LEVEL_ORDER,
@@ -17,6 +16,7 @@ from logwatch.config.fields import (
     normalize_level,
     parse_severity,
 )
+from logwatch.envvars import ExpansionError, expand
 from logwatch.model import Severity
 from logwatch.rules import match
 

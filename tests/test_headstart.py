@@ -17,6 +17,7 @@ from logwatch.config import default_replay_config, load_config
 from logwatch.defaults import DEFAULT_REPLAY_YAML
 from logwatch.headstart import guess_plan, head_start
 from logwatch.replay import cold_plan, file_events, replay_records
+from logwatch.rules.literals import Literals
 from logwatch.sources.coldlines import ColdPlan
 from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import KeepSpans
@@ -113,14 +114,30 @@ def test_relative_paths_are_resolved_against_the_config_as_validation_does(
     assert guess_plan(path.read_text(), path.absolute().parent, "../logs/app.log") == plan
 
 
-def test_a_variable_in_a_rule_makes_another_plan(
+def test_variables_are_expanded_as_the_loader_expands_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The text as it stands is not the config: validation expands ``${VAR}``."""
+    """In rules and in a source's paths, format and name; an unset one gives no guess."""
     monkeypatch.setenv("WANTED", "could not connect")
-    path = _config(tmp_path, "  - {name: db, match: {message: '${WANTED}'}, notify: hook}\n")
-    log = tmp_path / "app.log"
-    assert guess_plan(path.read_text(), tmp_path, str(log)) != _validated_plan(path, log)
+    monkeypatch.setenv("LOGS", str(tmp_path / "logs"))
+    monkeypatch.setenv("SHAPE", "json")
+    path = tmp_path / "logwatch.yaml"
+    path.write_text(
+        "sources:\n  - {name: '${NAME:-app}', paths: ['${LOGS}/*.log'], format: '${SHAPE}'}\n"
+        "  - {name: web, paths: ['${LOGS}/*.web']}\n"
+        "rules:\n  - {name: db, match: {message: '${WANTED}', source: app}, action: drop}\n"
+        "  - {name: other, match: {message: '\\d+', source: web}, action: drop}\n"
+        "  - {name: dollar, match: {message: 'cost: \\$$5'}, action: drop}\n"
+    )
+    log = tmp_path / "logs" / "app.log"
+    plan = _validated_plan(path, log)
+    assert plan is not None
+    assert plan.json
+    assert plan.literals.exact == {b"could not connect", b"cost: $5"}
+    assert guess_plan(path.read_text(), tmp_path, str(log)) == plan
+    monkeypatch.delenv("WANTED")
+    with pytest.raises(ValueError, match="not set"):
+        guess_plan(path.read_text(), tmp_path, str(log))
 
 
 @pytest.mark.parametrize(
@@ -197,10 +214,15 @@ class TestReplay:
     def test_a_wrong_guess_is_stopped_and_the_file_scanned_as_without_it(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setenv("WANTED", "could not connect")
+        """A guess whose literals are not the rules': its answers would pass over the
+        lines the rules take, so replay must not use them."""
         log = _big_log(tmp_path, monkeypatch)
-        extra = "  - {name: v, match: {message: '${WANTED}'}, notify: hook}\n"
-        scan, started = _replay_both_ways(_config(tmp_path, RULES + extra), log, monkeypatch)
+
+        def wrong(text: str, base_dir: Path, path: str) -> ColdPlan:
+            return ColdPlan(Literals(frozenset({b"nothing like it"}), frozenset()), False, 0)
+
+        monkeypatch.setattr(headstart, "guess_plan", wrong)
+        scan, started = _replay_both_ways(_config(tmp_path, RULES), log, monkeypatch)
         assert scan._pid is None
         assert scan.answered_ahead == 0
         assert started == [str(log)]  # replay's own helper, to the validated plan

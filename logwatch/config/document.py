@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from logwatch.config.envvars import ExpansionError, expand
 from logwatch.config.problems import Loc, Position, ProblemLog, format_loc, where
+from logwatch.envvars import ExpansionError, expand
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"

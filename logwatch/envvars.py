@@ -1,5 +1,7 @@
 """Config text -> values: ``${NAME}`` and ``${NAME:-default}`` in string scalars.
 
+Outside the config package, whose import is what ``headstart`` runs ahead of.
+
 Expansion runs on each string after YAML parsing, so a variable's value is
 always one string and can never inject YAML structure. Only the braced form
 is special: a lone ``$`` (as in the regex ``failed$``) stays as it is, and
