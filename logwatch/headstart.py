@@ -174,6 +174,7 @@ class _GuessedRule:
             return None  # (a name of nested aliases would take ages to print)
         for key in _LISTS:
             given[key] = _strings(given.get(key))
+        given["min_level"] = _text(given.get("min_level"))
         if given.get("message") is not None:
             given["message"] = re.compile(_text(given["message"]))
         return cls(name, _GuessedMatch(**given), raw.get("context_lines") or 0)

@@ -121,6 +121,7 @@ def test_variables_are_expanded_as_the_loader_expands_them(
     monkeypatch.setenv("WANTED", "could not connect")
     monkeypatch.setenv("LOGS", str(tmp_path / "logs"))
     monkeypatch.setenv("SHAPE", "json")
+    monkeypatch.setenv("FLOOR", "critical")
     path = tmp_path / "logwatch.yaml"
     path.write_text(
         "sources:\n  - {name: '${NAME:-app}', paths: ['${LOGS}/*.log'], format: '${SHAPE}'}\n"
@@ -128,12 +129,14 @@ def test_variables_are_expanded_as_the_loader_expands_them(
         "rules:\n  - {name: db, match: {message: '${WANTED}', source: app}, action: drop}\n"
         "  - {name: other, match: {message: '\\d+', source: web}, action: drop}\n"
         "  - {name: dollar, match: {message: 'cost: \\$$5'}, action: drop}\n"
+        "  - {name: floor, match: {min_level: '${FLOOR}'}, action: drop}\n"
     )
     log = tmp_path / "logs" / "app.log"
     plan = _validated_plan(path, log)
     assert plan is not None
     assert plan.json
     assert plan.literals.exact == {b"could not connect", b"cost: $5"}
+    assert plan.literals.folded == {b"critical", b"crit", b"fatal", b"alert", b"emerg"}
     assert guess_plan(path.read_text(), tmp_path, str(log)) == plan
     monkeypatch.delenv("WANTED")
     with pytest.raises(ValueError, match="not set"):
