@@ -181,6 +181,24 @@ class TestCheck:
         assert named == slow
 
 
+    def test_check_names_a_source_with_its_own_header_pattern_as_slow(
+        self, tmp_path: Path
+    ) -> None:
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            f"sources: [{{name: app, paths: ['{tmp_path}/*.log'],"
+            " header: '^\\[(?P<timestamp>[^]]+)\\] (?P<level>\\w+) '},\n"
+            f"          {{name: web, paths: ['{tmp_path}/*.txt']}}]\n"
+            "rules: [{name: db, match: {message: could not connect}, notify: [log]}]\n"
+            "notifiers: {log: {type: console}}\n",
+            encoding="utf-8",
+        )
+        result = logwatch("check", "-c", str(config))
+        assert (result.returncode, result.stdout) == (0, "ok\n")
+        assert result.stderr.startswith("note: source 'app' is slow: with a header pattern")
+        assert result.stderr.count("note:") == 1
+
+
 class TestSilenceCommands:
     @pytest.fixture
     def config(self, tmp_path: Path) -> Path:
