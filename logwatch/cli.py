@@ -115,7 +115,7 @@ def _print_slow_rules(config: Config) -> None:
             file=sys.stderr,
         )
     for source in config.sources:
-        if source.header is not None and source.format != "json":
+        if source.header is not None:
             print(
                 f"note: source {source.name!r} is slow: with a header pattern of its own,"
                 " every line of it is assembled (lines are passed over only where records"
