@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from pathlib import Path
@@ -97,3 +98,20 @@ def test_names_are_matched_without_listing_a_directory(tree: Path) -> None:
     assert not names_file([pattern], [], str(tree / "plain/.x.log"))
     assert not names_file([str(tree / "plain/*.log")], [], str(tree / "plain/deep/y.log"))
     assert not names_file([pattern], [], "bad\0name.log")
+
+
+def test_each_double_star_tries_each_split_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three ``**`` against forty directories: without remembering what a position gave,
+    thousands of tries; with it, at most one a position and a pattern part."""
+    calls: list[str] = []
+    original = fnmatch.fnmatchcase
+
+    def counted(name: str, pattern: str) -> bool:
+        calls.append(name)
+        return original(name, pattern)
+
+    monkeypatch.setattr(fnmatch, "fnmatchcase", counted)
+    parts = "/".join(f"d{n}" for n in range(40))
+    pattern = "/" + "/".join(["**", "d*"] * 3) + "/x*.log"
+    assert not names_file([pattern], [], f"/{parts}/y.log")
+    assert len(calls) <= 42 * 8

@@ -13,6 +13,7 @@ resolved too (a link before a ``..``), less the ``exclude`` globs.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -49,26 +50,32 @@ def names_file(paths: Iterable[str], exclude: Iterable[str], name: str) -> bool:
 
 def _glob_match(parts: Sequence[str], pattern: Sequence[str]) -> bool:
     """Would ``glob.glob(pattern, recursive=True)`` list the path of these parts?"""
-    if not pattern:
-        return not parts
-    head, rest = pattern[0], pattern[1:]
-    if head == "**":  # any number of directories, none hidden
-        return any(
-            _glob_match(parts[skip:], rest)
-            for skip in range(len(parts) + 1)
-            if not any(part.startswith(".") for part in parts[:skip])
-        )
-    if not parts:
-        return False
-    part = parts[0]
-    if _MAGIC & set(head):
-        if part.startswith(".") and not head.startswith("."):
-            return False  # glob's wildcards pass over hidden names
-        if not fnmatch.fnmatchcase(part, head):
+
+    @functools.cache  # by position: each ``**`` tries every split, once
+    def match(at: int, step: int) -> bool:
+        if step == len(pattern):
+            return at == len(parts)
+        head = pattern[step]
+        if head == "**":  # any number of directories, none hidden
+            for skip in range(at, len(parts) + 1):
+                if match(skip, step + 1):
+                    return True
+                if skip < len(parts) and parts[skip].startswith("."):
+                    return False
             return False
-    elif part != head:
-        return False
-    return _glob_match(parts[1:], rest)
+        if at == len(parts):
+            return False
+        part = parts[at]
+        if _MAGIC & set(head):
+            if part.startswith(".") and not head.startswith("."):
+                return False  # glob's wildcards pass over hidden names
+            if not fnmatch.fnmatchcase(part, head):
+                return False
+        elif part != head:
+            return False
+        return match(at + 1, step + 1)
+
+    return match(0, 0)
 
 
 def _resolved(pattern: str) -> str:
