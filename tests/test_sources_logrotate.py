@@ -62,9 +62,16 @@ def on_disk(directory: Path) -> list[str]:
     """Every line of every generation of the logs in ``directory``, compressed or not."""
     lines: list[str] = []
     for path in sorted(directory.glob("app.log*")):
-        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        lines += data.decode().splitlines()
+        lines += _read(path).decode().splitlines()
     return lines
+
+
+def _read(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+
+
+def _lines_in(path: Path) -> int:
+    return _read(path).count(b"\n")
 
 
 @pytest.fixture
@@ -120,7 +127,10 @@ def test_create_rotation_with_a_live_writer_loses_and_repeats_nothing(
     # a second racing .backup in the same hour replaces the first on disk: those lines
     # exist only in the writer's ledger, and in what we read through the fd we held
     assert set(on_disk(logs)) <= set(rec.texts())
-    assert len(rec.lines) >= 9  # one uid per generation
+    # one uid per generation that got lines (the writer stops at its limit, and a
+    # loaded machine may rotate the last generations empty after it)
+    assert len(rec.lines) >= sum(1 for path in logs.glob("app.log*") if _lines_in(path))
+    assert len(rec.lines) >= 2
     for lines in rec.lines.values():
         assert_numbered(lines)
         numbers = [int(line.text[4:]) for line in lines]
