@@ -115,3 +115,38 @@ def test_each_double_star_tries_each_split_once(monkeypatch: pytest.MonkeyPatch)
     pattern = "/" + "/".join(["**", "d*"] * 3) + "/x*.log"
     assert not names_file([pattern], [], f"/{parts}/y.log")
     assert len(calls) <= 42 * 8
+
+
+def test_exclude_sees_the_name_the_daemon_globs(tmp_path: Path) -> None:
+    """Not the target of a linked log (``app.log -> app.log.1``), and, through a linked
+    directory, the path under the link as the source's pattern spells it."""
+    (tmp_path / "app.log.1").write_text("x\n")
+    (tmp_path / "app.log").symlink_to("app.log.1")
+    assert names_file([str(tmp_path / "*.log")], ["*.log.*"], str(tmp_path / "app.log"))
+    (tmp_path / "data").mkdir()
+    for name in ("debug.log", "info.log"):
+        (tmp_path / "data" / name).write_text("x\n")
+    (tmp_path / "logs").symlink_to(tmp_path / "data")
+    paths, exclude = [str(tmp_path / "logs/*.log")], [str(tmp_path / "logs/debug.log")]
+    assert names_file(paths, exclude, str(tmp_path / "data/info.log"))
+    assert not names_file(paths, exclude, str(tmp_path / "data/debug.log"))
+    assert not names_file(paths, exclude, str(tmp_path / "logs/debug.log"))
+
+
+def test_a_symlink_loop_names_nothing_and_raises_nothing(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "a.log").write_text("x\n")
+    assert not names_file([str(tmp_path / "loop/*.log")], [], str(tmp_path / "a.log"))
+    assert not names_file([str(tmp_path / "*.log")], [], str(tmp_path / "loop"))
+    assert names_file([str(tmp_path / "*.log")], [], str(tmp_path / "a.log"))
+
+
+def test_a_dot_dot_in_the_name_is_resolved_before_matching(tmp_path: Path) -> None:
+    """``lnk/../x.log`` with ``lnk -> o/p`` opens ``o/x.log``, not ``x.log``."""
+    (tmp_path / "o" / "p").mkdir(parents=True)
+    (tmp_path / "o" / "x.log").write_text("x\n")
+    (tmp_path / "x.log").write_text("x\n")
+    (tmp_path / "lnk").symlink_to(tmp_path / "o" / "p")
+    name = str(tmp_path / "lnk" / ".." / "x.log")
+    assert names_file([str(tmp_path / "o/*.log")], [], name)
+    assert not names_file([str(tmp_path / "*.log")], [], name)

@@ -7,7 +7,8 @@ passes over hidden names; ``**`` spans directories), without listing any
 directory: a tree of 50,000 files, one the user may not list, or a symlink
 loop under ``**`` costs nothing. A file is named under the name it was given
 or under its real path, the directories before the pattern's first wildcard
-resolved too (a link before a ``..``), less the ``exclude`` globs.
+resolved too (a link before a ``..``), unless an ``exclude`` glob matches the
+name the daemon would have for it.
 """
 
 from __future__ import annotations
@@ -33,19 +34,38 @@ def excluded(path: str, patterns: Iterable[str]) -> bool:
 
 
 def names_file(paths: Iterable[str], exclude: Iterable[str], name: str) -> bool:
-    """Do a source's ``paths`` (absolute globs) name the file ``name``, less its ``exclude``?"""
-    try:
-        given = os.path.normpath(Path(name).absolute())
-        real = str(Path(name).resolve())
-    except (OSError, ValueError):  # a NUL in the name, a symlink loop
+    """Do a source's ``paths`` (absolute globs) name the file ``name``, less its ``exclude``?
+
+    ``exclude`` is matched against the name the daemon's glob would give the
+    file: the one that matched, spelled under the pattern as written.
+    """
+    exclude = tuple(exclude)
+    if "\0" in name:
         return False
-    files = [Path(given).parts, Path(real).parts]
+    real = os.path.realpath(name)  # (no error on a symlink loop, unlike Path.resolve)
+    # a ".." in the name is the real path's to resolve: lexically, it may be another file
+    given = real if ".." in Path(name).parts else str(Path(name).absolute())
     for pattern in paths:
-        patterns = {Path(pattern).parts, Path(_resolved(pattern)).parts}
-        if any(_glob_match(file, glob) for file in files for glob in patterns):
-            exclude = tuple(exclude)
-            return not (excluded(given, exclude) or excluded(real, exclude))
+        written = Path(pattern).parts
+        fixed = _fixed(written)
+        real_prefix = os.path.realpath(Path(*written[:fixed])) if fixed else ""
+        resolved = Path(real_prefix, *written[fixed:]).parts if fixed else written
+        for spelling in dict.fromkeys((given, real)):
+            parts = Path(spelling).parts
+            if _glob_match(parts, written) and not excluded(spelling, exclude):
+                return True
+            if resolved != written and _glob_match(parts, resolved):
+                # the daemon's spelling: the rest of the path under the prefix as written
+                rest = parts[len(Path(real_prefix).parts) :]
+                daemon = str(Path(*written[:fixed]).joinpath(*rest))
+                if not excluded(daemon, exclude):
+                    return True
     return False
+
+
+def _fixed(parts: Sequence[str]) -> int:
+    """How many of a glob's leading parts hold no wildcard."""
+    return next((at for at, part in enumerate(parts) if _MAGIC & set(part)), len(parts))
 
 
 def _glob_match(parts: Sequence[str], pattern: Sequence[str]) -> bool:
@@ -76,16 +96,3 @@ def _glob_match(parts: Sequence[str], pattern: Sequence[str]) -> bool:
         return match(at + 1, step + 1)
 
     return match(0, 0)
-
-
-def _resolved(pattern: str) -> str:
-    """The glob with the directories before its first wildcard resolved, as ``glob``
-    follows them (symlinks, then ``..``); the rest as written."""
-    parts = Path(pattern).parts
-    fixed = next((at for at, part in enumerate(parts) if _MAGIC & set(part)), len(parts))
-    if fixed == 0:
-        return pattern
-    try:
-        return str(Path(*parts[:fixed]).resolve().joinpath(*parts[fixed:]))
-    except (OSError, ValueError):
-        return pattern
