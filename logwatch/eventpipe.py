@@ -22,7 +22,6 @@ the other prints no more (not the records the input's end would bring).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import pickle
@@ -34,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from logwatch.jobs import above_std, close_inherited, fork, may_fork, write_all
+from logwatch.jobs import close_inherited, fork, helper_pipe, may_fork, write_all
 from logwatch.model import Event, ExceptionInfo, Origin
 
 # Below this much input the fork costs more than it saves.
@@ -46,7 +45,6 @@ _BATCH_CHARS = 1 << 20
 # Chains remembered on both sides before both start afresh.
 _MAX_CHAINS = 4096
 _BUFFER = 1 << 16
-_PIPE_BYTES = 1 << 20  # Linux's pipe-max-size by default
 # The process's exit status when its stdout was closed (`| head`): 128 + SIGPIPE
 # as a shell shows it; this process then ends as one process would.
 _STDOUT_CLOSED = 141
@@ -71,10 +69,7 @@ class EventPipe:
         # whatever this process has buffered would be printed by both
         sys.stdout.flush()
         sys.stderr.flush()
-        read_end, write_end = map(above_std, os.pipe())
-        with contextlib.suppress(AttributeError, OSError):  # Linux only, and up to a limit
-            # Room for a few batches: either process may run ahead of the other for a while.
-            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        read_end, write_end = helper_pipe()  # room for a few batches
         try:
             self._pid = fork(functools.partial(_child, read_end, consume))
         except OSError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -13,6 +14,7 @@ from typing import NoReturn
 # Held off across a fork: Ctrl-C between the fork and the child's own try
 # would run the parent's code in the child.
 _HELD = {signal.SIGINT, signal.SIGTERM}
+_PIPE_BYTES = 1 << 20  # Linux's pipe-max-size by default
 
 
 def may_fork() -> bool:
@@ -68,6 +70,16 @@ def close_inherited(keep: Iterable[int]) -> None:
             os.closerange(low, fd)
             low = fd + 1
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
+def helper_pipe() -> tuple[int, int]:
+    """A pipe between replay and a helper: both ends above 0-2, and 1 MiB of room
+    where Linux allows it (a default pipe holds 64 KiB), so either side may run
+    ahead of the other for a while. OSError where no pipe can be had."""
+    read_end, write_end = map(above_std, os.pipe())
+    with contextlib.suppress(AttributeError, OSError):  # Linux only, and up to a limit
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    return read_end, write_end
 
 
 def above_std(fd: int) -> int:

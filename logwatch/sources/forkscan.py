@@ -23,7 +23,6 @@ buffered for stdout is flushed twice.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import mmap
 import os
@@ -36,12 +35,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
-from logwatch.jobs import above_std, close_inherited, fork, may_fork, write_all
+from logwatch.jobs import above_std, close_inherited, fork, helper_pipe, may_fork, write_all
 from logwatch.sources.framing import CountedSpans, KeepSpans, LineFramer, kept_bounds
 
 # Below this many reads the fork costs more than it saves.
 _MIN_READS = 4
-_PIPE_BYTES = 1 << 20  # Linux's pipe-max-size by default
 _EDGE = 16  # first and last bytes of a buffer, sent with its answer as a check
 # read number, offset, length, number of spans, the buffer's first and last
 # bytes; then the spans' bounds, and the lines before each span and after the last
@@ -108,12 +106,10 @@ class ForkScan:
         self._poll = select.poll()
         write_end = -1
         try:
-            self._read_end, write_end = map(above_std, os.pipe())
-            with contextlib.suppress(AttributeError, OSError):  # Linux only, and up to a limit
-                # Room for the answers the helper makes before replay reads any: it
-                # may start while the config is validated (``headstart``), and a
-                # storm's answers are ~10 KB a read.
-                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+            # Room for the answers the helper makes before replay reads any: it may
+            # start while the config is validated (``headstart``), and a storm's
+            # answers are ~10 KB a read.
+            self._read_end, write_end = helper_pipe()
             self._poll.register(self._read_end, select.POLLIN)
             self._pid = fork(functools.partial(
                 _helper, self._read_end, write_end, self._fd, keep, read_size, self._shared))
