@@ -179,19 +179,30 @@ def _write(path: Path, lines: int, records: Iterator[list[str]],
     return LogStats(path, written, path.stat().st_size, tracebacks)
 
 
+# The logs' header as a user would spell it in a source's ``header``.
+OWN_HEADER = (
+    r"(?P<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})"
+    r" (?P<level>[A-Z]+) (?P<logger>\S+) (?P<message>.*)"
+)
+
+
 def grep_pattern() -> str:
     return "|".join(f"({pattern})" for _, pattern in RULES)
 
 
 def write_config(root: Path, *, url: str, flush_after: str = "250ms",
                  paths: str = "logs/*.log", start_at: str = "end", format: str = "auto",
-                 name: str = "logwatch.yaml") -> Path:
-    """Ten regex rules and a traceback rule, all routed to one webhook."""
+                 name: str = "logwatch.yaml", header: str | None = None) -> Path:
+    """Ten regex rules and a traceback rule, all routed to one webhook.
+
+    ``header``: the source's own header pattern, in place of the built-in ones.
+    """
     rules = "\n".join(
         f"  - name: {name}\n    match: {{message: '{pattern}'}}\n"
         f"    severity: error\n    notify: [hook]"
         for name, pattern in RULES
     )
+    header_line = f"\n    header: {json.dumps(header)}" if header is not None else ""
     config = root / name
     config.write_text(
         f"""state_dir: {root / "state"}
@@ -199,7 +210,7 @@ host: bench
 sources:
   - name: app
     paths: ["{root / paths}"]
-    format: {format}
+    format: {format}{header_line}
     start_at: {start_at}
     multiline: {{flush_after: {flush_after}}}
 rules:

@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `tests` impor
 
 from bench import live, offline
 from bench.corpus import capture
-from bench.data import SEED, LogStats, write_config, write_json_log, write_log
+from bench.data import OWN_HEADER, SEED, LogStats, write_config, write_json_log, write_log
 from bench.measure import Timing, machine
 from logwatch.sources.literalscan import accelerated
 
@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         config = write_config(root, url="http://127.0.0.1:9/alerts")
         json_config = write_config(root, url="http://127.0.0.1:9/alerts", format="json",
                                    paths="logs/*.jsonl", name="logwatch-json.yaml")
+        # the same logs read by a header pattern of the source's own (``coldheaders``)
+        header_config = write_config(root, url="http://127.0.0.1:9/alerts",
+                                     name="logwatch-header.yaml", header=OWN_HEADER)
 
         loops: dict[str, Timing] = {}
         greps: dict[str, Timing] = {}
@@ -108,22 +111,26 @@ def main(argv: list[str] | None = None) -> int:
         figures["grep_s"] = {k: v.wall_s for k, v in greps.items()}
 
         if not args.no_replay:
-            # (log, target ratio or None, accelerated, one process)
-            runs: list[tuple[LogStats, float | None, bool, bool]] = [
-                (normal, 6.0, False, False), (normal, None, False, True),
-                (storm, 10.0, False, False), (records, None, False, False)]
+            # (log, target ratio or None, accelerated, one process, own header pattern)
+            runs: list[tuple[LogStats, float | None, bool, bool, bool]] = [
+                (normal, 6.0, False, False, False), (normal, None, False, True, False),
+                (normal, None, False, False, True),
+                (storm, 10.0, False, False, False), (records, None, False, False, False)]
             if accelerated():
                 # the storm's target names no install: both are shown
-                runs.insert(2, (normal, 3.0, True, False))
-                runs.insert(4, (storm, 10.0, True, False))
-                runs.append((records, None, True, False))
-            for stats, limit, fast, alone in runs:
+                runs.insert(2, (normal, 3.0, True, False, False))
+                runs.insert(4, (normal, None, True, False, True))
+                runs.insert(6, (storm, 10.0, True, False, False))
+                runs.append((records, None, True, False, False))
+            for stats, limit, fast, alone, own in runs:
                 name = stats.path.stem
                 label = ", ".join([name, *(["accelerated"] if fast else []),
-                                   *(["one process"] if alone else [])])
+                                   *(["one process"] if alone else []),
+                                   *(["own header pattern"] if own else [])])
                 both = _step(f"replay {label}", functools.partial(
-                    offline.replay, json_config if stats is records else config, stats.path,
-                    root / "replay.out", accelerate=fast, one_process=alone))
+                    offline.replay,
+                    json_config if stats is records else header_config if own else config,
+                    stats.path, root / "replay.out", accelerate=fast, one_process=alone))
                 assert isinstance(both, offline.ReplayRun)
                 run, loop = both.replay, both.loop
                 # Wall-clock, as a user waits for it (and as the figures are):

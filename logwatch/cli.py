@@ -114,14 +114,6 @@ def _print_slow_rules(config: Config) -> None:
             " line can be passed over unassembled",
             file=sys.stderr,
         )
-    for source in config.sources:
-        if source.header is not None:
-            print(
-                f"note: source {source.name!r} is slow: with a header pattern of its own,"
-                " every line of it is assembled (lines are passed over only where records"
-                " start the way logging's do, which the built-in headers read)",
-                file=sys.stderr,
-            )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

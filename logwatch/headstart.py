@@ -32,7 +32,7 @@ from logwatch.envvars import expand
 from logwatch.jobs import may_fork
 from logwatch.sources.coldlines import ColdPlan
 from logwatch.sources.forkscan import ForkScan
-from logwatch.sources.framing import KeepSpans
+from logwatch.sources.framing import DEFAULT_MAX_LINE_BYTES, KeepSpans
 from logwatch.sources.paths import names_file
 
 # libyaml's loader where PyYAML has it: the guess is made on the critical path
@@ -115,12 +115,17 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
     source = _source_for(data.get("sources") or (), base_dir, path)
     if source is None:
         source = {"name": replay.REPLAY_SOURCE}
+    header = source.get("header")
+    max_line_bytes = source.get("max_line_bytes", DEFAULT_MAX_LINE_BYTES)
+    if not isinstance(max_line_bytes, int):
+        return None  # a size with its unit: not worth reading here
     return replay.replay_cold_plan(
         known,
         format=_text(source.get("format", "auto")),
-        header_set=source.get("header") is not None,
+        header=re.compile(_text(header)) if header is not None else None,
         context_lines=max([source.get("context_lines") or 0, *(r.context_lines for r in known)]),
         source=_text(source["name"]),
+        max_line_bytes=max_line_bytes,
     )
 
 

@@ -10,6 +10,7 @@ that quiet would bring are not: the log ending is not the problem ending.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from logwatch.multiline import Assembler
 from logwatch.multiline.context import RecentLines, context_lines
 from logwatch.sources.coldlines import ColdPlan, cold_plan_for
 from logwatch.sources.forkscan import ForkScan
-from logwatch.sources.framing import KeepSpans, LineFramer
+from logwatch.sources.framing import DEFAULT_MAX_LINE_BYTES, KeepSpans, LineFramer
 from logwatch.sources.paths import names_file
 
 if TYPE_CHECKING:
@@ -309,20 +310,28 @@ def cold_plan(config: Config, source: SourceConfig | None) -> ColdPlan | None:
     return replay_cold_plan(
         config.rules,
         format=format,
-        header_set=source is not None and source.header is not None,
+        header=source.header if source is not None else None,
         context_lines=context_lines(config, source),
         source=source.name if source is not None else REPLAY_SOURCE,
+        max_line_bytes=source.max_line_bytes if source is not None else DEFAULT_MAX_LINE_BYTES,
     )
 
 
 def replay_cold_plan(
-    rules: Sequence[RuleLike], *, format: str, header_set: bool, context_lines: int, source: str
+    rules: Sequence[RuleLike],
+    *,
+    format: str,
+    header: re.Pattern[str] | None,
+    context_lines: int,
+    source: str,
+    max_line_bytes: int,
 ) -> ColdPlan | None:
     """``cold_plan_for`` as replay needs it, from the config or from its guess (``headstart``)."""
     return cold_plan_for(
         rules,
         format=format,
-        header_set=header_set,
+        header=header,
+        max_line_bytes=max_line_bytes,
         # A JSON record without a time of its own is decided at the time of the
         # record before it, which must be read then (in text, a line with no
         # header keeps the record it belongs to)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,17 @@ sources:
 
 
 def events_with_context(
-    data: bytes, keep: KeepSpans | None, chunk: int, context: int, *, format: Format = "auto"
+    data: bytes,
+    keep: KeepSpans | None,
+    chunk: int,
+    context: int,
+    *,
+    format: Format = "auto",
+    header: re.Pattern[str] | None = None,
 ) -> list[Event]:
     """The events with the lines before each, as replay and the daemon attach them."""
     framer = LineFramer()
-    assembler = Assembler(Origin("app", "app.log", "uid"), format=format)
+    assembler = Assembler(Origin("app", "app.log", "uid"), format=format, header_pattern=header)
     recent = RecentLines(context)
     events: list[Event] = []
 

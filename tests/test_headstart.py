@@ -40,6 +40,9 @@ CASES = {
         "  - {name: e, match: {exception: ['*Error']}, notify: hook}\n"
         "  - {name: j, match: {fields: {user: 'bob*'}}, notify: hook}\n", ""),
     "a header pattern": (RULES, "    header: '^(?P<timestamp>\\S+) (?P<message>.*)'\n"),
+    "a header pattern, a cap": (RULES, "    header: '(?i)^\\[(?P<level>\\w+)\\]'\n"
+                                "    max_line_bytes: 2048\n"),
+    "a header pattern in JSON": (RULES, "    header: '^\\S+'\n    format: json\n"),
     "a rule with no literal": ("  - {name: s, match: {message: '\\d+'}, notify: hook}\n", ""),
     "no rules": ("  []\n", ""),
 }
@@ -64,6 +67,15 @@ def test_the_guess_is_the_plan_the_validated_config_gives(
     log = tmp_path / "app.log" if where == "a source's" else tmp_path / "elsewhere" / "x.txt"
     expected = _validated_plan(path, log)
     assert guess_plan(path.read_text(), tmp_path, str(log)) == expected
+
+
+def test_a_cap_with_its_unit_is_not_guessed(tmp_path: Path) -> None:
+    """Sizes are read by the config's models: no head start, which costs nothing but time."""
+    path = _config(tmp_path, RULES, "    header: '^\\S+'\n    max_line_bytes: 2KiB\n")
+    plan = _validated_plan(path, tmp_path / "app.log")
+    assert plan is not None
+    assert plan.max_line_bytes == 2048
+    assert guess_plan(path.read_text(), tmp_path, str(tmp_path / "app.log")) is None
 
 
 def test_without_a_config_the_guess_is_the_built_in_configs_plan(

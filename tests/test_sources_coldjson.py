@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -138,20 +139,32 @@ UNFOLDED = RULES.replace("""  - name: crit
 """, "")
 
 
+# A source's own header patterns: each line is a record whatever reads it.
+HEADERS = [
+    re.compile(r"(?P<timestamp>\S+ \S+) (?P<level>[A-Z]+) (?P<logger>\S+) (?P<message>.*)"),
+    re.compile(r".*"),
+    re.compile(r"(?P<level>\S+)"),
+]
+
+
 def _config(tmp_path: Path, rules: str = RULES, extra: str = "") -> Config:
     return load_config(write_config(tmp_path, rules, source_extra="    format: json\n" + extra))
 
 
 def _check(
-    config: Config, data: bytes, chunk: int, context: int, *, accelerate: bool, dense_bytes: int
+    config: Config, data: bytes, chunk: int, context: int, *, accelerate: bool, dense_bytes: int,
+    header: re.Pattern[str] | None = None,
 ) -> tuple[list[Event], list[Event]]:
     """Every record passed over is one no rule takes; the others, and the context of each
-    that a rule takes, are as with every line framed. Returns (every event, those kept)."""
+    that a rule takes, are as with every line framed. Returns (every event, those kept).
+
+    ``header``: the source's own pattern, which reads the lines that are no JSON.
+    """
     literals = rule_literals(config.rules, json=True).literals
     assert literals is not None
     keep = ColdJsonLines(literals, accelerate=accelerate, dense_bytes=dense_bytes, context=context)
-    full = events_with_context(data, None, chunk, context, format="json")
-    kept = events_with_context(data, keep, chunk, context, format="json")
+    full = events_with_context(data, None, chunk, context, format="json", header=header)
+    kept = events_with_context(data, keep, chunk, context, format="json", header=header)
     by_start = {event.first_line: event for event in full}
     engine = build_engine(config)
     now = datetime(2026, 3, 1, tzinfo=UTC)
@@ -180,14 +193,16 @@ class TestColdJsonLines:
     @pytest.mark.parametrize(
         "rules", [RULES, RULES + QUOTED, UNFOLDED], ids=["plain", "quoted", "unfolded"]
     )
+    @pytest.mark.parametrize("header", [None, *HEADERS], ids=lambda p: p and p.pattern)
     def test_any_mix_of_records_loses_none_a_rule_takes(
         self, tmp_path_factory: pytest.TempPathFactory, picks: list[int], chunk: int,
-        context: int, accelerate: bool, rules: str,
+        context: int, accelerate: bool, rules: str, header: re.Pattern[str] | None,
     ) -> None:
-        """Escapes, messages that are no string, exceptions, Docker and text lines, cut reads."""
+        """Escapes, messages that are no string, exceptions, Docker and text lines, cut reads;
+        the lines that are no JSON read by the built-in headers or by a pattern."""
         config = _config(tmp_path_factory.mktemp("json"), rules)
         data = "".join(SHAPES[pick] + "\n" for pick in [0, *picks]).encode()
-        _check(config, data, chunk, context, accelerate=accelerate, dense_bytes=0)
+        _check(config, data, chunk, context, accelerate=accelerate, dense_bytes=0, header=header)
 
     @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
     @settings(max_examples=100, deadline=None)
@@ -223,9 +238,9 @@ class TestColdJsonLines:
         config = _config(tmp_path, rules)
         assert rule_literals(config.rules, json=True).slow_rules == ("by-field",)
         assert rule_literals(config.rules).slow_rules == ()  # text records have no fields
-        assert cold_lines_for(config.rules, format="json", header_set=False,
+        assert cold_lines_for(config.rules, format="json", header=None,
                               context_lines=0) is None
-        assert cold_lines_for(config.rules, format="auto", header_set=False,
+        assert cold_lines_for(config.rules, format="auto", header=None,
                               context_lines=0) is not None
 
 
@@ -238,7 +253,7 @@ def test_replay_of_a_json_source_prints_the_same_with_the_filter(
     picks = [0 if rng.random() < 0.9 else rng.randrange(len(ASCII_SHAPES)) for _ in range(20000)]
     log.write_bytes("".join(ASCII_SHAPES[pick] + "\n" for pick in picks).encode())
     config = _config(tmp_path, extra="    context_lines: 2\n")
-    assert isinstance(cold_lines_for(config.rules, format="json", header_set=False,
+    assert isinstance(cold_lines_for(config.rules, format="json", header=None,
                                      context_lines=2), ColdJsonLines)
     framed = [0, 0]  # bytes kept, bytes looked at (3 reads: no helper scans ahead)
 

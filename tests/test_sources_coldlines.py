@@ -26,6 +26,7 @@ from logwatch.replay import _cold_lines as replay_cold_lines
 from logwatch.replay import file_events
 from logwatch.rules.literals import Literals, message_literals, rule_literals
 from logwatch.sources import Tailer
+from logwatch.sources.coldheaders import ColdHeaderLines
 from logwatch.sources.coldjson import ColdJsonLines
 from logwatch.sources.coldlines import RECORD_HEADER, ColdLines, cold_lines_for
 from logwatch.sources.framing import LineFramer
@@ -389,7 +390,7 @@ class TestReplay:
         log.write_bytes(_text(seed=7, count=6000))
         config = load_config(write_config(tmp_path, RULES, source_extra="    context_lines: 3\n"))
         source = config.sources[0]
-        assert cold_lines_for(config.rules, format=source.format, header_set=False,
+        assert cold_lines_for(config.rules, format=source.format, header=None,
                               context_lines=3) is not None
         monkeypatch.setattr("logwatch.replay.READ_SIZE", 1 << 14)  # many reads, many edges
         fast = {event.first_line: event for event in file_events(config, [str(log)],
@@ -455,7 +456,7 @@ class TestReplay:
         config = load_config(write_config(tmp_path, rules, source_extra=other))
         assert rule_literals(config.rules).slow_rules == ("other-drop",)
         for name, slow in (("app", False), ("other", True), (None, True)):
-            keep = cold_lines_for(config.rules, format="auto", header_set=False,
+            keep = cold_lines_for(config.rules, format="auto", header=None,
                                   context_lines=0, source=name)
             assert (keep is None) == slow, name
         # what replay and the daemon use
@@ -487,17 +488,20 @@ class TestReplay:
         config = load_config(write_config(tmp_path, rules))
         assert rule_literals(config.rules).slow_rules == ("by-source",)
         source = config.sources[0]
-        assert cold_lines_for(config.rules, format=source.format, header_set=False,
+        assert cold_lines_for(config.rules, format=source.format, header=None,
                               context_lines=0) is None
 
-    def test_custom_headers_are_never_filtered_and_json_has_its_own(self, tmp_path: Path) -> None:
-        """Other header shapes than logging's usual one keep every line."""
+    def test_each_kind_of_source_gets_its_filter(self, tmp_path: Path) -> None:
+        """logging's headers, a header pattern of the source's own, JSON with or without."""
         config = load_config(write_config(tmp_path, RULES))
-        assert isinstance(cold_lines_for(config.rules, format="json", header_set=False,
+        header = re.compile(r"\[(?P<level>[A-Z]+)\] ")
+        assert isinstance(cold_lines_for(config.rules, format="json", header=None,
                                          context_lines=0), ColdJsonLines)
-        assert cold_lines_for(config.rules, format="auto", header_set=True,
-                              context_lines=0) is None
-        assert isinstance(cold_lines_for(config.rules, format="auto", header_set=False,
+        assert isinstance(cold_lines_for(config.rules, format="auto", header=header,
+                                         context_lines=0), ColdHeaderLines)
+        assert isinstance(cold_lines_for(config.rules, format="json", header=header,
+                                         context_lines=0), ColdJsonLines)
+        assert isinstance(cold_lines_for(config.rules, format="auto", header=None,
                                          context_lines=0), ColdLines)
 
 

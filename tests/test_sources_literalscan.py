@@ -102,6 +102,24 @@ class TestAcceleratedScan:
         assert _starts(fast, body) == expected
         assert _starts(plain, body) == expected
 
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(
+        [b"2026-03-01T00:00:00 x", b"2026 ab", b"ab", b"1x", b"zz", b" ", b"\n", b"Traceback"]
+    ), max_size=30).map(lambda pieces: b"".join(pieces) + b"\n"))
+    def test_without_runs_only_literals_and_patterns_are_found(self, body: bytes) -> None:
+        """A source with a header pattern of its own needs no runs, nor its ISO lines kept.
+
+        (Whole lines, as the filters ask: with an anchored pattern beside them,
+        hyperscan 0.9 misses a literal that ends a buffer of 16 bytes or more.)
+        """
+        fast = literalscan.literal_scan([b"ab"], [b"zz"], accelerate=True, patterns=[rb"^1x"],
+                                        with_runs=False)
+        assert fast(body, []) == []
+        expected = _reference(body, [b"ab"], [b"zz"]) | {
+            body.rfind(b"\n", 0, match.start()) + 1
+            for match in re.finditer(rb"^1x", body, re.MULTILINE)}
+        assert _starts(fast, body) == expected
+
     def test_regex_syntax_and_nul_in_a_literal_are_plain_bytes(self) -> None:
         scan = literalscan.literal_scan([b"a.b", b"x\0y", b"(z"], [], accelerate=True)
         body = b"aXb\na.b\nx\0y\n(z\nz\n"
@@ -113,7 +131,7 @@ class TestAcceleratedScan:
         pattern, and the scan is then the standard library's, finding the same lines."""
         long = b"abc" * 3000
         scan = literalscan.literal_scan([long, b"short"], [], accelerate=True)
-        assert literalscan._hyperscan((long, b"short"), (), ()) is None
+        assert literalscan._hyperscan((long, b"short"), (), (), True) is None
         body = b"x\n" + long + b"\nshort one\nab\n"
         assert scan(body, []) is None  # the passes leave the runs to coldlines' regex
         assert _starts(scan, body) == {2, 2 + len(long) + 1}

@@ -80,9 +80,10 @@ def _cold_lines(config: Config) -> dict[str, KeepSpans | None]:
         source.name: cold_lines_for(
             config.rules,
             format=source.format,
-            header_set=source.header is not None,
+            header=source.header,
             context_lines=context_lines(config, source),
             source=source.name,
+            max_line_bytes=source.max_line_bytes,
         )
         for source in config.sources
     }

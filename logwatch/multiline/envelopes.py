@@ -29,7 +29,7 @@ _SYSLOG = re.compile(
 _SYSLOG_ISO = re.compile(r"(\d{4}-\d\d-\d\dT\S+) (\S+) ([^\s\[\]:]+)\[(\d+)\]: ")
 _APACHE = re.compile(r"\[([^\]]+)\] \[[\w:]+\] \[pid (\d+)(?::tid \d+)?\](?: \[client [^\]]+\])? ?")
 _REFERER = re.compile(r", referer: \S*$")
-_MONTHS = frozenset(
+MONTHS = frozenset(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 )
 
@@ -60,7 +60,7 @@ def unwrap(text: str) -> Unwrapped | None:
         if text[10:11] == "T":
             return _cri(text) or _syslog(_SYSLOG_ISO, text)
         return None
-    if first == "<" or text[:3] in _MONTHS:
+    if first == "<" or text[:3] in MONTHS:
         return _syslog(_SYSLOG, text)
     if first == "[" and "] [pid " in text[:80]:
         return _apache(text)

@@ -60,7 +60,7 @@ _EXCEPTION_SUFFIXES = (
     "Group",
     "Warning",
 )
-_CONTEXT_PREFIXES = (
+CONTEXT_PREFIXES = (
     "Exception in thread ",
     "Exception ignored ",
     "Exception in callback ",
@@ -199,6 +199,6 @@ def _structural(text: str, first: str, json_records: bool) -> Kind | None:
     if first in "EOU":
         if text.startswith("Extension modules: "):
             return Kind.FAULT_EXTRA
-        if text.startswith(_CONTEXT_PREFIXES):
+        if text.startswith(CONTEXT_PREFIXES):
             return Kind.CONTEXT
     return None

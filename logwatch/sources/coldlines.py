@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from logwatch.multiline.blocks import RECORD_HEADER, RECORD_HEADER_BYTES
 from logwatch.rules.literals import Literals, RuleLike, rule_literals
-from logwatch.sources.framing import KeepSpans
+from logwatch.sources.framing import DEFAULT_MAX_LINE_BYTES, KeepSpans
 from logwatch.sources.literalscan import literal_scan
 
 __all__ = ["RECORD_HEADER", "ColdLines", "ColdPlan", "cold_lines_for", "cold_plan_for"]
@@ -153,12 +153,25 @@ class ColdPlan:
     literals: Literals
     json: bool  # line by line (``coldjson``), not record by record
     context: int  # lines kept before each kept record
+    header: re.Pattern[str] | None = None  # the source's own (``coldheaders``)
+    json_records: bool = True  # with ``header``: a line that is a JSON object is a record
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # with ``header``: the framer's cap
 
     def build(self) -> KeepSpans:
         if self.json:
             from logwatch.sources.coldjson import ColdJsonLines  # here: it imports this module
 
             return ColdJsonLines(self.literals, context=self.context)
+        if self.header is not None:
+            from logwatch.sources.coldheaders import ColdHeaderLines
+
+            return ColdHeaderLines(
+                self.literals,
+                self.header,
+                json_records=self.json_records,
+                max_line_bytes=self.max_line_bytes,
+                context=self.context,
+            )
         return ColdLines(self.literals, context=self.context)
 
 
@@ -166,36 +179,51 @@ def cold_plan_for(
     rules: Sequence[RuleLike],
     *,
     format: str,
-    header_set: bool,
+    header: re.Pattern[str] | None,
     context_lines: int,
     source: str | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> ColdPlan | None:
     """The plan of one source's filter, or None where every line must be framed.
 
-    Not for a user's header pattern (other header shapes); JSON sources have
-    their own filter (``coldjson``). ``context_lines``: how many lines before
-    each event it carries. ``source``: its name, which rules for other sources
-    never take.
+    ``header``: the source's own header pattern, if it has one. (JSON sources
+    have a filter of their own, ``coldjson``, where each line is a record
+    whatever reads its header.) ``context_lines``: how many lines before each
+    event it carries. ``source``: its name, which rules for other sources
+    never take. ``max_line_bytes``: its framer's cap.
     """
-    if header_set:
-        return None
     json = format == "json"
     literals = rule_literals(rules, json=json, source=source).literals
     if literals is None:
         return None
-    return ColdPlan(literals, json, context_lines)
+    if header is None or json:
+        return ColdPlan(literals, json, context_lines)
+    return ColdPlan(
+        literals,
+        json,
+        context_lines,
+        header=header,
+        json_records=format != "text",
+        max_line_bytes=max_line_bytes,
+    )
 
 
 def cold_lines_for(
     rules: Sequence[RuleLike],
     *,
     format: str,
-    header_set: bool,
+    header: re.Pattern[str] | None,
     context_lines: int,
     source: str | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> KeepSpans | None:
     """The filter of ``cold_plan_for``'s plan, or None where every line must be framed."""
     plan = cold_plan_for(
-        rules, format=format, header_set=header_set, context_lines=context_lines, source=source
+        rules,
+        format=format,
+        header=header,
+        context_lines=context_lines,
+        source=source,
+        max_line_bytes=max_line_bytes,
     )
     return plan.build() if plan is not None else None

@@ -42,8 +42,16 @@ def literal_scan(
     *,
     accelerate: bool = True,
     patterns: Iterable[bytes] = (),
+    with_runs: bool = True,
 ) -> Scan:
     """The scan for these literals; ``folded`` ones are found in any ASCII case.
+
+    It is asked about whole lines: with an anchored pattern beside them,
+    hyperscan 0.9 misses a literal that ends a buffer of 16 bytes or more.
+
+    ``with_runs``: the accelerated scan finds the runs of lines that do not start
+    with a digit too (and reports the lines that start like an ISO date with
+    its "T" as hits); without, it finds the literals and ``patterns`` alone.
 
     ``patterns``: regexes whose lines count as hits too, in the same pass with
     the accelerator; a leading ``^`` matches at each line's start (nowhere else
@@ -52,7 +60,7 @@ def literal_scan(
     """
     exact, folded = tuple(sorted(exact)), tuple(sorted(folded))
     patterns = tuple(patterns)
-    if accelerate and (scan := _hyperscan(exact, folded, patterns)) is not None:
+    if accelerate and (scan := _hyperscan(exact, folded, patterns, with_runs)) is not None:
         return scan
     # ``re`` tries a line-start ``^`` at every byte; after a newline it looks for
     # the newline alone, ten times faster
@@ -103,29 +111,36 @@ def _module() -> Any:
 
 @functools.lru_cache(maxsize=16)  # sources share their rules: one database and scratch for all
 def _hyperscan(
-    exact: tuple[bytes, ...], folded: tuple[bytes, ...], patterns: tuple[bytes, ...]
+    exact: tuple[bytes, ...],
+    folded: tuple[bytes, ...],
+    patterns: tuple[bytes, ...],
+    with_runs: bool,
 ) -> Scan | None:
     hs = _module()
     if hs is None:
         return None
     literals = exact + folded
     count = len(literals)
+    run_patterns = [_RUN_BEGINS, _RUN_ENDS, _ISO_T] if with_runs else []
     expressions = (
         # every byte as \xHH: literals may hold regex syntax, or a NUL
         [b"".join(b"\\x%02x" % byte for byte in literal) for literal in literals]
+        + run_patterns
         # an anchor binds the whole pattern, as in the ``re`` scan's rewrite
-        + [_RUN_BEGINS, _RUN_ENDS, _ISO_T]
         + [b"^(?:" + pattern[1:] + b")" if pattern.startswith(b"^") else pattern
            for pattern in patterns]
     )
+    # the ids say what matched: literals, then the three run patterns (left
+    # out, their ids unused, without ``with_runs``), then the patterns
+    ids = [*range(count + len(run_patterns)), *range(count + 3, count + 3 + len(patterns))]
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
     try:
         database.compile(
             expressions=expressions,
-            ids=list(range(len(expressions))),
+            ids=ids,
             elements=len(expressions),
-            flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded) + [0, 0, 0]
-            + [hs.HS_FLAG_MULTILINE] * len(patterns),
+            flags=[0] * len(exact) + [hs.HS_FLAG_CASELESS] * len(folded)
+            + [0] * len(run_patterns) + [hs.HS_FLAG_MULTILINE] * len(patterns),
         )
     except hs.error:
         return None  # past one of its limits (a literal of thousands of bytes): the passes do
