@@ -13,12 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logwatch.config import load_config
+from logwatch.daemon.engine import build_engine
+from logwatch.daemon.pipeline import Pipeline
+from logwatch.daemon.pipeline import _cold_lines as pipeline_cold_lines
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.multiline.assembler import Format, strip_ansi
 from logwatch.rules.literals import Literals
+from logwatch.sources import Tailer
 from logwatch.sources.coldheaders import ColdHeaderLines
 from logwatch.sources.framing import LineFramer
+from logwatch.store import Store
 from tests.coldlines_support import RULES, replay_both, write_config
 
 
@@ -35,6 +40,14 @@ def _chained_traceback() -> list[str]:
     raise AssertionError("unreachable")
 
 
+def _plain_traceback() -> list[str]:
+    try:
+        print(1 / 0)
+    except ZeroDivisionError:
+        return traceback.format_exc().rstrip("\n").split("\n")
+    raise AssertionError("unreachable")
+
+
 def _group_traceback() -> list[str]:
     try:
         raise ExceptionGroup("two failed", [ValueError("a"), TypeError("b")])
@@ -43,6 +56,7 @@ def _group_traceback() -> list[str]:
 
 
 CHAINED = _chained_traceback()
+PLAIN = _plain_traceback()
 GROUP = _group_traceback()
 STAMP = "2026-03-01 12:00:{:02d}.{:03d}"
 # the format of the logs below, and the pattern a user would write for it
@@ -322,3 +336,72 @@ class TestReplay:
         # the tracebacks say "could not connect to database": the db rule, first, takes them
         assert sum(1 for record in fast if record["chain"]) == 40
         assert sum(1 for record in fast if record["rule"] == "db") == 80
+
+
+def test_the_daemon_alerts_on_what_matters_and_counts_every_line(tmp_path: Path) -> None:
+    """The live reader with the filter: one alert each for a traceback and a hit among
+    3,000 one-line records, and every line and record counted as without it."""
+    (tmp_path / "logs").mkdir()
+    header = r"\[(?P<timestamp>[^\]]+)\] (?P<level>[A-Z]+) (?P<logger>[\w.]+) "
+    config = load_config(write_config(
+        tmp_path / "logs", RULES,
+        source_extra=f"    start_at: beginning\n    header: {json.dumps(header)}\n",
+    ))
+    assert isinstance(pipeline_cold_lines(config)["app"], ColdHeaderLines)
+    lines = [_header(n, "INFO", "app.http", f"GET /orders/{n} 200") for n in range(3000)]
+    lines[1000:1000] = [_header(1000, "ERROR", "app.worker", "job failed"), *PLAIN]
+    lines[2000] = _header(2000, "ERROR", "app.db", "could not connect to database")
+    data = "".join(line + "\n" for line in lines).encode()
+    (tmp_path / "logs" / "app.log").write_bytes(data)
+    store = Store.in_dir(config.state_dir)
+    try:
+        tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
+        reader = Pipeline(config, store, tailer, build_engine(config))
+        while reader.counters.lines < len(lines):
+            reader.process()
+        reader.commit()
+        alerts = sorted((row.alert().rule, row.alert().exc_type) for row in store.outbox())
+        assert alerts == [("db", None), ("tracebacks", "ZeroDivisionError")]
+        assert reader.counters.bytes_by_source["app"] == len(data)
+        assert reader.counters.events == len(_assemble(data, None, 1 << 16, HEADER).events)
+    finally:
+        store.close()
+
+
+def _pipeline(tmp_path: Path, header: str) -> tuple[Pipeline, Store, Path]:
+    (tmp_path / "logs").mkdir()
+    config = load_config(write_config(
+        tmp_path / "logs", RULES,
+        source_extra="    start_at: beginning\n    multiline: {flush_after: 1h}\n"
+        f"    header: {json.dumps(header)}\n",
+    ))
+    store = Store.in_dir(config.state_dir)
+    tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
+    return Pipeline(config, store, tailer, build_engine(config)), store, tmp_path / "logs"
+
+
+@pytest.mark.parametrize("header", [HEADER.pattern, r"(?i)\[.*(?:info|error)"])
+def test_a_logged_traceback_at_the_end_of_the_file_is_sent_without_waiting(
+    tmp_path: Path, header: str
+) -> None:
+    """A record the source's pattern opens is whole at EOF, as one of logging's is."""
+    reader, store, logs = _pipeline(tmp_path, header)
+    try:
+        record = [_header(1, "ERROR", "app.worker", "job failed"), *PLAIN]
+        (logs / "app.log").write_text("\n".join(record) + "\n", encoding="utf-8")
+        reader.process()
+        assert store.outbox_counts()["pending"] == 1
+    finally:
+        store.close()
+
+
+def test_a_bare_traceback_at_the_end_of_the_file_still_waits(tmp_path: Path) -> None:
+    """Even where the pattern matches its first line: "Traceback ..." is no header."""
+    reader, store, logs = _pipeline(tmp_path, r"\[|Traceback")
+    try:
+        (logs / "app.log").write_text("\n".join(PLAIN) + "\n", encoding="utf-8")
+        reader.process()
+        assert reader.counters.lines == len(PLAIN)
+        assert store.outbox_counts()["pending"] == 0
+    finally:
+        store.close()

@@ -24,7 +24,9 @@ from logwatch.config import Config, SourceConfig
 from logwatch.errors import StateError
 from logwatch.model import Event, Line, Origin
 from logwatch.multiline import Assembler
+from logwatch.multiline.assembler import reads_as_header
 from logwatch.multiline.context import RecentLines, context_lines
+from logwatch.multiline.headers import HeaderParser
 from logwatch.rules import Decision, RuleEngine
 from logwatch.sources import Chunk, Tailer
 from logwatch.sources.coldlines import RECORD_HEADER, cold_lines_for
@@ -99,7 +101,9 @@ def _assembler(origin: Origin, source: SourceConfig) -> Assembler:
     )
 
 
-def _whole_record_held(assembler: Assembler, held: Sequence[Sequence[Line]]) -> bool:
+def _whole_record_held(
+    assembler: Assembler, held: Sequence[Sequence[Line]], source: SourceConfig
+) -> bool:
     """Is what the assembler holds one `logging` record that the file ends with?
 
     ``logging`` writes a record, its traceback included, with one ``write()``:
@@ -107,12 +111,18 @@ def _whole_record_held(assembler: Assembler, held: Sequence[Sequence[Line]]) -> 
     waiting ``flush_after`` for a note or a chained exception would only delay
     the alert. A bare traceback (printed line by line) still waits. The record's
     first line may have come in an earlier read (``held``: the chunks since it).
+    It is a header of logging's usual shape, or one the source's own pattern reads.
     """
     if assembler.pending != "tail":
         return False
     start = assembler.pending_offset()
     line = None if start is None else _held_line(held, start)
-    return line is not None and RECORD_HEADER.match(line.text) is not None
+    if line is None:
+        return False
+    if source.header is None:
+        return RECORD_HEADER.match(line.text) is not None
+    headers = HeaderParser(source.header)
+    return reads_as_header(line.text, headers, json_records=source.format != "text")
 
 
 def _bump(tally: dict[Any, int], key: object, amount: int = 1) -> None:
@@ -235,7 +245,9 @@ class Pipeline:
             self._dirty[chunk.origin.file_uid] = None
             stream.recent.add(chunk.lines)
             self._emit(stream, self._assemble(stream, chunk.lines))
-            if chunk.at_eof and _whole_record_held(stream.assembler, stream.held_chunks):
+            if chunk.at_eof and _whole_record_held(
+                stream.assembler, stream.held_chunks, stream.source
+            ):
                 self._emit(stream, stream.assembler.flush())
 
     def _assemble(self, stream: _Stream, lines: Sequence[Line]) -> list[Event]:

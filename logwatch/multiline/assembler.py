@@ -39,6 +39,17 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text) if "\x1b" in text else text
 
 
+def reads_as_header(line: str, headers: HeaderParser, *, json_records: bool) -> bool:
+    """Whether a line, alone, is a record header to the assembler (``_line``).
+
+    ``json_records``: a line that is a JSON object is a record (format ``auto``).
+    """
+    if unwrap(line) is not None:
+        return False  # its text is a stream's of its own
+    kind, _ = classify(strip_ansi(line), headers, json_records=json_records)
+    return kind is Kind.HEADER
+
+
 class Assembler:
     """Turn the lines of one file into events, as soon as the grammar proves them complete."""
 

@@ -25,15 +25,14 @@ from collections.abc import Iterable
 from itertools import accumulate, compress, count, repeat
 from operator import add, gt, is_
 
-from logwatch.multiline.envelopes import MONTHS, unwrap
+from logwatch.multiline.assembler import reads_as_header
+from logwatch.multiline.envelopes import MONTHS
 from logwatch.multiline.headers import HeaderParser
 from logwatch.multiline.kinds import (
     CONTEXT_PREFIXES,
     GROUP_TRACEBACK_LINE,
     SEPARATORS,
     TRACEBACK_LINE,
-    Kind,
-    classify,
 )
 from logwatch.rules.literals import Literals
 from logwatch.sources.literalscan import literal_scan
@@ -186,9 +185,7 @@ class ColdHeaderLines:
         return at
 
     def _header_at(self, text: str) -> bool:
-        """Whether the assembler reads this line, which the pattern matches, as a header."""
-        kind, _ = classify(text, self._parser, json_records=self._json_records)
-        return kind is Kind.HEADER and unwrap(text) is None
+        return reads_as_header(text, self._parser, json_records=self._json_records)
 
 
 def _starts(sizes: Iterable[int]) -> list[int]:
