@@ -18,7 +18,8 @@ from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.pipeline import _cold_lines as pipeline_cold_lines
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
-from logwatch.multiline.assembler import Format, strip_ansi
+from logwatch.multiline.ansi import strip_ansi
+from logwatch.multiline.assembler import Format
 from logwatch.rules.literals import Literals
 from logwatch.sources import Tailer
 from logwatch.sources.coldheaders import ColdHeaderLines

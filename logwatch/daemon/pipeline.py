@@ -24,8 +24,8 @@ from logwatch.config import Config, SourceConfig
 from logwatch.errors import StateError
 from logwatch.model import Event, Line, Origin
 from logwatch.multiline import Assembler
-from logwatch.multiline.assembler import reads_as_header
 from logwatch.multiline.context import RecentLines, context_lines
+from logwatch.multiline.headerlines import reads_as_header
 from logwatch.multiline.headers import HeaderParser
 from logwatch.rules import Decision, RuleEngine
 from logwatch.sources import Chunk, Tailer

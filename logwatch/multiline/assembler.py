@@ -17,6 +17,7 @@ from typing import Literal
 
 from logwatch.model import Event, ExceptionInfo, Line, Lines, Origin
 from logwatch.multiline import blocks
+from logwatch.multiline.ansi import strip_ansi
 from logwatch.multiline.envelopes import Unwrapped, docker_record, unwrap
 from logwatch.multiline.fingerprint import fingerprint, fingerprint_frames, fingerprint_record
 from logwatch.multiline.headers import HeaderParser
@@ -28,26 +29,12 @@ from logwatch.multiline.tracebacks import ELISION_PREFIX, parse_frames, parse_tr
 
 Format = Literal["auto", "text", "json"]
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _FATAL = ("Fatal Python error", "Windows fatal exception")
 _NO_FLAGS: frozenset[str] = frozenset()
 _TRUNCATED = frozenset(("truncated",))
 _IS_TRUNCATED = attrgetter("truncated")
 
 
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text) if "\x1b" in text else text
-
-
-def reads_as_header(line: str, headers: HeaderParser, *, json_records: bool) -> bool:
-    """Whether a line, alone, is a record header to the assembler (``_line``).
-
-    ``json_records``: a line that is a JSON object is a record (format ``auto``).
-    """
-    if unwrap(line) is not None:
-        return False  # its text is a stream's of its own
-    kind, _ = classify(strip_ansi(line), headers, json_records=json_records)
-    return kind is Kind.HEADER
 
 
 class Assembler:

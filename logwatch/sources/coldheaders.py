@@ -2,73 +2,29 @@
 
 ``coldlines`` knows where a record starts from the shape ``logging`` gives
 its headers. A user's pattern says it here instead: a line the assembler
-would read as a record header (the pattern matches it, and it is no
-envelope, traceback line or other structure of its own), with none of the
-rules' literals, and followed by another header, is a record of one line no
-rule can take. Such lines are passed over; every other line is kept with
-its whole record, from the header that opens it to the next header.
+would read as a record header (``multiline.headerlines``: the pattern
+matches it, and it is no envelope, traceback line or other structure of its
+own), with none of the rules' literals, and followed by another header, is
+a record of one line no rule can take. Such lines are passed over; every
+other line is kept with its whole record, from the header that opens it to
+the next header.
 
-The pattern is tried on every line, but in C: the buffer is decoded and
-split once, and ``map`` runs the pattern's ``match`` over the lines, on the
-very texts the assembler would match it against. (Run over the whole buffer
-instead, a pattern could match across a line's end where it does not on the
-line alone.) A Python step is taken only for the lines that may be
-something else than the pattern says, which one scan of the buffer finds
-by how they start: those are classified the assembler's way.
+Which lines are headers is found for the whole read in C but for a few
+lines (``headerlines.header_flags``), on the texts the framer makes of them:
+the read is decoded and split once.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
-from itertools import accumulate, compress, count, repeat
-from operator import add, gt, is_
+from itertools import compress, count, repeat
+from operator import gt, not_
 
-from logwatch.multiline.assembler import reads_as_header
-from logwatch.multiline.envelopes import MONTHS
-from logwatch.multiline.headers import HeaderParser
-from logwatch.multiline.kinds import (
-    CONTEXT_PREFIXES,
-    GROUP_TRACEBACK_LINE,
-    SEPARATORS,
-    TRACEBACK_LINE,
-)
+from logwatch.multiline.headerlines import header_flags, line_starts
 from logwatch.rules.literals import Literals
 from logwatch.sources.literalscan import literal_scan
 
-# How the lines start that may be no header whatever the pattern says: blank
-# or indented (whitespace first, as ``\s`` and ``str.isspace`` agree), the
-# first line of something ``kinds`` reads before any header, or an envelope
-# (``envelopes.unwrap``). A few more lines than those match, never fewer:
-# what matches is classified exactly.
-_STRUCTURE = (
-    TRACEBACK_LINE,
-    GROUP_TRACEBACK_LINE,
-    *SEPARATORS,
-    *CONTEXT_PREFIXES,
-    "Thread 0x",
-    "Timeout (",
-    "Stack (most recent call",
-    "Call stack:",
-    "Current thread 0x",
-    "--- Logging error ---",
-    "Fatal Python error: ",
-    "Windows fatal exception: ",
-    "Python runtime state: ",
-    "Extension modules: ",
-    "Process ",
-    '> File "',
-    "{",
-    "<",
-)
-_SPECIAL = "|".join(
-    [r"\s", r".{10}T", r"\[.{0,80}\] \[pid "]
-    + [re.escape(prefix) for prefix in (*_STRUCTURE, *MONTHS)]
-)
-_SPECIAL_FIRST = re.compile(f"(?:{_SPECIAL})")
-# only the newline taken: the next line's own newline may start the next match
-_SPECIAL_AFTER_NEWLINE = re.compile(f"\n(?={_SPECIAL})")
 # More kept lines than one per this many bytes: frame the whole buffer, which is cheaper.
 DENSE_BYTES = 256
 
@@ -93,8 +49,7 @@ class ColdHeaderLines:
         pattern makes of its cut text is not looked at here. ``context``: the
         lines before each kept record are kept too (``context_lines``).
         """
-        self._match = header.match
-        self._parser = HeaderParser(header)
+        self._header = header
         self._json_records = json_records
         self._cap = max_line_bytes
         self._context = context
@@ -124,30 +79,19 @@ class ColdHeaderLines:
         # A newline is never part of a UTF-8 sequence, nor of what replaces a
         # bad one: these are the texts the framer decodes line by line.
         text = body.decode("utf-8", errors="replace")
-        pieces = text.split("\n")
-        pieces.pop()  # after the last newline
+        texts = text.split("\n")
+        texts.pop()  # after the last newline
         one_byte = len(text) == size  # each character from one byte (ASCII, or a bad byte)
-        sizes = list(map(len, pieces)) if one_byte else list(map(len, body.split(b"\n")))[:-1]
-        # where each line starts, in bytes and in characters; one more: the end
-        starts = _starts(sizes)
-        chars = starts if one_byte else _starts(map(len, pieces))
-        texts = pieces
+        sizes = list(map(len, texts)) if one_byte else list(map(len, body.split(b"\n")))[:-1]
+        starts = line_starts(sizes)  # in bytes; one more: the end
         if "\r" in text:
-            texts = [piece[:-1] if piece.endswith("\r") else piece for piece in pieces]
-        heads = list(map(self._match, texts))
-
-        # lines the assembler would not read as headers
-        others = set(compress(count(), map(is_, heads, repeat(None))))
+            texts = [piece[:-1] if piece.endswith("\r") else piece for piece in texts]
+        heads = header_flags(texts, self._header, json_records=self._json_records)
         if max(sizes) > self._cap:
-            others.update(compress(count(), map(gt, sizes, repeat(self._cap))))
-        specials = [] if _SPECIAL_FIRST.match(text) is None else [0]
-        specials.extend(
-            bisect_right(chars, found.start() + 1) - 1
-            for found in _SPECIAL_AFTER_NEWLINE.finditer(text)
-        )
-        others.update(
-            [at for at in specials if heads[at] is not None and not self._header_at(texts[at])]
-        )
+            # cut, a line may read otherwise than whole: no header, whatever it is
+            for at in compress(count(), map(gt, sizes, repeat(self._cap))):
+                heads[at] = False
+        others = set(compress(count(), map(not_, heads)))  # the lines that are no headers
 
         kept = others.union(bisect_right(starts, at) - 1 for at in hits)
         kept.add(len(texts) - 1)  # its successor is unknown: its record may go on
@@ -161,13 +105,13 @@ class ColdHeaderLines:
         for at in sorted(kept):
             if at < floor:
                 continue  # in the record kept last
-            start = self._record_start(at, floor, heads, others)
+            start = _record_start(at, floor, heads)
             if context and start > floor:
                 # An event's context is the lines right before it, which a record
                 # passed over would take from it: they and their record are kept.
-                start = self._record_start(max(floor, start - context), floor, heads, others)
+                start = _record_start(max(floor, start - context), floor, heads)
             end = at + 1
-            while end < last and (heads[end] is None or end in others):
+            while end < last and not heads[end]:
                 end += 1
             if spans and start <= floor:
                 start = spans.pop()[0]
@@ -175,19 +119,9 @@ class ColdHeaderLines:
             floor = end
         return [(starts[start], starts[end]) for start, end in spans]
 
-    @staticmethod
-    def _record_start(
-        at: int, floor: int, heads: list[re.Match[str] | None], others: set[int]
-    ) -> int:
-        """The header opening the record of line ``at``; ``floor`` when it is not after it."""
-        while at > floor and (heads[at] is None or at in others):
-            at -= 1
-        return at
 
-    def _header_at(self, text: str) -> bool:
-        return reads_as_header(text, self._parser, json_records=self._json_records)
-
-
-def _starts(sizes: Iterable[int]) -> list[int]:
-    """Where each line of these sizes starts, and where the last one's newline ends."""
-    return list(map(add, accumulate(sizes, initial=0), count()))
+def _record_start(at: int, floor: int, heads: list[bool]) -> int:
+    """The header opening the record of line ``at``; ``floor`` when it is not after it."""
+    while at > floor and not heads[at]:
+        at -= 1
+    return at
