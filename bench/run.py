@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             runs: list[tuple[LogStats, float | None, bool, bool, bool]] = [
                 (normal, 6.0, False, False, False), (normal, None, False, True, False),
                 (normal, None, False, False, True),
-                (storm, 10.0, False, False, False), (records, None, False, False, False)]
+                (storm, 10.0, False, False, False), (storm, None, False, False, True),
+                (records, None, False, False, False)]
             if accelerated():
                 # the storm's target names no install: both are shown
                 runs.insert(2, (normal, 3.0, True, False, False))

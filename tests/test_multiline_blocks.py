@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import tracemalloc
 from io import StringIO
 
@@ -21,21 +22,25 @@ from tests.test_sources_coldlines import TRACEBACK
 def _events(
     data: bytes, *, memo: bool, cuts: tuple[int, ...] = (), max_lines: int = 1000,
     max_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20,
+    header: re.Pattern[str] | None = None,
 ) -> list[Event]:
     """Every event of ``data``, fed in batches cut at ``cuts`` (line indices), then flushed."""
     return _run(data, memo=memo, cuts=cuts, max_lines=max_lines, max_bytes=max_bytes,
-                max_line_bytes=max_line_bytes)[0]
+                max_line_bytes=max_line_bytes, header=header)[0]
 
 
 def _run(
     data: bytes, *, memo: bool, cuts: tuple[int, ...] = (), max_lines: int = 1000,
     max_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20, columns: bool = False,
+    header: re.Pattern[str] | None = None,
 ) -> tuple[list[Event], list[tuple[str, int | None]]]:
     """``_events``, and what the assembler held back after each batch.
 
     ``columns``: each batch is fed as ``Lines`` (as replay feeds it), not a list.
+    ``header``: the source's own header pattern.
     """
-    assembler = Assembler(Origin("test", "test.log"), max_lines=max_lines, max_bytes=max_bytes)
+    assembler = Assembler(Origin("test", "test.log"), max_lines=max_lines, max_bytes=max_bytes,
+                          header_pattern=header)
     if not memo:
         assembler._blocks = None  # the plain path: every line stepped through the machine
     lines = LineFramer(max_line_bytes=max_line_bytes).feed(data)
@@ -103,6 +108,13 @@ def _logged() -> bytes:
     return stream.getvalue().encode()
 
 
+# logging's usual header as a source's own pattern would spell it
+OWN_HEADER = re.compile(
+    r"(?P<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:,\d+)?) (?P<level>[A-Z]+) "
+    r"(?P<logger>\S+)"
+)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_memo() -> None:
     blocks.SHARED._templates.clear()
@@ -123,7 +135,10 @@ class TestReplayedBlocks:
         data = _logged()
         assert _events(data, memo=True, cuts=tuple(cuts)) == _events(data, memo=False)
 
-    def test_every_corpus_log_twice_over_gives_the_same_events(self, corpus: Corpus) -> None:
+    @pytest.mark.parametrize("header", [None, OWN_HEADER], ids=["built-in", "own pattern"])
+    def test_every_corpus_log_twice_over_gives_the_same_events(
+        self, corpus: Corpus, header: re.Pattern[str] | None
+    ) -> None:
         """Each log of every CPython, read twice in one file: the second read is replayed."""
         differ = []
         for case in corpus.cases:
@@ -131,7 +146,8 @@ class TestReplayedBlocks:
             if not data.endswith(b"\n"):
                 data += b"\n"
             doubled = data + data
-            if _events(doubled, memo=True) != _events(doubled, memo=False):
+            if (_events(doubled, memo=True, header=header)
+                    != _events(doubled, memo=False, header=header)):
                 differ.append(case.name)
         assert not differ
         assert blocks.SHARED._templates
@@ -260,6 +276,12 @@ _RECORDS: list[list[str]] = [
 ]
 
 
+# the built-in headers, logging's as a pattern, and patterns that read other lines as
+# headers too (a traceback's, an exception line, an envelope, JSON)
+HEADERS = [None, OWN_HEADER, re.compile(r"\S+"), re.compile(r".*"),
+           re.compile(r"(?i)[\d\-]+ [\d:,]+ (?:error|info)")]
+
+
 def _log(picks: list[int]) -> bytes:
     lines = [line.replace("{t}", f"2026-03-01 10:00:{n % 60:02d},{n % 1000:03d}")
              for n, pick in enumerate(picks) for line in _RECORDS[pick]]
@@ -267,6 +289,7 @@ def _log(picks: list[int]) -> bytes:
 
 
 class TestReplayAgainstStepping:
+    @pytest.mark.parametrize("header", HEADERS, ids=lambda p: p and p.pattern)
     @settings(max_examples=150, deadline=None)
     @given(
         st.lists(st.integers(min_value=0, max_value=len(_RECORDS) - 1), max_size=40),
@@ -275,19 +298,23 @@ class TestReplayAgainstStepping:
         st.booleans(),
     )
     def test_mixed_records_in_any_batching_give_what_stepping_gives(
-        self, picks: list[int], cuts: list[int], limits: tuple[int, int, int], columns: bool
+        self, header: re.Pattern[str] | None, picks: list[int], cuts: list[int],
+        limits: tuple[int, int, int], columns: bool,
     ) -> None:
         """Repeats of every shape, side by side, cut anywhere: events and what is held back.
 
         Fed as a list of lines (the daemon) or as columns (replay): replay makes
-        rows from either without a ``Line`` in between.
+        rows from either without a ``Line`` in between. Read by the built-in
+        headers or by a source's own pattern.
         """
         max_lines, max_bytes, max_line_bytes = limits
         data = _log(picks + picks)  # the second half repeats the first: blocks are replayed
         replayed = _run(data, memo=True, cuts=tuple(cuts), max_lines=max_lines,
-                        max_bytes=max_bytes, max_line_bytes=max_line_bytes, columns=columns)
+                        max_bytes=max_bytes, max_line_bytes=max_line_bytes, columns=columns,
+                        header=header)
         assert replayed == _run(data, memo=False, cuts=tuple(cuts), max_lines=max_lines,
-                                max_bytes=max_bytes, max_line_bytes=max_line_bytes)
+                                max_bytes=max_bytes, max_line_bytes=max_line_bytes,
+                                header=header)
 
     def test_a_run_of_replayed_blocks_leaves_the_last_header_held(self) -> None:
         data = _log([0] * 6)
@@ -322,16 +349,19 @@ _TEXTS = [
 
 
 class TestBoundaries:
+    @pytest.mark.parametrize("header", HEADERS, ids=lambda p: p and p.pattern)
     @settings(max_examples=300, deadline=None)
     @given(st.lists(st.tuples(st.sampled_from(_TEXTS), st.booleans()), max_size=30))
-    def test_found_at_once_as_line_by_line(self, picked: list[tuple[str, bool]]) -> None:
+    def test_found_at_once_as_line_by_line(
+        self, header: re.Pattern[str] | None, picked: list[tuple[str, bool]]
+    ) -> None:
         lines = [Line(text, n, n + 1, n + 1, cut) for n, (text, cut) in enumerate(picked)]
-        bounds = blocks.Boundaries(lines)
-        starts = {at for at, line in enumerate(lines) if blocks.BlockMemo.starts(line)}
+        bounds = blocks.Boundaries(lines, header)
+        starts = {at for at, line in enumerate(lines) if blocks.BlockMemo.starts(line, header)}
         assert bounds.starts == starts
         assert bounds.texts == [line.text for line in lines]
         for start in range(len(lines) + 1):
-            assert bounds.end(start) == blocks.BlockMemo.end(lines, start)
+            assert bounds.end(start) == blocks.BlockMemo.end(lines, start, header)
 
     @settings(max_examples=200, deadline=None)
     @given(
@@ -369,3 +399,14 @@ class TestBoundaries:
         lines = [Line(text, n, n + 1, n + 1) for n, text in enumerate(texts)]
         assert blocks.Boundaries(lines).end(1) == blocks.BlockMemo.end(lines, 1)
         assert (blocks.BlockMemo.end(lines, 1) is None) == (under > blocks._MAX_LINES)
+
+
+def test_a_block_learnt_under_a_header_pattern_is_not_replayed_under_another() -> None:
+    """The lines under a header are read by the source's header pattern too: one that is
+    a header to the built-in ones ("ERROR:app:..." of basicConfig) is text to a pattern."""
+    data = _log([0, 0]).replace(b"Traceback (most recent",
+                                b"ERROR:app:lost\nTraceback (most recent")
+    own = _events(data, memo=True, header=OWN_HEADER)
+    assert blocks.SHARED._templates, "the pattern's block was not learnt"
+    assert own == _events(data, memo=False, header=OWN_HEADER)
+    assert _events(data, memo=True) == _events(data, memo=False)

@@ -55,12 +55,13 @@ class Assembler:
         self._format = format
         self._max_lines = max_lines
         self._max_bytes = max_bytes
+        self._header_pattern = header_pattern
         self._headers = HeaderParser(header_pattern)
         self._machines: dict[str, Machine] = {}  # one per stream (stdout/stderr, pid, ...)
         self._split: dict[str, list[tuple[Line, Unwrapped]]] = {}  # runtime-split lines
         # Records of the usual shape repeat (a storm is one bug, logged again
         # and again): what the grammar made of one is replayed for the next.
-        self._blocks = blocks.SHARED if format != "json" and header_pattern is None else None
+        self._blocks = blocks.SHARED if format != "json" else None
 
     def feed(self, lines: Iterable[Line]) -> list[Event]:
         """Consume lines; return the events the grammar proves complete (in completion order)."""
@@ -80,7 +81,9 @@ class Assembler:
         the one after closes the block, so the drafts in between depend only
         on the block's text (``blocks``).
         """
-        bounds = blocks.Boundaries(lines)
+        bounds = blocks.Boundaries(
+            lines, self._header_pattern, json_records=self._format != "text"
+        )
         count = len(lines)
         index = 0
         while index < count:
@@ -116,7 +119,7 @@ class Assembler:
             if end is None or not memo.fits(setting, head, bounds, index, end):
                 break
             texts = tuple(bounds.texts[index:end])
-            key = memo.key(setting, json_records, head, texts)
+            key = memo.key(setting, json_records, head, texts, self._header_pattern)
             template = memo.get(key)
             if template is None:
                 if not held:

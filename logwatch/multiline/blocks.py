@@ -27,9 +27,11 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress, count
 
 from logwatch.model import Line, Lines
-from logwatch.multiline.headers import Header
+from logwatch.multiline.headerlines import header_flags, reads_as_header
+from logwatch.multiline.headers import Header, HeaderParser
 from logwatch.multiline.kinds import Kind
 from logwatch.multiline.machine import Machine
 from logwatch.multiline.rows import Draft, Row, limits
@@ -49,7 +51,7 @@ _MAX_TEXT = 2 << 20
 _LINE_COST = 64
 _ENTRY_COST = 660
 
-Key = tuple[tuple[int, int], bool, str | None, bool, tuple[str, ...]]
+Key = tuple[tuple[int, int], bool, str | None, bool, re.Pattern[str] | None, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +107,19 @@ class Boundaries:
     One regex search over the batch's texts joined by newlines finds every
     record header at C speed; matching each line on its own costs a Python
     step per traceback line. The header pattern cannot match a newline, so a
-    match after one lies within a single line.
+    match after one lies within a single line. A source's own ``header``
+    pattern is asked of each line in C instead (``headerlines``): a block
+    starts and ends at a line the assembler reads as a header.
     """
 
-    def __init__(self, lines: Sequence[Line]) -> None:
+    def __init__(
+        self,
+        lines: Sequence[Line],
+        header: re.Pattern[str] | None = None,
+        *,
+        json_records: bool = True,
+    ) -> None:
+        """``json_records``: a line that is a JSON object is a record (format ``auto``)."""
         # Lines keep their columns: a replayed block's rows are made from them,
         # with no ``Line`` made in between
         self._lines = lines
@@ -120,18 +131,11 @@ class Boundaries:
             texts = [line.text for line in lines]
             cut = {at for at, line in enumerate(lines) if line.truncated}
         self.texts = texts
-        joined = "\n".join(texts)
-        if joined.count("\n") == len(texts) - 1:
-            heads = [0] if texts and RECORD_HEADER.match(joined) is not None else []
-            index = seen = 0
-            count = joined.count
-            for match in _HEADER_AFTER_NEWLINE.finditer(joined):
-                at = match.start()
-                index += count("\n", seen, at + 1)
-                seen = at + 1
-                heads.append(index)
-        else:  # a text holds a newline (not one the framer made): line by line
-            heads = [at for at, text in enumerate(texts) if RECORD_HEADER.match(text) is not None]
+        if header is not None:
+            flags = header_flags(texts, header, json_records=json_records)
+            heads = list(compress(count(), flags))
+        else:
+            heads = _record_headers(texts)
         self.starts = set(heads)  # the lines a block may start at (``BlockMemo.starts``)
         self._stops = heads
         self._cut = cut
@@ -170,6 +174,22 @@ class Boundaries:
         )
 
 
+def _record_headers(texts: list[str]) -> list[int]:
+    """The lines that start with logging's usual record header, in order."""
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:  # a text holds a newline (not the framer's)
+        return [at for at, text in enumerate(texts) if RECORD_HEADER.match(text) is not None]
+    heads = [0] if texts and RECORD_HEADER.match(joined) is not None else []
+    index = seen = 0
+    count = joined.count
+    for match in _HEADER_AFTER_NEWLINE.finditer(joined):
+        at = match.start()
+        index += count("\n", seen, at + 1)
+        seen = at + 1
+        heads.append(index)
+    return heads
+
+
 class BlockMemo:
     """Templates of the blocks seen lately, by their text (one memo for all files)."""
 
@@ -178,23 +198,34 @@ class BlockMemo:
         self._text = 0
 
     @staticmethod
-    def starts(line: Line) -> bool:
+    def starts(
+        line: Line, header: re.Pattern[str] | None = None, *, json_records: bool = True
+    ) -> bool:
         """Whether a block may start at ``line``: the reference for ``Boundaries.starts``."""
-        return not line.truncated and RECORD_HEADER.match(line.text) is not None
+        if line.truncated:
+            return False
+        if header is None:
+            return RECORD_HEADER.match(line.text) is not None
+        return reads_as_header(line.text, HeaderParser(header), json_records=json_records)
 
     @staticmethod
-    def end(lines: Sequence[Line], start: int) -> int | None:
+    def end(
+        lines: Sequence[Line],
+        start: int,
+        header: re.Pattern[str] | None = None,
+        *,
+        json_records: bool = True,
+    ) -> int | None:
         """Index of the header that closes the block from ``start``, if it is in ``lines``.
 
         The reference for ``Boundaries.end``, a line at a time.
         """
         limit = min(len(lines), start + _MAX_LINES + 1)
-        match = RECORD_HEADER.match
         for at in range(start, limit):
             line = lines[at]
             if line.truncated:
                 return None
-            if match(line.text) is not None:
+            if BlockMemo.starts(line, header, json_records=json_records):
                 return at if at > start else None
         return None
 
@@ -214,10 +245,20 @@ class BlockMemo:
         return end - start + 1 <= head_lines and size <= head_bytes
 
     @staticmethod
-    def key(setting: tuple[int, int], json_records: bool, head: Row, texts: tuple[str, ...]) -> Key:
-        """What replaying the block ``texts`` under the record header ``head`` depends on."""
+    def key(
+        setting: tuple[int, int],
+        json_records: bool,
+        head: Row,
+        texts: tuple[str, ...],
+        header: re.Pattern[str] | None = None,
+    ) -> Key:
+        """What replaying the block ``texts`` under the record header ``head`` depends on.
+
+        ``header``: the source's own pattern, which reads the lines under the
+        head (none of them a header to it, a line may be one to another).
+        """
         level = head.header.level if head.header is not None else None
-        return (setting, json_records, level, head.text.rstrip().endswith(":"), texts)
+        return (setting, json_records, level, head.text.rstrip().endswith(":"), header, texts)
 
     def get(self, key: Key) -> Template | None:
         return self._templates.get(key)

@@ -7,17 +7,16 @@ line, a traceback's own lines, JSON) before the pattern matches it
 a line; ``header_flags`` answers for all of them with the pattern's
 ``match`` mapped over the lines in C, on the very texts the assembler
 matches it against (run over the lines joined instead, a pattern could match
-across a line's end). One scan of the joined lines finds the few that may be
-something else than the pattern says, by how they start; only those are
-asked in Python.
+across a line's end). Of the lines it matches, another map finds the few
+that may be something else than the pattern says, by how they start; only
+those are asked in Python.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, count, repeat
+from itertools import accumulate, compress, count, repeat
 from operator import add, is_not
 
 from logwatch.multiline.ansi import strip_ansi
@@ -57,13 +56,12 @@ _STRUCTURE = (
     "{",
     "<",
 )
-_SPECIAL = "|".join(
-    [r"\s", r"\Z", r".{10}T", r"\[.{0,80}\] \[pid "]
-    + [re.escape(prefix) for prefix in (*_STRUCTURE, *MONTHS)]
+_SPECIAL = re.compile(
+    "|".join(
+        [r"\s", r"\Z", r".{10}T", r"\[.{0,80}\] \[pid "]
+        + [re.escape(prefix) for prefix in (*_STRUCTURE, *MONTHS)]
+    )
 )
-_SPECIAL_FIRST = re.compile(f"(?:{_SPECIAL})")
-# only the newline taken: the next line's own newline may start the next match
-_SPECIAL_AFTER_NEWLINE = re.compile(f"\n(?={_SPECIAL})")
 
 
 def reads_as_header(line: str, headers: HeaderParser, *, json_records: bool) -> bool:
@@ -81,19 +79,13 @@ def header_flags(
     texts: Sequence[str], header: re.Pattern[str], *, json_records: bool
 ) -> list[bool]:
     """``reads_as_header`` of each line, by the source's own pattern ``header``."""
-    if not texts:
-        return []
     flags = list(map(is_not, map(header.match, texts), repeat(None)))
-    joined = "\n".join(texts)
-    # where each line starts in ``joined`` (a text holding a newline of its own
-    # starts no line: what is found in it is asked about its line, which is exact)
-    starts = line_starts(map(len, texts))
-    special = [] if _SPECIAL_FIRST.match(joined) is None else [0]
-    special.extend(bisect_right(starts, found.start() + 1) - 1
-                   for found in _SPECIAL_AFTER_NEWLINE.finditer(joined))
+    # of the lines it matches, those that may be something else
+    matched = compress(count(), flags)
+    doubtful = list(compress(matched, map(_SPECIAL.match, compress(texts, flags))))
     headers = HeaderParser(header)
-    for at in special:
-        if flags[at] and not reads_as_header(texts[at], headers, json_records=json_records):
+    for at in doubtful:
+        if not reads_as_header(texts[at], headers, json_records=json_records):
             flags[at] = False
     return flags
 

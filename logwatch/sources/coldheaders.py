@@ -95,9 +95,6 @@ class ColdHeaderLines:
 
         kept = others.union(bisect_right(starts, at) - 1 for at in hits)
         kept.add(len(texts) - 1)  # its successor is unknown: its record may go on
-        if len(kept) * self._dense_bytes > size:
-            return whole  # nearly every line matters: framing them all is cheaper
-
         last = len(texts)
         context = self._context
         spans: list[tuple[int, int]] = []
@@ -117,6 +114,8 @@ class ColdHeaderLines:
                 start = spans.pop()[0]
             spans.append((start, end))
             floor = end
+        if len(spans) * self._dense_bytes > size:
+            return whole  # records that matter all over: framing them all is cheaper
         return [(starts[start], starts[end]) for start, end in spans]
 
 
