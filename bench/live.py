@@ -114,30 +114,54 @@ class IngestRun:
     drain_rss_peak_mib: float  # the most seen while it worked the append off
 
 
-def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> IngestRun:
-    """Drain a big append, then pace writes at shares of that rate until lag stays < 1 s."""
+@dataclass(frozen=True, slots=True)
+class DrainRun:
+    lines_per_s: float
+    cpu: float  # cores busy while draining
+    rss_before_mib: float  # the daemon idle, before the append
+    rss_peak_mib: float  # the most seen while it worked the append off
+
+
+def drain(
+    root: Path, name: str, data: bytes, url: str, *, seconds: float, header: str | None = None
+) -> DrainRun:
+    """Append ``data`` at once to a watched file; how fast a fresh daemon works it off.
+
+    ``header``: the source's own header pattern, in place of the built-in ones.
+    """
+    workdir = _fresh(root, name)
+    log = workdir / "logs" / "app.log"
+    log.touch()
+    config = write_config(workdir, url=url, header=header)
+    with _daemon(config, workdir) as process:
+        rss_before = rss_peak = rss_mib(process.pid)
+        cpu0, started = cpu_seconds(process.pid), time.monotonic()
+        with log.open("ab") as out:
+            out.write(data)
+        deadline = started + seconds
+        while time.monotonic() < deadline:
+            rss_peak = max(rss_peak, rss_mib(process.pid))
+            offset, _ = _committed(workdir / "state", log)
+            if offset >= len(data):
+                break
+            time.sleep(0.1)
+        elapsed = time.monotonic() - started
+        _, lineno = _committed(workdir / "state", log)
+        cpu = (cpu_seconds(process.pid) - cpu0) / elapsed
+    return DrainRun((lineno - 1) / elapsed, cpu, rss_before, rss_peak)
+
+
+def ingest(
+    root: Path, source: Path, *, drain_s: float, paced_s: float, header: str
+) -> tuple[IngestRun, DrainRun]:
+    """Drain a big append, then pace writes at shares of that rate until lag stays < 1 s;
+    and drain it again with the source's own ``header`` pattern."""
     data = source.read_bytes()
     with webhook() as (url, hook):
-        workdir = _fresh(root, "ingest")
-        log = workdir / "logs" / "app.log"
-        log.touch()
-        config = write_config(workdir, url=url)
-        with _daemon(config, workdir) as process:
-            rss_before = rss_peak = rss_mib(process.pid)
-            cpu0, started = cpu_seconds(process.pid), time.monotonic()
-            with log.open("ab") as out:
-                out.write(data)
-            deadline = started + drain_s
-            while time.monotonic() < deadline:
-                rss_peak = max(rss_peak, rss_mib(process.pid))
-                offset, _ = _committed(workdir / "state", log)
-                if offset >= len(data):
-                    break
-                time.sleep(0.1)
-            elapsed = time.monotonic() - started
-            _, lineno = _committed(workdir / "state", log)
-            drain_cpu = (cpu_seconds(process.pid) - cpu0) / elapsed
-            drain_rate = (lineno - 1) / elapsed
+        drained = drain(root, "ingest", data, url, seconds=drain_s)
+        drain_rate, drain_cpu = drained.lines_per_s, drained.cpu
+        rss_before, rss_peak = drained.rss_before_mib, drained.rss_peak_mib
+        own = drain(root, "ingest-own-header", data, url, seconds=drain_s, header=header)
         # paced, each step on a fresh daemon: the same lines at a share of the drain rate
         lines = data.splitlines(keepends=True)
         result = (0.0, float("inf"), 0.0)
@@ -154,7 +178,7 @@ def ingest(root: Path, source: Path, *, drain_s: float, paced_s: float) -> Inges
                 break
         alerts = hook.count()
     return IngestRun(drain_rate, drain_cpu, result[0], result[1], result[2], alerts,
-                     rss_before, rss_peak)
+                     rss_before, rss_peak), own
 
 
 def _paced(

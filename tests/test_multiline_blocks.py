@@ -273,13 +273,20 @@ _RECORDS: list[list[str]] = [
     [*_MAIN],
     ["{\"level\": \"error\", \"msg\": \"json\"}"],
     ["404 a line that starts with digits"],
+    # under a traceback: a coloured line, and one that starts like a separator
+    ["{t} ERROR app.db query failed", *TRACEBACK[:4],
+     "\x1b[33m    hint: set WARNING level for app.db\x1b[0m"],
+    ["{t} ERROR app.db query failed", *TRACEBACK[:4],
+     "The above exception was the direct cause of the outage below"],
 ]
 
 
 # the built-in headers, logging's as a pattern, and patterns that read other lines as
 # headers too (a traceback's, an exception line, an envelope, JSON)
 HEADERS = [None, OWN_HEADER, re.compile(r"\S+"), re.compile(r".*"),
-           re.compile(r"(?i)[\d\-]+ [\d:,]+ (?:error|info)")]
+           re.compile(r"(?i)[\d\-]+ [\d:,]+ (?:error|info)"),
+           re.compile(r".*?\b(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\b"),
+           re.compile(r"(?P<level>\w+) (?P<logger>\S+) ")]
 
 
 def _log(picks: list[int]) -> bytes:

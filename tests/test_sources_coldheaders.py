@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logwatch.config import load_config
+from logwatch.config import Config, load_config
 from logwatch.daemon.engine import build_engine
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.pipeline import _cold_lines as pipeline_cold_lines
@@ -404,5 +404,49 @@ def test_a_bare_traceback_at_the_end_of_the_file_still_waits(tmp_path: Path) -> 
         reader.process()
         assert reader.counters.lines == len(PLAIN)
         assert store.outbox_counts()["pending"] == 0
+    finally:
+        store.close()
+
+
+def test_a_reload_that_changes_the_pattern_leaves_open_files_unfiltered(tmp_path: Path) -> None:
+    """A file read before keeps the assembler the old pattern made: the new pattern's
+    filter would pass over lines it needs (here: the record an ERROR header opens, which
+    a line of lower-case "error" only goes on under the old pattern)."""
+    (tmp_path / "logs").mkdir()
+    rules = ("  - {name: db, match: {message: could not connect, min_level: ERROR},"
+             " notify: [hook]}\n")
+    old = r"\[(?P<timestamp>[^\]]+)\] (?P<level>[A-Z]+) (?P<logger>[\w.]+)"
+    new = r"(?i)\[(?P<timestamp>[^\]]+)\] (?P<level>[a-z]+) (?P<logger>[\w.]+)"
+
+    def config(header: str) -> Config:
+        return load_config(write_config(
+            tmp_path / "logs", rules,
+            source_extra=f"    start_at: beginning\n    header: {json.dumps(header)}\n",
+        ))
+
+    before = config(old)
+    filler = [_header(n, "INFO", "app.http", f"GET /orders/{n} 200") for n in range(30)]
+    log = tmp_path / "logs" / "app.log"
+    log.write_text("".join(line + "\n" for line in filler), encoding="utf-8")
+    store = Store.in_dir(before.state_dir)
+    try:
+        tailer = Tailer(before.sources, store.files(), first_start=True, verify_interval_s=0.0)
+        reader = Pipeline(before, store, tailer, build_engine(before))
+        while reader.counters.lines < len(filler):
+            reader.process()
+        after = config(new)
+        reader.reconfigure(after, build_engine(after))
+        added = [_header(30, "ERROR", "app.worker", "job failed"),
+                 "[2026-03-01 12:01:01.000] info app.worker retry 1",
+                 "[2026-03-01 12:01:02.000] error app.db could not connect to database",
+                 *filler]
+        with log.open("a", encoding="utf-8") as out:
+            out.write("".join(line + "\n" for line in added))
+        while reader.counters.lines < len(filler) + len(added):
+            reader.process()
+        reader.commit()
+        (row,) = store.outbox()
+        assert row.alert().first_line == 31
+        assert row.alert().last_line == 33
     finally:
         store.close()

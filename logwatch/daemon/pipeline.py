@@ -91,6 +91,13 @@ def _cold_lines(config: Config) -> dict[str, KeepSpans | None]:
     }
 
 
+def _reads_alike(old: SourceConfig, new: SourceConfig | None) -> bool:
+    """Whether a file framed and assembled by ``old``'s settings suits ``new``'s filter."""
+    return new is not None and (old.format, old.header, old.max_line_bytes) == (
+        new.format, new.header, new.max_line_bytes
+    )
+
+
 def _assembler(origin: Origin, source: SourceConfig) -> Assembler:
     return Assembler(
         origin,
@@ -200,7 +207,13 @@ class Pipeline:
         self._engine = engine
         self._sources = {source.name: source for source in config.sources}
         self._tailer.reconfigure(config.sources)
-        self._tailer.set_filters(_cold_lines(config))
+        # A file read before keeps the framer and assembler its source's settings
+        # made then: a filter made for other ones could pass over lines they need.
+        unfiltered = [
+            uid for uid, stream in self._streams.items()
+            if not _reads_alike(stream.source, self._sources.get(stream.source.name))
+        ]
+        self._tailer.set_filters(_cold_lines(config), unfiltered=unfiltered)
 
     def close(self) -> None:
         """Commit where every file stands; unfinished events are read again next start."""

@@ -8,8 +8,9 @@ a line; ``header_flags`` answers for all of them with the pattern's
 ``match`` mapped over the lines in C, on the very texts the assembler
 matches it against (run over the lines joined instead, a pattern could match
 across a line's end). Of the lines it matches, another map finds the few
-that may be something else than the pattern says, by how they start; only
-those are asked in Python.
+that may be something else than the pattern says, by how they start, and
+one more the lines with ANSI codes (taken out before the assembler reads a
+line); only those are asked in Python.
 """
 
 from __future__ import annotations
@@ -17,50 +18,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, compress, count, repeat
-from operator import add, is_not
+from operator import add, contains, is_not
 
 from logwatch.multiline.ansi import strip_ansi
 from logwatch.multiline.envelopes import MONTHS, unwrap
 from logwatch.multiline.headers import HeaderParser
-from logwatch.multiline.kinds import (
-    CONTEXT_PREFIXES,
-    GROUP_TRACEBACK_LINE,
-    SEPARATORS,
-    TRACEBACK_LINE,
-    Kind,
-    classify,
-)
+from logwatch.multiline.kinds import STRUCTURE_PREFIXES, Kind, classify
 
 # How the lines start that may be no header whatever the pattern says: empty,
 # blank or indented (whitespace first, as ``\s`` and ``str.isspace`` agree),
 # the first line of something ``kinds`` reads before any header, or an
-# envelope (``envelopes.unwrap``). A few more lines than those match, never
-# fewer: what matches is classified exactly.
-_STRUCTURE = (
-    TRACEBACK_LINE,
-    GROUP_TRACEBACK_LINE,
-    *SEPARATORS,
-    *CONTEXT_PREFIXES,
-    "Thread 0x",
-    "Timeout (",
-    "Stack (most recent call",
-    "Call stack:",
-    "Current thread 0x",
-    "--- Logging error ---",
-    "Fatal Python error: ",
-    "Windows fatal exception: ",
-    "Python runtime state: ",
-    "Extension modules: ",
-    "Process ",
-    '> File "',
-    "{",
-    "<",
-)
+# envelope (``envelopes.unwrap``, which takes any character for its dots). A
+# few more lines than those match, never fewer: what matches is asked exactly.
 _SPECIAL = re.compile(
     "|".join(
         [r"\s", r"\Z", r".{10}T", r"\[.{0,80}\] \[pid "]
-        + [re.escape(prefix) for prefix in (*_STRUCTURE, *MONTHS)]
-    )
+        + [re.escape(prefix) for prefix in (*STRUCTURE_PREFIXES, "<", *MONTHS)]
+    ),
+    re.DOTALL,
 )
 
 
@@ -80,13 +55,14 @@ def header_flags(
 ) -> list[bool]:
     """``reads_as_header`` of each line, by the source's own pattern ``header``."""
     flags = list(map(is_not, map(header.match, texts), repeat(None)))
-    # of the lines it matches, those that may be something else
-    matched = compress(count(), flags)
-    doubtful = list(compress(matched, map(_SPECIAL.match, compress(texts, flags))))
+    # Of the lines it matches, those that may be something else, by how they start;
+    # and the lines with ANSI codes, which the assembler takes out before it reads.
+    special = map(_SPECIAL.match, compress(texts, flags))
+    doubtful = set(compress(compress(count(), flags), special))
+    doubtful.update(compress(count(), map(contains, texts, repeat("\x1b"))))
     headers = HeaderParser(header)
     for at in doubtful:
-        if not reads_as_header(texts[at], headers, json_records=json_records):
-            flags[at] = False
+        flags[at] = reads_as_header(texts[at], headers, json_records=json_records)
     return flags
 
 

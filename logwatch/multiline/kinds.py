@@ -71,6 +71,27 @@ CONTEXT_PREFIXES = (
     "Original exception was:",
     "Unhandled exception in thread started by ",
 )
+# Every line ``_structural`` finds a kind for starts with one of these (where a
+# source's own header pattern matches one, ``headerlines`` asks the assembler).
+STRUCTURE_PREFIXES = (
+    TRACEBACK_LINE,
+    "The above exception was the direct cause",
+    "Thread 0x",
+    "Timeout (",
+    SEPARATORS[0],
+    "Stack (most recent call",
+    "Call stack:",
+    "Current thread 0x",
+    "--- Logging error ---",
+    "Fatal Python error: ",
+    "Windows fatal exception: ",
+    "Python runtime state: ",
+    "Process ",
+    '> File "',
+    "{",
+    "Extension modules: ",
+    *CONTEXT_PREFIXES,
+)
 _PROCESS = re.compile(r"Process [A-Z][\w]*-\d+:\s*$")
 _TIMEOUT = re.compile(r"Timeout \(\d+:\d\d:\d\d(?:\.\d+)?\)!")
 _CARET_CHARS = frozenset("^~ ")

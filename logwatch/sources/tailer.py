@@ -35,7 +35,7 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,6 +123,7 @@ class Tailer:
         self._out: dict[str, tuple[Origin, list[Line]]] = {}
         self._passed: dict[str, tuple[int, int]] = {}  # uid -> lines, bytes left unframed
         self._keep: Mapping[str, KeepSpans | None] = {}  # source -> filter (``coldlines``)
+        self._unfiltered: frozenset[str] = frozenset()  # uids framed whole all the same
         self._retired: list[str] = []
         self._hints = Hints()
         self._watcher = DirectoryWatcher(self._hints)
@@ -255,11 +256,20 @@ class Tailer:
         row = self._known.get(uid)
         return row if row is not None and row.state == "gone" else None
 
-    def set_filters(self, filters: Mapping[str, KeepSpans | None]) -> None:
-        """Per source, which lines to frame (the rest are counted, not framed)."""
+    def set_filters(
+        self, filters: Mapping[str, KeepSpans | None], *, unfiltered: Collection[str] = ()
+    ) -> None:
+        """Per source, which lines to frame (the rest are counted, not framed).
+
+        ``unfiltered``: files (uids) to frame whole all the same.
+        """
         self._keep = dict(filters)
+        self._unfiltered = frozenset(unfiltered)
         for reader in self._readers.values():
-            reader.keep = self._keep.get(reader.source)
+            reader.keep = self._keep_for(reader.uid, reader.source)
+
+    def _keep_for(self, uid: str, source: str) -> KeepSpans | None:
+        return None if uid in self._unfiltered else self._keep.get(source)
 
     def reconfigure(self, sources: Sequence[SourceSpec]) -> None:
         """Follow a new set of sources; files that stay keep their readers and offsets."""
@@ -706,7 +716,7 @@ class Tailer:
             lineno=lineno, marker=marker, max_line_bytes=self._specs[source].max_line_bytes,
             now=now,
         )
-        reader.keep = self._keep.get(source)
+        reader.keep = self._keep_for(uid, source)
         reader.linked = Path(path).is_symlink()
         self._readers[uid] = reader
         self._opened(reader)
