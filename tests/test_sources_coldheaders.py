@@ -339,15 +339,27 @@ class TestReplay:
         assert sum(1 for record in fast if record["rule"] == "db") == 80
 
 
+def _daemon_config(
+    logs: Path, header: str, *, rules: str = RULES, extra: str = ""
+) -> Config:
+    """One source reading ``logs`` from the beginning, by its own ``header`` pattern."""
+    return load_config(write_config(
+        logs, rules,
+        source_extra=f"    start_at: beginning\n{extra}    header: {json.dumps(header)}\n",
+    ))
+
+
+def _reader(config: Config, store: Store) -> Pipeline:
+    """The daemon's reading loop, without a watcher: each round looks at every file."""
+    tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
+    return Pipeline(config, store, tailer, build_engine(config))
+
+
 def test_the_daemon_alerts_on_what_matters_and_counts_every_line(tmp_path: Path) -> None:
     """The live reader with the filter: one alert each for a traceback and a hit among
     3,000 one-line records, and every line and record counted as without it."""
     (tmp_path / "logs").mkdir()
-    header = r"\[(?P<timestamp>[^\]]+)\] (?P<level>[A-Z]+) (?P<logger>[\w.]+) "
-    config = load_config(write_config(
-        tmp_path / "logs", RULES,
-        source_extra=f"    start_at: beginning\n    header: {json.dumps(header)}\n",
-    ))
+    config = _daemon_config(tmp_path / "logs", HEADER.pattern)
     assert isinstance(pipeline_cold_lines(config)["app"], ColdHeaderLines)
     lines = [_header(n, "INFO", "app.http", f"GET /orders/{n} 200") for n in range(3000)]
     lines[1000:1000] = [_header(1000, "ERROR", "app.worker", "job failed"), *PLAIN]
@@ -356,8 +368,7 @@ def test_the_daemon_alerts_on_what_matters_and_counts_every_line(tmp_path: Path)
     (tmp_path / "logs" / "app.log").write_bytes(data)
     store = Store.in_dir(config.state_dir)
     try:
-        tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
-        reader = Pipeline(config, store, tailer, build_engine(config))
+        reader = _reader(config, store)
         while reader.counters.lines < len(lines):
             reader.process()
         reader.commit()
@@ -371,14 +382,9 @@ def test_the_daemon_alerts_on_what_matters_and_counts_every_line(tmp_path: Path)
 
 def _pipeline(tmp_path: Path, header: str) -> tuple[Pipeline, Store, Path]:
     (tmp_path / "logs").mkdir()
-    config = load_config(write_config(
-        tmp_path / "logs", RULES,
-        source_extra="    start_at: beginning\n    multiline: {flush_after: 1h}\n"
-        f"    header: {json.dumps(header)}\n",
-    ))
+    config = _daemon_config(tmp_path / "logs", header, extra="    multiline: {flush_after: 1h}\n")
     store = Store.in_dir(config.state_dir)
-    tailer = Tailer(config.sources, store.files(), first_start=True, verify_interval_s=0.0)
-    return Pipeline(config, store, tailer, build_engine(config)), store, tmp_path / "logs"
+    return _reader(config, store), store, tmp_path / "logs"
 
 
 @pytest.mark.parametrize("header", [HEADER.pattern, r"(?i)\[.*(?:info|error)"])
@@ -418,23 +424,16 @@ def test_a_reload_that_changes_the_pattern_leaves_open_files_unfiltered(tmp_path
     old = r"\[(?P<timestamp>[^\]]+)\] (?P<level>[A-Z]+) (?P<logger>[\w.]+)"
     new = r"(?i)\[(?P<timestamp>[^\]]+)\] (?P<level>[a-z]+) (?P<logger>[\w.]+)"
 
-    def config(header: str) -> Config:
-        return load_config(write_config(
-            tmp_path / "logs", rules,
-            source_extra=f"    start_at: beginning\n    header: {json.dumps(header)}\n",
-        ))
-
-    before = config(old)
+    before = _daemon_config(tmp_path / "logs", old, rules=rules)
     filler = [_header(n, "INFO", "app.http", f"GET /orders/{n} 200") for n in range(30)]
     log = tmp_path / "logs" / "app.log"
     log.write_text("".join(line + "\n" for line in filler), encoding="utf-8")
     store = Store.in_dir(before.state_dir)
     try:
-        tailer = Tailer(before.sources, store.files(), first_start=True, verify_interval_s=0.0)
-        reader = Pipeline(before, store, tailer, build_engine(before))
+        reader = _reader(before, store)
         while reader.counters.lines < len(filler):
             reader.process()
-        after = config(new)
+        after = _daemon_config(tmp_path / "logs", new, rules=rules)
         reader.reconfigure(after, build_engine(after))
         added = [_header(30, "ERROR", "app.worker", "job failed"),
                  "[2026-03-01 12:01:01.000] info app.worker retry 1",
