@@ -207,9 +207,10 @@ class Assembler:
         """The row of line ``at``, which ``blocks`` found to start with a record header;
         None: use ``_line``.
 
-        Such a line has no envelope (those put no space after the date) and is
-        a header whatever the grammar's state, so only the header is read;
-        one with ANSI codes in it goes the general way.
+        Such a line has no envelope (those put no space after the date, and a
+        source's own pattern's headers were asked, ``headerlines``) and is a
+        header whatever the grammar's state, so only the header is read; one
+        with ANSI codes in it goes the general way.
         """
         text = bounds.texts[at]
         header = None if "\x1b" in text else self._headers.parse(text)

@@ -181,10 +181,10 @@ def _record_headers(texts: list[str]) -> list[int]:
         return [at for at, text in enumerate(texts) if RECORD_HEADER.match(text) is not None]
     heads = [0] if texts and RECORD_HEADER.match(joined) is not None else []
     index = seen = 0
-    count = joined.count
+    newlines = joined.count
     for match in _HEADER_AFTER_NEWLINE.finditer(joined):
         at = match.start()
-        index += count("\n", seen, at + 1)
+        index += newlines("\n", seen, at + 1)
         seen = at + 1
         heads.append(index)
     return heads

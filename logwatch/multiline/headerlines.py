@@ -16,9 +16,9 @@ line); only those are asked in Python.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from itertools import accumulate, compress, count, repeat
-from operator import add, contains, is_not
+from collections.abc import Sequence
+from itertools import compress, count, repeat
+from operator import contains, is_not
 
 from logwatch.multiline.ansi import strip_ansi
 from logwatch.multiline.envelopes import MONTHS, unwrap
@@ -64,9 +64,3 @@ def header_flags(
     for at in doubtful:
         flags[at] = reads_as_header(texts[at], headers, json_records=json_records)
     return flags
-
-
-def line_starts(sizes: Iterable[int]) -> list[int]:
-    """Where each line of these sizes starts, lines joined by a newline; one more, the end
-    of the last newline (as if each line had one)."""
-    return list(map(add, accumulate(sizes, initial=0), count()))

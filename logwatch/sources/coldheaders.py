@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import compress, count, repeat
-from operator import gt, not_
+from itertools import accumulate, compress, count, repeat
+from operator import add, gt, not_
 
-from logwatch.multiline.headerlines import header_flags, line_starts
+from logwatch.multiline.headerlines import header_flags
 from logwatch.rules.literals import Literals
+from logwatch.sources.coldlines import DENSE_BYTES
 from logwatch.sources.literalscan import literal_scan
-
-# More kept lines than one per this many bytes: frame the whole buffer, which is cheaper.
-DENSE_BYTES = 256
 
 
 class ColdHeaderLines:
@@ -44,6 +42,9 @@ class ColdHeaderLines:
         dense_bytes: int = DENSE_BYTES,
     ) -> None:
         """``json_records``: a line that is a JSON object is a record (format ``auto``).
+
+        ``dense_bytes``: more spans than one per this many bytes, and the whole
+        buffer is framed, which is cheaper.
 
         ``max_line_bytes``: the framer's cap; a longer line is cut, and what the
         pattern makes of its cut text is not looked at here. ``context``: the
@@ -83,7 +84,8 @@ class ColdHeaderLines:
         texts.pop()  # after the last newline
         one_byte = len(text) == size  # each character from one byte (ASCII, or a bad byte)
         sizes = list(map(len, texts)) if one_byte else list(map(len, body.split(b"\n")))[:-1]
-        starts = line_starts(sizes)  # in bytes; one more: the end
+        # where each line starts, in bytes; one more: the end of the last
+        starts = list(map(add, accumulate(sizes, initial=0), count()))
         if "\r" in text:
             texts = [piece[:-1] if piece.endswith("\r") else piece for piece in texts]
         heads = header_flags(texts, self._header, json_records=self._json_records)
