@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +111,23 @@ class TestNotifyProtocol:
         assert fields[reloading + 1].startswith("MONOTONIC_USEC=")
         assert fields.index("WATCHDOG=1") > fields.index("READY=1")
         assert any(f.startswith("STATUS=") for f in fields)
+
+    def test_an_idle_daemon_pings_well_within_the_watchdog_interval(
+        self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, notify: NotifySocket,
+        app_log: AppLog,
+    ) -> None:
+        """Idle, the reader loop sleeps up to seconds between turns: never so long that
+        systemd, missing a ping for WatchdogSec (2 s here), would kill the daemon."""
+        config = write_config(tmp_path, httpserver.url_for("/alerts"))
+        env = {"WATCHDOG_USEC": WATCHDOG_USEC}
+        with running_daemon(config, tmp_path, notify=notify, env=env) as process:
+            seen = []  # (running_daemon waited for READY=1)
+            for count in range(notify.count("WATCHDOG=1") + 1, notify.count("WATCHDOG=1") + 7):
+                notify.wait_for_count("WATCHDOG=1", count)
+                seen.append(time.monotonic())
+            stop(process)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(seen)]
+        assert max(gaps) < 2.0, gaps
 
     def test_no_watchdog_pings_unless_asked(
         self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, notify: NotifySocket,

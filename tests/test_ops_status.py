@@ -63,6 +63,17 @@ class TestHeartbeat:
         heartbeat.beat({**COUNTS, "lines": 12})
         assert json.loads(store.get_meta(HEARTBEAT_KEY) or "")["counters"]["lines"] == 12
 
+    def test_it_says_when_the_next_beat_is_due(self, store: Store) -> None:
+        """An idle reader loop sleeps until then, and no longer."""
+        clock = Clock()
+        heartbeat = Heartbeat(store, interval_s=5, clock=clock)
+        assert heartbeat.due_in_s() == 0.0  # never beaten: at once
+        heartbeat.beat(COUNTS)
+        clock.now += 3
+        assert heartbeat.due_in_s() == 2.0
+        clock.now += 4
+        assert heartbeat.due_in_s() == 0.0
+
     def test_a_clean_stop_is_recorded(self, store: Store) -> None:
         """After SIGTERM the row says stopped, not merely silent."""
         clock = Clock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from logwatch.daemon.engine import build_engine
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.model import Event, Line
 from logwatch.multiline import Assembler
-from logwatch.rules import Decision, RuleEngine
+from logwatch.rules import Decision, GroupState, MemoryRuleState, RuleEngine, RuleState
 from logwatch.sources import Tailer
 from logwatch.store import Delivery, FileState, Store
 
@@ -249,3 +249,56 @@ class TestHeldEventCheckpoint:
         finally:
             check.close()
         assert (row.offset, row.lineno) == (len(RECORD.encode()), RECORD.count("\n") + 1)
+
+
+class TestIdleTicks:
+    """The loop ticks the rules once a second only while something may fall due."""
+
+    WALL = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def _waits(
+        self, tmp_path: Path, state: RuleState, monkeypatch: pytest.MonkeyPatch
+    ) -> tuple[FakeClock, Pipeline, list[float]]:
+        config = write_config(tmp_path)
+        clock = FakeClock()
+        store = Store.in_dir(config.state_dir)
+        tailer = Tailer(config.sources, [], first_start=True, clock=clock)
+        pipeline = Pipeline(config, store, tailer, build_engine(config, state=state),
+                            clock=clock, wall_clock=lambda: self.WALL)
+        asked: list[float] = []
+        monkeypatch.setattr(tailer, "wait", asked.append)
+        pipeline.step()  # the first tick: after it, the loop sleeps as long as it may
+        asked.clear()
+        return clock, pipeline, asked
+
+    def test_nothing_due_sleeps_the_longest(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        _, pipeline, asked = self._waits(tmp_path, MemoryRuleState(), monkeypatch)
+        pipeline.step()
+        assert asked == [pipeline_module.IDLE_TICK_S]
+        pipeline.step(max_wait_s=2.0)  # the daemon's heartbeat comes first
+        assert asked[-1] == 2.0
+
+    def test_a_group_falling_due_wakes_the_loop_for_it(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        state = MemoryRuleState()
+        clock, pipeline, asked = self._waits(tmp_path, state, monkeypatch)
+        due = self.WALL.timestamp() + 2.5
+        state.put("k", GroupState(rule="tracebacks", last_seen=0.0, due_at=due))
+        pipeline.step()
+        assert asked == [pytest.approx(2.5)]
+        state.put("k", GroupState(rule="tracebacks", last_seen=0.0, due_at=due - 2.4))
+        clock.now += 0.5  # a second apart at least, as before
+        pipeline.step()
+        assert asked[-1] == pytest.approx(0.5)
+
+    def test_a_state_other_daemons_share_is_ticked_every_second(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        shared = MemoryRuleState()
+        monkeypatch.setattr(shared, "quiet_until", lambda: None)  # as Redis's says
+        _, pipeline, asked = self._waits(tmp_path, shared, monkeypatch)
+        pipeline.step()
+        assert asked == [pipeline_module.TICK_INTERVAL_S]

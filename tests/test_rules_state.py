@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,6 +149,8 @@ def test_memory_state_finds_due_and_expired_groups_as_a_scan_does(
             first = min((g.due_at for g in groups.values() if g.due_at is not None), default=None)
             assert state.first_due(now) == (first if first is not None and first <= now else None)
         assert all(state.get(k) == g for k, g in groups.items())
+        times = [t for g in groups.values() for t in (g.due_at, g.expires_at) if t is not None]
+        assert state.quiet_until() <= min(times, default=math.inf)
 
 
 def test_memory_state_heaps_stay_small_when_groups_are_rewritten() -> None:
@@ -202,3 +206,90 @@ def test_sqlite_state_shares_the_store_database(tmp_path: Path) -> None:
     assert SqliteRuleState(store.path).get("k") is not None
     store.close()
     rules.close()
+
+
+_SPANS = st.sampled_from([1.0, 5.0, 20.0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(
+    st.sampled_from(["put", "delete", "due", "prune", "window"]),
+    st.sampled_from(["a", "b", "c"]), _TIMES, _TIMES, st.sampled_from([0.0, 7.0, 15.0, 30.0]),
+    _SPANS,
+), max_size=40))
+def test_sqlite_state_answers_as_its_tables_would_whatever_it_remembers(
+    steps: list[tuple[str, str, float | None, float | None, float, float]],
+) -> None:
+    """The bounds that spare idle ticks a query never hide a due group or an expired row."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state = SqliteRuleState(Path(tmp) / "state.db")
+        groups: dict[str, GroupState] = {}
+        windows: dict[tuple[str, str], tuple[float, float]] = {}  # (key, member) -> at, until
+        for op, key, due_at, expires_at, now, span in steps:
+            if op == "put":
+                group = GroupState(rule="r", last_seen=0.0, due_at=due_at, expires_at=expires_at)
+                state.put(key, group)
+                groups[key] = group
+            elif op == "delete":
+                state.delete(key)
+                groups.pop(key, None)
+            elif op == "window":
+                state.window_add(key, f"m{now}", now, span)
+                windows.setdefault((key, f"m{now}"), (now, now + span))
+                windows = {  # an add trims its key's window
+                    (k, m): (at, until) for (k, m), (at, until) in windows.items()
+                    if k != key or at >= now - span
+                }
+            elif op == "due":
+                ready = sorted((g.due_at, k) for k, g in groups.items()
+                               if g.due_at is not None and g.due_at <= now)
+                assert [k for k, _ in state.due(now)] == [k for _, k in ready]
+            else:
+                gone = [k for k, g in groups.items()
+                        if g.expires_at is not None and g.expires_at <= now]
+                quiet = [w for w, (_, until) in windows.items() if until < now]
+                assert state.prune(now) == len(gone) + len(quiet)
+                for k in gone:
+                    del groups[k]
+                for w in quiet:
+                    del windows[w]
+            assert all(state.get(k) == g for k, g in groups.items())
+            times = [t for g in groups.values() for t in (g.due_at, g.expires_at) if t is not None]
+            ends = [until for _, until in windows.values()]
+            assert state.quiet_until() <= min(times + ends, default=math.inf)
+        state.close()
+
+
+def test_sqlite_state_asks_nothing_on_an_idle_tick(tmp_path: Path) -> None:
+    """Once it knows the earliest due and expiry times, a tick before them runs no query."""
+    state = SqliteRuleState(tmp_path / "state.db")
+    state.put("k", GroupState(rule="r", last_seen=0.0, due_at=100.0, expires_at=200.0))
+    state.window_add("w", "m", 0.0, 150.0)
+    statements: list[str] = []
+    state._db.set_trace_callback(statements.append)
+    state.due(10.0)
+    state.prune(10.0)
+    assert len(statements) == 3  # the earliest due_at, expires_at and window end
+    statements.clear()
+    for now in (11.0, 50.0, 99.0):
+        assert (state.due(now), state.prune(now)) == ([], 0)
+    assert statements == []
+    state.put("soon", GroupState(rule="r", last_seen=0.0, due_at=60.0, expires_at=70.0))
+    assert [key for key, _ in state.due(99.0)] == ["soon"]
+    assert state.prune(99.0) == 1
+    # what they found was settled: the bounds are asked once, then idle ticks are free again
+    state.put("k", GroupState(rule="r", last_seen=0.0, due_at=300.0, expires_at=400.0))
+    state.due(100.0)
+    state.prune(100.0)
+    statements.clear()
+    assert (state.due(101.0), state.prune(101.0)) == ([], 0)
+    assert statements == []
+    state.close()
+
+
+def test_memory_state_is_not_quiet_past_a_window_end() -> None:
+    state = MemoryRuleState()
+    assert state.quiet_until() == math.inf
+    state.window_add("k", "a", 10.0, 60.0)
+    assert state.quiet_until() <= 70.0
+    assert state.prune(71.0) == 1

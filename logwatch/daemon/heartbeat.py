@@ -63,6 +63,11 @@ class Heartbeat:
         self._last_beat_at = now
         self._write({**self._record, "beat_at": now, "counters": counters})
 
+    def due_in_s(self) -> float:
+        """Until ``beat`` writes again; 0 if it would now."""
+        last = self._last_beat_at
+        return 0.0 if last is None else max(self._interval_s - (self._clock() - last), 0.0)
+
     def stopped(self, counters: dict[str, int]) -> None:
         now = self._clock()
         self._write({**self._record, "beat_at": now, "stopped_at": now, "counters": counters})

@@ -75,6 +75,10 @@ class Operations:
         """Each turn of the reader loop: a heartbeat every few seconds."""
         self._heartbeat.beat(self._summary())
 
+    def beat_in_s(self) -> float:
+        """Until the next heartbeat is due."""
+        return self._heartbeat.due_in_s()
+
     def on_outcome(self, outcome: Outcome) -> Sequence[Delivery]:
         """The delivery worker's outcome hook; runs in the sender thread."""
         if self._metrics is not None:

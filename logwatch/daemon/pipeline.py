@@ -39,7 +39,10 @@ COMMIT_INTERVAL_S = 0.25  # offsets alone are committed at most this often
 # Alerts wait at most this long for company: in a storm one fsync carries many
 # (a commit per poll capped ingest at half the rate), when quiet none waits.
 ALERT_COMMIT_GAP_S = 0.02
-TICK_INTERVAL_S = 1.0  # how often time-driven rule work (resolve, cooldown ends) runs
+TICK_INTERVAL_S = 1.0  # how often time-driven rule work (resolve, cooldown ends) may run
+# While the rules' state says nothing falls due, an idle loop ticks this seldom:
+# a wake costs ~0.3 ms of CPU, a third of the idle budget at one a second.
+IDLE_TICK_S = 5.0
 
 
 @dataclass
@@ -175,8 +178,9 @@ class Pipeline:
             self.step(stop)
         self.close()
 
-    def step(self, stop: threading.Event | None = None) -> None:
-        self._tailer.wait(self._timeout_s())
+    def step(self, stop: threading.Event | None = None, *, max_wait_s: float = IDLE_TICK_S) -> None:
+        """Wait for work (at most ``max_wait_s``), then do it."""
+        self._tailer.wait(min(self._timeout_s(), max_wait_s))
         if stop is not None and stop.is_set():
             return
         self.process()
@@ -382,7 +386,7 @@ class Pipeline:
 
     def _timeout_s(self) -> float:
         now = self._clock()
-        timeout = TICK_INTERVAL_S - (now - self._last_tick)
+        timeout = self._tick_in_s(now)
         for uid in self._holding:
             stream = self._streams[uid]
             state = stream.assembler.pending
@@ -400,6 +404,16 @@ class Pipeline:
         if self._dirty:
             timeout = min(timeout, self._last_commit + COMMIT_INTERVAL_S - now)
         return max(timeout, 0.0)
+
+    def _tick_in_s(self, now: float) -> float:
+        """Until the next tick that may have work: a second after the last one, or up
+        to ``IDLE_TICK_S`` after it while the rules' state says nothing falls due."""
+        since = now - self._last_tick
+        quiet_until = self._engine.quiet_until()
+        if quiet_until is None:
+            return TICK_INTERVAL_S - since
+        quiet_s = quiet_until - self._wall_clock().timestamp()
+        return min(max(since + quiet_s, TICK_INTERVAL_S), IDLE_TICK_S) - since
 
 
 def _lineno_at(chunks: Sequence[Sequence[Line]], offset: int) -> int:

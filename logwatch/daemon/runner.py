@@ -127,7 +127,11 @@ class Daemon:
                     )
                     self._do_reload()
                     self._systemd.notify("READY=1", self._status_line())
-                self.pipeline.step(self._stop)
+                # the loop turns for the heartbeat and systemd's watchdog, if for nothing else
+                wait_s = self._ops.beat_in_s()
+                if watchdog_s is not None:
+                    wait_s = min(wait_s, watchdog_s / 2)
+                self.pipeline.step(self._stop, max_wait_s=wait_s)
                 self._ops.report("shared_state", self._memory.status())
                 self._ops.tick()
                 now = time.monotonic()

@@ -296,6 +296,11 @@ class RuleEngine:
         self._state.prune(at)
         return decisions
 
+    def quiet_until(self) -> float | None:
+        """A time (seconds since the epoch, maybe infinity) before which ``tick``
+        has nothing to do; None: any tick may."""
+        return self._state.quiet_until()
+
     def _tick_due(self, key: str, group: GroupState, at: float) -> list[Decision]:
         rule = self._by_name.get(group.rule)
         if rule is None or rule.spec.action != "alert":

@@ -141,6 +141,9 @@ class FailoverRuleState:
         pruned = self.local.prune(now)
         return pruned + self.link.call(lambda: self.shared.prune(now), lambda: 0)
 
+    def quiet_until(self) -> None:
+        return None  # other daemons add groups, and each tick tries the link again
+
     def sighting(self, fingerprint: str, occurrence: str, at: float) -> FingerprintState | None:
         return self.link.call(
             lambda: self.shared.sighting(fingerprint, occurrence, at),

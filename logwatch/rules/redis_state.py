@@ -242,6 +242,9 @@ class RedisRuleState:
             keys = [self._expires, self._due, self._windows]
             return int(cast("int", self._prune(keys=keys, args=args)))
 
+    def quiet_until(self) -> None:
+        return None  # other daemons add groups: each tick asks
+
     def sighting(self, fingerprint: str, occurrence: str, at: float) -> FingerprintState | None:
         key = self._fingerprint(fingerprint)
         first = _fingerprint_json(next_sighting(None, occurrence, at))

@@ -110,6 +110,14 @@ class RuleState(Protocol):
         """Forget records past their ``expires_at`` and windows gone quiet; return how many."""
         ...
 
+    def quiet_until(self) -> float | None:
+        """A time before which ``due`` finds no group and ``prune`` nothing to forget.
+
+        None where it cannot tell (a state other daemons write to): any tick may
+        have work. An idle daemon sleeps until then rather than ticking every second.
+        """
+        ...
+
     def sighting(self, fingerprint: str, occurrence: str, at: float) -> FingerprintState | None:
         """Record that ``fingerprint`` was seen at ``at``; return what was known before.
 
@@ -219,6 +227,12 @@ class MemoryRuleState:
 
     def prune(self, now: float) -> int:
         return self._prune_groups(now) + self._prune_windows(now)
+
+    def quiet_until(self) -> float:
+        # heap tops and window floors are lower bounds: stale entries only make it earlier
+        tops = [heap[0][0] for heap in (self._due, self._expiry) if heap]
+        return min((*tops, *(floor + span for span, floor in self._window_floor.items())),
+                   default=math.inf)
 
     def _prune_groups(self, now: float) -> int:
         gone = self._take(self._expiry, now, "expires_at")
