@@ -9,6 +9,8 @@ from ._recorder import Recorder
 
 def wait_for_work() -> None:
     # What Ctrl-C does: the default SIGINT handler raises KeyboardInterrupt here.
+    # (A shell starts a background job with SIGINT ignored, and Python keeps it so.)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.raise_signal(signal.SIGINT)
 
 
