@@ -71,12 +71,13 @@ class Answer(NamedTuple):
     tail: bytes
     spans: CountedSpans
 
-    def fits(self, offset: int, body: bytes) -> bool:
+    def fits(self, offset: int, chunk: bytes, start: int, end: int) -> bool:
+        """Was it made for the buffer ``chunk[start:end]``, at ``offset`` in the file?"""
         return (
             offset == self.offset
-            and len(body) == self.length
-            and _edge(body[:_EDGE]) == self.head
-            and _edge(body[-_EDGE:]) == self.tail
+            and end - start == self.length
+            and _edge(chunk[start : min(start + _EDGE, end)]) == self.head
+            and _edge(chunk[max(end - _EDGE, start) : end]) == self.tail
         )
 
 
@@ -142,14 +143,18 @@ class ForkScan:
 
     def keep_for(self, framer: LineFramer) -> KeepSpans:
         """The filter for ``framer``, which is fed this file's reads from its start."""
-        return lambda body: self.spans(framer.offset, body)
+        return _FramerKeep(self, framer)
 
     def spans(self, offset: int, body: bytes) -> list[tuple[int, int]]:
         """What ``keep(body)`` returns, for the buffer at ``offset`` in the file."""
-        if not body:
+        return self.spans_in(offset, body, 0, len(body))
+
+    def spans_in(self, offset: int, chunk: bytes, start: int, end: int) -> list[tuple[int, int]]:
+        """``spans`` of the buffer ``chunk[start:end]``, copied out only to be scanned here."""
+        if start == end:
             # a read whose only line end completes the line carried into it:
             # ``offset`` is then the next read's start, so it names no read
-            return self._keep(body)
+            return self._keep(b"")
         number = offset // self._read_size
         shared = self._shared
         if self._read_end is not None:
@@ -165,9 +170,9 @@ class ForkScan:
             if number not in self._answers:
                 self._receive()  # it may have answered just now
         answer = self._answers.pop(number, None)
-        if answer is None or not answer.fits(offset, body):
+        if answer is None or not answer.fits(offset, chunk, start, end):
             self.scanned_in_order += 1
-            return self._keep(body)
+            return self._keep(chunk[start:end])
         self.answered_ahead += 1
         return answer.spans
 
@@ -235,6 +240,23 @@ class ForkScan:
                 self._answers[number] = Answer(offset, length, head, tail, spans)
             at = end
         del pending[:at]
+
+
+class _FramerKeep:
+    """``keep_for``'s filter: a framer's buffers, answered by the helper where it can."""
+
+    __slots__ = ("_framer", "_scan")
+
+    def __init__(self, scan: ForkScan, framer: LineFramer) -> None:
+        self._scan = scan
+        self._framer = framer
+
+    def __call__(self, body: bytes) -> list[tuple[int, int]]:
+        return self._scan.spans(self._framer.offset, body)
+
+    def spans_in(self, chunk: bytes, start: int, end: int) -> list[tuple[int, int]]:
+        """Asked in place by the framer (``LineFramer._feed_kept``)."""
+        return self._scan.spans_in(self._framer.offset, chunk, start, end)
 
 
 def _helper(

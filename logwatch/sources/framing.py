@@ -149,22 +149,26 @@ class LineFramer:
             return self.feed_lines(chunk)
         start, end = bounds
         lines = self.feed_lines(chunk[:start])  # the line carried in is completed the ordinary way
-        body = chunk[start:end]
-        done = 0
-        plain = b"\0" not in body
+        # The buffer is looked at where it lies in the chunk: a filter answered
+        # ahead (``forkscan``) needs no copy of it, only of the spans it keeps.
+        in_place: Callable[[bytes, int, int], list[tuple[int, int]]] | None = getattr(
+            keep, "spans_in", None)
+        spans = in_place(chunk, start, end) if in_place else keep(chunk[start:end])
+        done = start
+        plain = chunk.find(b"\0", start, end) < 0
         cap = self._max_line_bytes
-        spans = keep(body)
         gaps = spans.gaps if isinstance(spans, CountedSpans) else None
         for index, (span_start, span_end) in enumerate(spans):
-            self._pass(body, done, span_start, gaps[index] if gaps else None)
-            if plain and span_start < span_end <= span_start + cap + 1 and body[span_end - 1] == 10:
+            first, after = start + span_start, start + span_end  # in the chunk
+            self._pass(chunk, done, first, gaps[index] if gaps else None)
+            if plain and first < after <= first + cap + 1 and chunk[after - 1] == 10:
                 # whole lines, none over the cap, no holes: what ``feed`` does with
                 # them, less its set-up, which costs as much as a short span's framing
-                self._frame_plain(body[span_start : span_end - 1], lines)
+                self._frame_plain(chunk[first : after - 1], lines)
             else:
-                lines.extend(self.feed_lines(body[span_start:span_end]))
-            done = span_end
-        self._pass(body, done, len(body), gaps[-1] if gaps else None)
+                lines.extend(self.feed_lines(chunk[first:after]))
+            done = after
+        self._pass(chunk, done, end, gaps[-1] if gaps else None)
         self._hold(chunk[end:])
         return lines
 
