@@ -129,8 +129,8 @@ class Daemon:
                     self._systemd.notify("READY=1", self._status_line())
                 # the loop turns for the heartbeat and systemd's watchdog, if for nothing else
                 wait_s = self._ops.beat_in_s()
-                if watchdog_s is not None:
-                    wait_s = min(wait_s, watchdog_s / 2)
+                if watchdog_s is not None:  # (half of WatchdogSec already)
+                    wait_s = min(wait_s, watchdog_s)
                 self.pipeline.step(self._stop, max_wait_s=wait_s)
                 self._ops.report("shared_state", self._memory.status())
                 self._ops.tick()
