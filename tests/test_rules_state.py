@@ -116,6 +116,32 @@ class TestGroups:
 _TIMES = st.sampled_from([None, 0.0, 5.0, 10.0, 20.0])
 
 
+def _group_step(
+    state: RuleState, groups: dict[str, GroupState], op: str, key: str,
+    due_at: float | None, expires_at: float | None, now: float,
+) -> bool:
+    """Do a put, delete or due step on ``state`` and on the model ``groups``, checking
+    what due finds against the model; False for any other step."""
+    if op == "put":
+        group = GroupState(rule="r", last_seen=0.0, due_at=due_at, expires_at=expires_at)
+        state.put(key, group)
+        groups[key] = group
+    elif op == "delete":
+        state.delete(key)
+        groups.pop(key, None)
+    elif op == "due":
+        ready = sorted((g.due_at, k) for k, g in groups.items()
+                       if g.due_at is not None and g.due_at <= now)
+        assert [k for k, _ in state.due(now)] == [k for _, k in ready]
+    else:
+        return False
+    return True
+
+
+def _expired(groups: dict[str, GroupState], now: float) -> list[str]:
+    return [k for k, g in groups.items() if g.expires_at is not None and g.expires_at <= now]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(
     st.sampled_from(["put", "delete", "due", "prune", "first"]),
@@ -128,20 +154,10 @@ def test_memory_state_finds_due_and_expired_groups_as_a_scan_does(
     state = MemoryRuleState()
     groups: dict[str, GroupState] = {}
     for op, key, due_at, expires_at, now in steps:
-        if op == "put":
-            group = GroupState(rule="r", last_seen=0.0, due_at=due_at, expires_at=expires_at)
-            state.put(key, group)
-            groups[key] = group
-        elif op == "delete":
-            state.delete(key)
-            groups.pop(key, None)
-        elif op == "due":
-            ready = sorted((g.due_at, k) for k, g in groups.items()
-                           if g.due_at is not None and g.due_at <= now)
-            assert [k for k, _ in state.due(now)] == [k for _, k in ready]
+        if _group_step(state, groups, op, key, due_at, expires_at, now):
+            pass
         elif op == "prune":
-            gone = [k for k, g in groups.items()
-                    if g.expires_at is not None and g.expires_at <= now]
+            gone = _expired(groups, now)
             assert state.prune(now) == len(gone)
             for k in gone:
                 del groups[k]
@@ -226,13 +242,8 @@ def test_sqlite_state_answers_as_its_tables_would_whatever_it_remembers(
         groups: dict[str, GroupState] = {}
         windows: dict[tuple[str, str], tuple[float, float]] = {}  # (key, member) -> at, until
         for op, key, due_at, expires_at, now, span in steps:
-            if op == "put":
-                group = GroupState(rule="r", last_seen=0.0, due_at=due_at, expires_at=expires_at)
-                state.put(key, group)
-                groups[key] = group
-            elif op == "delete":
-                state.delete(key)
-                groups.pop(key, None)
+            if _group_step(state, groups, op, key, due_at, expires_at, now):
+                pass
             elif op == "window":
                 state.window_add(key, f"m{now}", now, span)
                 windows.setdefault((key, f"m{now}"), (now, now + span))
@@ -240,13 +251,8 @@ def test_sqlite_state_answers_as_its_tables_would_whatever_it_remembers(
                     (k, m): (at, until) for (k, m), (at, until) in windows.items()
                     if k != key or at >= now - span
                 }
-            elif op == "due":
-                ready = sorted((g.due_at, k) for k, g in groups.items()
-                               if g.due_at is not None and g.due_at <= now)
-                assert [k for k, _ in state.due(now)] == [k for _, k in ready]
             else:
-                gone = [k for k, g in groups.items()
-                        if g.expires_at is not None and g.expires_at <= now]
+                gone = _expired(groups, now)
                 quiet = [w for w, (_, until) in windows.items() if until < now]
                 assert state.prune(now) == len(gone) + len(quiet)
                 for k in gone:
