@@ -135,7 +135,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
     from logwatch.errors import ConfigError
     from logwatch.eventpipe import EventPipe
-    from logwatch.replay import file_events, replay_records
+    from logwatch.replay import decisions_read_texts, file_events, replay_records
 
     try:
         if args.config:
@@ -176,7 +176,7 @@ def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
         config, args.files, all_events=args.events, on_error=report, head_start=head
     )
     # With a second core, a forked process decides and prints while this one reads.
-    pipe = EventPipe.start(decide, args.files)
+    pipe = EventPipe.start(decide, args.files, texts=decisions_read_texts(config))
     if pipe is None:
         decide(events)
         code = 0

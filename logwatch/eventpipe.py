@@ -17,6 +17,10 @@ times what the rest of the event does. What this process would print on
 stderr meanwhile ("cannot read") travels among the events, to be printed in
 its place. A mark ends the stream: without it, this process was stopped, and
 the other prints no more (not the records the input's end would bring).
+
+A traceback's whole text, most of a storm's bytes, is not sent where the
+other process does not read it (``replay.decisions_read_texts``): replay
+prints no text, and only templates make anything of it.
 """
 
 from __future__ import annotations
@@ -64,8 +68,12 @@ class SenderGone(Exception):  # noqa: N818 - it names what happened, not a failu
 class EventPipe:
     """A forked process running ``consume`` over the events this one sends it."""
 
-    def __init__(self, consume: Consume) -> None:
-        """Fork; OSError where a pipe or a process cannot be had."""
+    def __init__(self, consume: Consume, *, texts: bool = True) -> None:
+        """Fork; OSError where a pipe or a process cannot be had.
+
+        ``texts`` False: ``consume`` never reads the text of an event with a
+        traceback, which comes to it empty.
+        """
         # whatever this process has buffered would be printed by both
         sys.stdout.flush()
         sys.stderr.flush()
@@ -78,10 +86,12 @@ class EventPipe:
         finally:
             os.close(read_end)
         self._fd = write_end
-        self._batches = Batches(functools.partial(write_all, write_end))
+        self._batches = Batches(functools.partial(write_all, write_end), texts=texts)
 
     @classmethod
-    def start(cls, consume: Consume, files: Sequence[str]) -> EventPipe | None:
+    def start(
+        cls, consume: Consume, files: Sequence[str], *, texts: bool = True
+    ) -> EventPipe | None:
         """The process for replaying ``files``, or None where it would not pay or cannot run.
 
         Not for standard input or less than a few MiB of files, not where
@@ -100,7 +110,7 @@ class EventPipe:
         if size < _MIN_BYTES:
             return None
         try:
-            return cls(consume)
+            return cls(consume, texts=texts)
         except OSError:
             return None
 
@@ -166,8 +176,10 @@ class EventPipe:
 class Batches:
     """Events -> pickled batches handed to ``write``, for ``received`` to rebuild."""
 
-    def __init__(self, write: Callable[[bytes], object]) -> None:
+    def __init__(self, write: Callable[[bytes], object], *, texts: bool = True) -> None:
+        """``texts`` False: an event with a traceback is sent with its text empty."""
         self._write = write
+        self._texts = texts
         self._origins: dict[Origin, int] = {}
         self._chains: dict[int, int] = {}  # id of a chain sent -> its number
         self._sent: list[tuple[ExceptionInfo, ...]] = []  # keeps those ids meaning them
@@ -194,12 +206,13 @@ class Batches:
             chain = self._chains[id(event.chain)] = len(self._sent)
             self._sent.append(event.chain)
             self._new_chains.append(event.chain)
+        text = event.text if self._texts or not event.chain else ""
         self._rows.append((
             origin, event.first_line, event.last_line, event.start_offset, event.end_offset,
-            event.text, event.message, event.level, event.logger, event.timestamp, chain,
+            text, event.message, event.level, event.logger, event.timestamp, chain,
             event.fingerprint, event.flags, event.fields, event.context,
         ))
-        self._chars += len(event.text)
+        self._chars += len(text)
         if len(self._rows) >= _BATCH_EVENTS or self._chars >= _BATCH_CHARS:
             self.send()
 

@@ -159,6 +159,18 @@ def replay_records(
                 yield _tick_record(decision)
 
 
+def decisions_read_texts(config: Config) -> bool:
+    """Whether deciding on an event with a traceback may read its whole text.
+
+    Only a template does (a rule's labels, a rule's or a notifier's
+    template): a traceback's title is its exception, its messages are
+    masked as they are, and a record shows no text.
+    """
+    return any(rule.labels or rule.template for rule in config.rules) or any(
+        notifier.template for notifier in config.notifiers.values()
+    )
+
+
 def _moment(seconds: float) -> datetime:
     """The first datetime (to the microsecond) not before ``seconds``: a tick at it
     finds what is due at ``seconds`` due, which rounding down would not."""

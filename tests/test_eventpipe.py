@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -18,10 +19,12 @@ from pathlib import Path
 import pytest
 
 from logwatch import eventpipe
+from logwatch.config import load_config_text
 from logwatch.eventpipe import Batches, EventPipe, SenderGone, received
 from logwatch.jobs import cpus
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
+from logwatch.replay import decisions_read_texts
 from logwatch.sources.framing import LineFramer
 from tests.coldlines_support import RULES, write_config
 from tests.test_sources_coldlines import _text
@@ -93,6 +96,22 @@ class TestBatches:
         batches.add(dataclasses.replace(event, text="x"))
         assert stream.getvalue() != b""
 
+    def test_without_texts_a_traceback_comes_without_its_text(self) -> None:
+        """And nothing else changes: a record without a traceback keeps its text."""
+        events = _events()
+        stream = io.BytesIO()
+        batches = Batches(stream.write, texts=False)
+        for event in events:
+            batches.add(event)
+        batches.end()
+        got = list(received(io.BytesIO(stream.getvalue())))
+        tracebacks = sum(1 for event in events if event.chain)
+        assert 0 < tracebacks < len(events)
+        assert [event.text for event in got if event.chain] == [""] * tracebacks
+        assert got == [
+            dataclasses.replace(event, text="") if event.chain else event for event in events
+        ]
+
     def test_a_note_is_printed_in_its_place(self, capsys: pytest.CaptureFixture[str]) -> None:
         events = _events()[:3]
         sent = _round_trip([events[0], "logwatch: cannot read b.log", events[1], events[2]])
@@ -121,6 +140,29 @@ class TestBatches:
         for cut in (len(sent) - len(pickle.dumps(eventpipe._END)), len(sent) // 2):
             with pytest.raises(SenderGone):
                 list(received(io.BytesIO(sent[:cut])))
+
+
+@pytest.mark.parametrize(
+    ("extra", "read"),
+    [
+        ({}, False),
+        ({"rule": {"labels": {"team": "db"}}}, True),  # a label is a template
+        ({"rule": {"template": {"title": "{{ title }}"}}}, True),
+        ({"notifier": {"template": {"body": "{{ lines }}"}}}, True),
+        ({"labels": {"team": "db"}}, False),  # the config's own labels are no template
+    ],
+)
+def test_templates_alone_read_the_texts_of_tracebacks(
+    extra: dict[str, dict[str, object]], read: bool
+) -> None:
+    config = load_config_text(json.dumps({
+        "rules": [{"name": "r", "match": {"traceback": True}, "notify": ["hook"],
+                   **extra.get("rule", {})}],
+        "notifiers": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/",
+                               **extra.get("notifier", {})}},
+        "labels": extra.get("labels", {}),
+    }))
+    assert decisions_read_texts(config) is read
 
 
 def _forkable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,9 +282,9 @@ import sys
 from logwatch import eventpipe
 from logwatch.cli import main
 forked = eventpipe.EventPipe.__init__
-def spy(self, consume):
-    forked(self, consume)
-    print("forked", file=sys.stderr)
+def spy(self, consume, **options):
+    forked(self, consume, **options)
+    print("forked", "texts" if options.get("texts", True) else "no texts", file=sys.stderr)
 eventpipe.EventPipe.__init__ = spy
 sys.exit(main(sys.argv[1:]))
 """
@@ -294,6 +336,45 @@ class TestReplayCommand:
         assert (split.returncode, alone.returncode) == (1, 1)
         assert b"cannot read" in split.stderr
 
+    @pytest.mark.parametrize(
+        ("rules", "texts"),
+        [
+            # the exception message masked on its own, not as part of the text
+            (RULES, "no texts"),
+            # a label from the traceback's text: the text is sent
+            (RULES.replace("match: {traceback: true}",
+                           "match: {traceback: true}\n    labels: {last: '{{ lines[-1] }}'}"),
+             "texts"),
+        ],
+    )
+    def test_tracebacks_texts_are_sent_where_a_template_reads_them(
+        self, tmp_path: Path, big_log: Path, rules: str, texts: str
+    ) -> None:
+        config = write_config(tmp_path, rules)
+        config.write_text(
+            config.read_text(encoding="utf-8") + "redact: {patterns: ['could not (connect)']}\n",
+            encoding="utf-8",
+        )
+        args = ["-c", str(config), "--json", str(big_log)]
+        alone = _replay(args, jobs="1")
+        split = _replay(args, jobs=None)
+        assert f"forked {texts}\n".encode() in split.stderr
+        assert split.stdout == alone.stdout
+        records = [json.loads(line) for line in split.stdout.splitlines()]
+        tracebacks = [record for record in records if record["exc_type"]]
+        assert len(tracebacks) > 100
+        assert {record["title"] for record in tracebacks} == {
+            "DatabaseError: could not *** to database",  # chained
+            "ConnectionRefusedError: [Errno 111] Connection refused",  # bare
+        }
+        labelled = [record for record in tracebacks if record["rule"] == "tracebacks"]
+        assert labelled
+        for record in labelled:
+            if texts == "texts":
+                assert record["labels"]["last"].endswith(record["title"])
+            else:
+                assert record["labels"] == {}
+
     def test_a_file_that_cannot_be_read_is_reported_in_its_place(
         self, tmp_path: Path, big_log: Path
     ) -> None:
@@ -307,7 +388,7 @@ class TestReplayCommand:
             done = subprocess.run(args, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, check=False, timeout=120)
             assert done.returncode == 1
-            merged.append(done.stdout.replace(b"forked\n", b""))
+            merged.append(re.sub(rb"forked (no )?texts\n", b"", done.stdout))
         assert merged[0] == merged[1]
         before, note, after = merged[0].partition(b"logwatch: cannot read")
         assert note
