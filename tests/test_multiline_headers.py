@@ -69,6 +69,25 @@ class TestHeaders:
             assert header.timestamp.replace(microsecond=0) == CREATED.replace(microsecond=0)
 
     @pytest.mark.parametrize(
+        "fmt",
+        [
+            "[%(asctime)s] %(levelname)s in %(module)s: %(message)s",  # Flask's default
+            "%(asctime)s %(levelname)s in %(module)s: %(message)s",
+        ],
+    )
+    def test_flask_names_the_module_where_a_logger_would_be(self, fmt: str) -> None:
+        """"ERROR in views: ..." is not logger "in" with message "views: ..."."""
+        line = format_record(fmt, None, logging.ERROR, "app.db", "query failed: timeout")
+        assert " in test_multiline_headers: " in line
+        header = HeaderParser().parse(line)
+        assert header is not None
+        assert (header.level, header.logger, header.message) == (
+            "ERROR", "test_multiline_headers", "query failed: timeout"
+        )
+        assert header.timestamp is not None
+        assert header.timestamp.replace(microsecond=0) == CREATED.replace(microsecond=0)
+
+    @pytest.mark.parametrize(
         ("line", "level"),
         [
             ("2026-01-02 03:04:05,678 WARN app.db slow", "WARNING"),

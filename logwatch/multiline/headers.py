@@ -39,6 +39,8 @@ LEVELS = {
 _TOKENS = re.compile(r"\s*(\S+)" + r"(?:\s+(\S+))?" * 5)
 _LEVEL_FIRST = re.compile(r"([A-Z]{3,8})(?=[:\s/\]])")
 _BASIC = re.compile(r"([A-Z]{3,8}):([^:\s]+):")  # logging.basicConfig: LEVEL:name:message
+# Flask's default "[asctime] LEVEL in module: message": the module stands for the logger
+_IN_MODULE = re.compile(r"\]? ([A-Z]{3,8}) in ([A-Za-z_]\w*): ")
 _WARNING = re.compile(r".*?:\d+: (?:[\w.]+\.)?[A-Z]\w*Warning: ")
 _LOGGER = re.compile(r"[A-Za-z_<][\w.<>-]*(?::[\w.<>-]+)*")
 _SEPARATORS = frozenset(("-", "|", ":", "--", "::", "-:", "]", "[", "|:"))
@@ -157,6 +159,9 @@ def _scan(text: str, pos: int, *, level_found: bool = False) -> tuple[str | None
         plain = _scan_plain(text, pos)
         if plain is not None:
             return plain
+        flask = _IN_MODULE.match(text, pos)
+        if flask is not None and (level := LEVELS.get(flask[1])) is not None:
+            return level, flask[2], flask.end()
     match = _TOKENS.match(text, pos)
     if match is None:
         return None, None, len(text)
@@ -222,8 +227,8 @@ def _scan_plain(text: str, pos: int) -> tuple[str, str | None, int] | None:
         return None
     word = text[word_at:word_end]
     # isprintable() is False for every whitespace character but " ", so this is a token
-    if not word.isprintable() or word in _SEPARATORS:
-        return None
+    if not word.isprintable() or word in _SEPARATORS or word == "in":
+        return None  # ("in": Flask's "LEVEL in module:", left to ``_scan``)
     if not _looks_like_logger(word, bare=True):
         return level, None, word_at
     message_at = word_end + 1
