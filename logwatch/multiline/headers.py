@@ -160,8 +160,8 @@ def _scan(text: str, pos: int, *, level_found: bool = False) -> tuple[str | None
         if plain is not None:
             return plain
         flask = _IN_MODULE.match(text, pos)
-        if flask is not None and (level := LEVELS.get(flask[1])) is not None:
-            return level, flask[2], flask.end()
+        if flask is not None and (named := LEVELS.get(flask[1])) is not None:
+            return named, flask[2], flask.end()
     match = _TOKENS.match(text, pos)
     if match is None:
         return None, None, len(text)
