@@ -122,6 +122,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     # Replay waits for the processes it forks: SIGCHLD ignored where it was
     # started would have the kernel reap them, and their exit status lost.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # $LOGWATCH_CONFIG names the operator's config as for every command; without
+    # either, replay's built-in config, not /etc's (a file may be replayed anywhere).
+    args.config = args.config or os.environ.get("LOGWATCH_CONFIG") or None
     # The first file's scan begins on a second core while the config is validated.
     config = Path(args.config) if args.config else None
     head = None if args.events else head_start(config, args.files)
@@ -202,7 +205,8 @@ def _human_replay(record: dict[str, Any]) -> str:
         else f"({record['suppressed']})"
     )
     rule = record["rule"] or "-"
-    return f"{where} [{rule}] {what}: {text} {verdict}"
+    said = f"{what}: {text}" if text else what  # `raise KeyboardInterrupt` says nothing more
+    return f"{where} [{rule}] {said} {verdict}"
 
 
 def cmd_test_notify(args: argparse.Namespace) -> int:
@@ -285,9 +289,17 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return 1
     try:
         if args.outbox_command == "retry":
+            asked = set(args.ids)
+            if asked:
+                dead = {row.id for row in store.outbox("dead", limit=-1)}
+                unknown = sorted(asked - dead)
+                if unknown:
+                    # a typo'd id would otherwise look like a retry that found nothing to do
+                    names = ", ".join(map(str, unknown))
+                    print(f"logwatch: no dead letter with id {names}", file=sys.stderr)
             count = store.requeue(args.ids, time.time())
             print(f"requeued {count} dead letter(s)")
-            return 0
+            return 1 if asked and count < len(asked) else 0
         rows = store.outbox(args.state, args.limit)
         for row in rows:
             alert = row.alert()
@@ -414,16 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, help_text: str, *, otherwise: str = DEFAULT_CONFIG
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument(
-            "-c", "--config",
-            help=f"config file (default: $LOGWATCH_CONFIG, then {DEFAULT_CONFIG})",
+            "-c", "--config", help=f"config file (default: $LOGWATCH_CONFIG, then {otherwise})",
         )
         return sub
 
     run = command("run", "run the daemon: tail, assemble, apply rules, deliver")
-    run.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+    run.add_argument("--log-level", type=str.lower, choices=["debug", "info", "warning", "error"],
                      help="overrides the config's log_level (default: info)")
     run.set_defaults(func=cmd_run)
 
@@ -431,7 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_check
     )
 
-    replay = command("replay", "print what would be sent for these files (no state, no network)")
+    replay = command(
+        "replay", "print what would be sent for these files (no state, no network)",
+        otherwise="a built-in one: every traceback and ERROR/CRITICAL record to the console",
+    )
     replay.add_argument("--json", action="store_true", help="one JSON object per line")
     replay.add_argument("--events", action="store_true", help="every event, alerting or not")
     replay.add_argument("files", nargs="+", metavar="FILE", help="log files; - for stdin")

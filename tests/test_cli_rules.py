@@ -134,6 +134,23 @@ class TestExamples:
         assert "s3cr3t" not in result.stdout
 
 
+    def test_replay_without_c_reads_logwatch_config_else_its_own(self, tmp_path: Path) -> None:
+        """$LOGWATCH_CONFIG names the operator's config; unset, the built-in one applies."""
+        sample = tmp_path / "grading.log"
+        sample.write_text(write_log(tmp_path), encoding="utf-8")
+
+        def rules(env: dict[str, str]) -> set[str]:
+            result = logwatch("replay", "--json", str(sample), env=env)
+            assert result.returncode == 0, result.stderr
+            return {json.loads(line)["rule"] for line in result.stdout.splitlines()}
+
+        assert rules({"LOGWATCH_CONFIG": str(GRADING)}) == {"graded"}
+        assert rules({"LOGWATCH_CONFIG": ""}) == {"error"}  # ERROR and CRITICAL, built in
+        missing = logwatch("replay", str(sample), env={"LOGWATCH_CONFIG": str(tmp_path / "no")})
+        assert missing.returncode == 2
+        assert "no" in missing.stderr
+
+
 class TestCheck:
     def test_example_grading_config_is_valid(self) -> None:
         result = logwatch("check", "-c", str(GRADING))

@@ -44,6 +44,25 @@ class TestOutboxCommand:
         assert before.returncode == 0, before.stderr
         assert "db down" in before.stdout
 
+    def test_retrying_an_id_that_is_no_dead_letter_fails_naming_it(self, tmp_path: Path) -> None:
+        state = tmp_path / "state"
+        store = Store.in_dir(state)
+        store.commit([], [Delivery(sample_alert(id="a1", title="db down"), "console")], now=1.0)
+        row = store.outbox()[0]
+        store.mark_dead(row.id, "HTTP 400")
+        store.close()
+        config = str(write_config(tmp_path, state))
+        typo = logwatch("outbox", "retry", "-c", config, str(row.id + 100))
+        assert typo.returncode == 1
+        assert f"no dead letter with id {row.id + 100}" in typo.stderr
+        assert "requeued 0" in typo.stdout
+        both = logwatch("outbox", "retry", "-c", config, str(row.id), str(row.id + 100))
+        assert both.returncode == 1
+        assert "requeued 1" in both.stdout
+        again = logwatch("outbox", "retry", "-c", config, str(row.id))  # pending now, not dead
+        assert again.returncode == 1
+        assert f"no dead letter with id {row.id}" in again.stderr
+
     def test_no_state_yet_is_reported_and_nothing_is_created(self, tmp_path: Path) -> None:
         """Before the daemon ever ran, list and retry say so and leave the state dir alone."""
         state = tmp_path / "state"

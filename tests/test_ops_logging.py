@@ -106,7 +106,7 @@ class TestDaemonLog:
     def test_under_journald_with_log_level_warning(
         self, tmp_path: Path, httpserver: HTTPServer
     ) -> None:
-        """`--log-level warning` hides the start-up info; a refused reload is logged as <3>."""
+        """`--log-level WARNING` (any case) hides start-up info; a refused reload is <3>."""
         config = write_config(tmp_path, httpserver.url_for("/alerts"))
         stderr = tmp_path / "daemon.stderr"
         stderr.touch()
@@ -114,7 +114,7 @@ class TestDaemonLog:
         notify = NotifySocket(tmp_path / "notify.sock")
         try:
             with running_daemon(config, tmp_path, notify=notify, env=env,
-                                args=("--log-level", "warning")) as process:
+                                args=("--log-level", "WARNING")) as process:
                 config.write_text("bogus: 1\n", encoding="utf-8")
                 process.send_signal(signal.SIGHUP)
                 notify.wait_for_count("READY=1", 2)
