@@ -384,12 +384,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
         silences = store.list(now, include_expired=args.all)
         if args.json:
             for item in silences:
-                print(json.dumps({
-                    "id": item.id, "state": item.state(now),
-                    "matchers": [str(m) for m in item.matchers],
-                    "starts_at": item.starts_at.isoformat(), "ends_at": item.ends_at.isoformat(),
-                    "comment": item.comment, "created_by": item.created_by,
-                }))
+                print(json.dumps(item.record(now)))
         for item in [] if args.json else silences:
             shown = " ".join(str(m) for m in item.matchers)
             until = item.ends_at.isoformat(timespec="seconds")

@@ -1,19 +1,22 @@
 """`logwatch status`: what the state directory knows, read while the daemon runs.
 
 The daemon writes everything shown here to its SQLite state (offsets, the
-outbox, a heartbeat row), so this works from any shell that may read the state
-directory, with no socket to the daemon. The metrics endpoint reuses
-``file_lags`` and ``outbox_summary`` so both views agree.
+outbox, a heartbeat row; `logwatch silence` adds the silences there), so this
+works from any shell that may read the state directory, with no socket to the
+daemon. The metrics endpoint reuses ``file_lags`` and ``outbox_summary`` so both
+views agree.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from logwatch.daemon.heartbeat import HEARTBEAT_KEY, daemon_state
+from logwatch.rules.silence_store import SilenceStore
 from logwatch.store import DB_NAME, Store
 
 RECENT = 10
@@ -23,7 +26,7 @@ def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, An
     now = time.time() if now is None else now
     if not (state_dir / DB_NAME).exists():
         return {"state_dir": str(state_dir), "daemon": daemon_state(None, now), "files": [],
-                "outbox": {}, "dead_letters": [], "recent_alerts": [],
+                "outbox": {}, "dead_letters": [], "recent_alerts": [], "silences": [],
                 "note": "no state yet: the daemon has not run here"}
     store = Store.in_dir(state_dir)
     try:
@@ -47,7 +50,18 @@ def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, An
             "outbox": outbox_summary(store, now),
             "dead_letters": dead,
             "recent_alerts": recent,
+            "silences": current_silences(state_dir, now),
         }
+    finally:
+        store.close()
+
+
+def current_silences(state_dir: Path, now: float) -> list[dict[str, Any]]:
+    """Active and pending silences, as `silence list` shows them: expired ones mute nothing."""
+    store = SilenceStore.in_dir(state_dir)
+    try:
+        at = datetime.fromtimestamp(now, UTC)
+        return [silence.record(at) for silence in store.list(at)]
     finally:
         store.close()
 
@@ -131,6 +145,15 @@ def render_status(status: dict[str, Any], *, now: float | None = None) -> str:
                for alert in status["recent_alerts"]],
             indent="  ", right=(0,),
         )
+    if status["silences"]:
+        lines.append("")
+        lines.append("silences (end one with `logwatch silence expire ID`):")
+        lines += _table(
+            [("ID", "STATE", "ENDS", "MATCHERS", "BY", "COMMENT")]
+            + [(item["id"], item["state"], _silence_span(item, now), " ".join(item["matchers"]),
+                item["created_by"] or "-", item["comment"]) for item in status["silences"]],
+            indent="  ",
+        )
     return "\n".join(lines)
 
 
@@ -157,6 +180,15 @@ def _shared_line(shared: dict[str, Any], now: float) -> str:
     ago = "" if since is None else f" for {_ago(now - since)}"
     return (f"REDIS UNAVAILABLE{ago} ({shared.get('error')});"
             " deciding from this host's state, duplicates possible")
+
+
+def _silence_span(silence: dict[str, Any], now: float) -> str:
+    def until(key: str) -> str:
+        return _ago(datetime.fromisoformat(silence[key]).timestamp() - now)
+
+    if silence["state"] == "pending":
+        return f"in {until('ends_at')}, starts in {until('starts_at')}"
+    return f"in {until('ends_at')}"
 
 
 def _table(

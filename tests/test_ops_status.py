@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from logwatch.cli import main
 from logwatch.daemon.heartbeat import HEARTBEAT_KEY, Heartbeat, daemon_state
+from logwatch.rules import LabelMatcher, SilenceStore
 from logwatch.status import collect_status, render_status
 from logwatch.store import Delivery, FileState, Store
 from logwatch.testing import sample_alert
@@ -173,8 +175,115 @@ class TestCollectAndRender:
         """No database yet: say so, and create nothing."""
         status = collect_status(tmp_path / "nothing-here")
         assert status["daemon"]["state"] == "never-started"
+        assert status["silences"] == []
         assert "has not run here" in render_status(status)
         assert not (tmp_path / "nothing-here").exists()
+
+
+class TestSilencesInStatus:
+    def test_active_and_pending_are_listed_expired_ones_are_not(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        """What mutes now or will: id, state, matchers, span, author and comment; not the past."""
+        at = datetime.fromtimestamp(NOW, UTC)
+        ids = iter(["expired-1", "active-1", "pending-1"])
+        silences = SilenceStore(tmp_path / "state.db", new_id=lambda: next(ids))
+        for start, end, comment in [
+            (at - timedelta(hours=2), at - timedelta(hours=1), "old drill"),
+            (at - timedelta(minutes=5), at + timedelta(hours=1), "failover drill"),
+            (at + timedelta(minutes=10), at + timedelta(hours=2), "tonight's migration"),
+        ]:
+            silences.add([LabelMatcher.parse("rule=db-down"), LabelMatcher.parse("host=~web-.*")],
+                         starts_at=start, ends_at=end, comment=comment, created_by="ops")
+        silences.close()
+
+        status = collect_status(tmp_path, now=NOW)
+        assert status["silences"] == [
+            {"id": "active-1", "state": "active", "matchers": ["rule=db-down", "host=~web-.*"],
+             "starts_at": (at - timedelta(minutes=5)).isoformat(),
+             "ends_at": (at + timedelta(hours=1)).isoformat(),
+             "comment": "failover drill", "created_by": "ops"},
+            {"id": "pending-1", "state": "pending", "matchers": ["rule=db-down", "host=~web-.*"],
+             "starts_at": (at + timedelta(minutes=10)).isoformat(),
+             "ends_at": (at + timedelta(hours=2)).isoformat(),
+             "comment": "tonight's migration", "created_by": "ops"},
+        ]
+        json.dumps(status)
+
+        lines = render_status(status, now=NOW).splitlines()
+        section = lines.index("silences (end one with `logwatch silence expire ID`):")
+        header, active, pending = lines[section + 1:section + 4]
+        assert header.split() == ["ID", "STATE", "ENDS", "MATCHERS", "BY", "COMMENT"]
+        assert active.split()[:4] == ["active-1", "active", "in", "1h00m"]
+        assert "  rule=db-down host=~web-.*  " in active
+        assert active.endswith("ops  failover drill")
+        assert "in 2h00m, starts in 10m" in pending
+        assert pending.endswith("ops  tonight's migration")
+        assert header.index("MATCHERS") == active.index("rule=") == pending.index("rule=")
+        assert not any("expired" in line or "old drill" in line for line in lines)
+
+    def test_no_silences_no_section(self, store: Store, tmp_path: Path) -> None:
+        """Like dead letters and recent alerts, an empty list prints nothing."""
+        Heartbeat(store, clock=Clock()).beat(COUNTS)
+        status = collect_status(tmp_path, now=NOW + 1)
+        assert status["silences"] == []
+        text = render_status(status, now=NOW + 1)
+        assert "outbox: 0 pending" in text
+        assert not any(line.startswith("silences") for line in text.splitlines())
+
+    def test_the_cli_shows_what_silence_list_shows(self, tmp_path: Path) -> None:
+        """Silences added and expired with `logwatch silence`; status agrees with `silence list`."""
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            f"state_dir: {tmp_path / 'state'}\n"
+            "rules: [{name: db-down, match: {}, notify: [log]}]\n"
+            "notifiers: {log: {type: console}}\n",
+            encoding="utf-8",
+        )
+
+        def add(*matchers: str, comment: str) -> str:
+            added = logwatch("silence", "add", "-c", str(config), "--author", "ops",
+                             *(arg for m in matchers for arg in ("--match", m)),
+                             "--for", "2h", "--comment", comment)
+            assert added.returncode == 0, added.stderr
+            return added.stdout.strip()
+
+        active = add("rule=db-down", "severity=~crit.*", comment="failover drill")
+        expired = add("host=web-1", comment="reboot")
+        assert logwatch("silence", "expire", "-c", str(config), expired).returncode == 0
+        # `silence add` always starts now: a silence that starts later comes from its store
+        later = datetime.now(UTC) + timedelta(hours=1)
+        store = SilenceStore.in_dir(tmp_path / "state")
+        pending = store.add([LabelMatcher.parse("source=web")], starts_at=later,
+                            ends_at=later + timedelta(hours=1), comment="migration").id
+        store.close()
+
+        result = logwatch("status", "--json", "-c", str(config))
+        assert result.returncode == 0, result.stderr
+        shown = json.loads(result.stdout)["silences"]
+        assert [(item["id"], item["state"]) for item in shown] == [
+            (active, "active"), (pending, "pending")]
+        listed = logwatch("silence", "list", "-c", str(config), "--json").stdout
+        assert shown == [json.loads(line) for line in listed.splitlines()]
+
+        text = logwatch("status", "-c", str(config)).stdout
+        assert active in text
+        assert pending in text
+        assert expired not in text
+        assert "rule=db-down severity=~crit.*" in text
+        assert "failover drill" in text
+        assert "reboot" not in text
+
+    def test_a_fresh_config_shows_none_and_writes_nothing(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        config = tmp_path / "c.yaml"
+        config.write_text(f"state_dir: {tmp_path / 'state'}\n", encoding="utf-8")
+        assert main(["status", "--json", "-c", str(config)]) == 0
+        assert json.loads(capsys.readouterr().out)["silences"] == []
+        assert main(["status", "-c", str(config)]) == 0
+        assert "has not run here" in capsys.readouterr().out
+        assert sorted(tmp_path.iterdir()) == [config]
 
 
 # -- against the running daemon ----------------------------------------------
@@ -265,3 +374,22 @@ class TestStatusOfARunningDaemon:
         # a beat ages in wall-clock time: judge it as `status` would a little and a while later
         assert daemon_state(raw, beat_at + 1)["state"] == "running"
         assert daemon_state(raw, beat_at + 60)["state"] == "gone"
+
+    def test_a_silence_added_while_it_runs_is_shown(
+        self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
+    ) -> None:
+        """The daemon holds the database open; status reads the silence next to it."""
+        config = write_config(tmp_path, httpserver.url_for("/alerts"))
+        with running_daemon(config, tmp_path) as process:
+            added = logwatch("silence", "add", "-c", str(config), "--match", "rule=tracebacks",
+                             "--for", "30m", "--comment", "deploy")
+            assert added.returncode == 0, added.stderr
+            result = logwatch("status", "--json", "-c", str(config))
+            assert result.returncode == 0, result.stderr
+            [shown] = json.loads(result.stdout)["silences"]
+            assert (shown["id"], shown["state"], shown["matchers"]) == (
+                added.stdout.strip(), "active", ["rule=tracebacks"])
+            text = logwatch("status", "-c", str(config)).stdout
+            assert "rule=tracebacks" in text
+            assert "deploy" in text
+            assert process.poll() is None

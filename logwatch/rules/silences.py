@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from logwatch.model import Alert
 
@@ -122,6 +122,18 @@ class Silence:
 
     def mutes(self, labels: dict[str, str], now: datetime) -> bool:
         return self.state(now) == "active" and all(match(labels) for match in self.matchers)
+
+    def record(self, now: datetime) -> dict[str, Any]:
+        """The silence as `silence list --json` and `status --json` print it (one shape)."""
+        return {
+            "id": self.id,
+            "state": self.state(now),
+            "matchers": [str(matcher) for matcher in self.matchers],
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "comment": self.comment,
+            "created_by": self.created_by,
+        }
 
 
 class SilenceSet:
