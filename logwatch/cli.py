@@ -91,6 +91,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 2
     print("ok")
     _print_slow_rules(config)
+    from logwatch.sources.paths import directory_notes
+
+    for note in directory_notes((source.name, source.paths) for source in config.sources):
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 

@@ -152,6 +152,24 @@ class TestExamples:
 
 
 class TestCheck:
+    def test_a_path_naming_a_directory_is_pointed_out(self, tmp_path: Path) -> None:
+        """It follows nothing, and nothing else would say so; the config is still valid."""
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        config = tmp_path / "logwatch.yaml"
+        config.write_text(
+            f"sources: [{{name: app, paths: ['{logs}', '{tmp_path}/*.log']}}]\n"
+            "rules: [{name: tb, match: {traceback: true}, notify: [console]}]\n"
+            "notifiers: {console: {type: console}}\n",
+            encoding="utf-8",
+        )
+        result = logwatch("check", "-c", str(config))
+        assert (result.returncode, result.stdout) == (0, "ok\n")
+        assert result.stderr == (
+            f"note: source 'app': {logs} is a directory, and paths name files;"
+            f" did you mean {logs}/*.log?\n"
+        )
+
     def test_example_grading_config_is_valid(self) -> None:
         result = logwatch("check", "-c", str(GRADING))
         assert (result.returncode, result.stdout) == (0, "ok\n")

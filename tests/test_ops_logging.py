@@ -126,6 +126,29 @@ class TestDaemonLog:
         assert all(line.startswith(("<3>", "<4>", "<2>")) for line in lines), lines
         assert not any("logwatch running" in line for line in lines)
 
+    def test_a_path_naming_a_directory_is_warned_of(
+        self, tmp_path: Path, httpserver: HTTPServer
+    ) -> None:
+        """At start and at each reload: such a path follows nothing, silently."""
+        config = write_config(tmp_path, httpserver.url_for("/alerts"))
+        text = config.read_text(encoding="utf-8")
+        assert f'paths: ["{tmp_path}/logs/*.log"]' in text
+        config.write_text(text.replace(f'"{tmp_path}/logs/*.log"', f'"{tmp_path}/logs"'),
+                          encoding="utf-8")
+        notify = NotifySocket(tmp_path / "notify.sock")
+        try:
+            with running_daemon(config, tmp_path, notify=notify, env={"JOURNAL_STREAM": ""},
+                                args=()) as process:
+                process.send_signal(signal.SIGHUP)
+                notify.wait_for_count("READY=1", 2)
+                stop(process)
+        finally:
+            notify.close()
+        warned = [line for line in (tmp_path / "daemon.stderr").read_text().splitlines()
+                  if "is a directory, and paths name files" in line]
+        assert len(warned) == 2, warned
+        assert f" WARNING logwatch.daemon.runner: source 'app': {tmp_path}/logs is" in warned[0]
+
     def test_config_log_level_applies_unless_the_flag_says_otherwise(
         self, tmp_path: Path, httpserver: HTTPServer
     ) -> None:
