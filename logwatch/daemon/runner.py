@@ -31,6 +31,8 @@ from logwatch.store import Delivery, Store
 logger = logging.getLogger(__name__)
 
 FIRST_START_KEY = "first_start"
+# A turn of the loop may end this much before a ping falls due and still ping.
+_PING_SLACK_S = 0.05
 
 
 def build_notifiers(config: Config, client: httpx.AsyncClient) -> dict[str, Notifier]:
@@ -132,14 +134,17 @@ class Daemon:
                 # the loop turns for the heartbeat and systemd's watchdog, if for nothing else
                 wait_s = self._ops.beat_in_s()
                 if watchdog_s is not None:  # (half of WatchdogSec already)
-                    wait_s = min(wait_s, watchdog_s)
+                    # Until the next ping is due, counted from the last one: a wait
+                    # counted from here that ended a hair early skipped a ping, and
+                    # the gap doubled to WatchdogSec itself.
+                    wait_s = min(wait_s, max(last_ping + watchdog_s - time.monotonic(), 0.0))
                 self.pipeline.step(self._stop, max_wait_s=wait_s)
                 self._ops.report("shared_state", self._memory.status())
                 self._ops.tick()
                 now = time.monotonic()
                 if (
                     watchdog_s is not None
-                    and now - last_ping >= min(watchdog_s, 1.0)
+                    and now - last_ping >= min(watchdog_s, 1.0) - _PING_SLACK_S
                     and self._sender.alive
                 ):
                     # pinged from the loop itself: a wedged loop stops the pings, and
