@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from logwatch.model import AlertStatus, Event, Origin
 from logwatch.multiline import Assembler
+from logwatch.multiline.assembler import DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, Format
 from logwatch.multiline.context import RecentLines, context_lines
 from logwatch.sources.coldlines import ColdPlan, cold_plan_for
 from logwatch.sources.forkscan import ForkScan
@@ -88,26 +90,83 @@ def _input_events(
     head: HeadStart | None = None,
 ) -> Iterator[Event]:
     """``files``: each name is the path its bytes are read from (``file_events``)."""
+    return settled_events(
+        lambda name: read_settings(config, name, all_events=all_events),
+        inputs,
+        files=files,
+        head=head,
+    )
+
+
+def settled_events(
+    settings_for: Callable[[str], ReadSettings],
+    inputs: Iterable[tuple[str, Iterable[bytes]]],
+    *,
+    files: bool,
+    head: HeadStart | None = None,
+) -> Iterator[Event]:
+    """The events of each input, read as ``settings_for`` its name says.
+
+    ``files``: each name is the path its bytes are read from.
+    """
     for name, chunks in inputs:
-        source = _source_for(config, name)
-        origin = Origin(
-            source=source.name if source else REPLAY_SOURCE,
-            path=name,
-            file_uid=f"replay:{name}",
-        )
+        settings = settings_for(name)
+        origin = Origin(source=settings.source, path=name, file_uid=f"replay:{name}")
         path = name if files and name != "-" else None
         begun = None
         if head is not None and path is not None:
-            begun = head.take(path, None if all_events else cold_plan(config, source))
+            begun = head.take(path, settings.plan)
         head = None  # it scans the first file, or none
         keep: KeepSpans | None
         ahead: ForkScan | None
         if begun is not None:
             keep, ahead = begun
         else:
-            keep = None if all_events else _cold_lines(config, source)
+            keep = _filter(settings)
             ahead = ForkScan.start(path, keep, READ_SIZE) if path and keep is not None else None
-        yield from _events(config, origin, source, chunks, keep, ahead)
+        yield from _events(settings, origin, chunks, keep, ahead)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSettings:
+    """All that reading a file takes from the config: equal settings, equal events.
+
+    So a file may be read with settings guessed from the config's text
+    before the config is validated (``headstart``), if the validated
+    config's turn out equal.
+    """
+
+    source: str  # the events' source: the first whose paths name the file
+    format: Format = "auto"
+    header: re.Pattern[str] | None = None
+    max_lines: int = DEFAULT_MAX_LINES
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    context_lines: int = 0  # lines kept before each event
+    plan: ColdPlan | None = None  # the filter's; None: every line is framed
+
+
+def _filter(settings: ReadSettings) -> KeepSpans | None:
+    """Lines no rule can take need no event unless every event is printed."""
+    return settings.plan.build() if settings.plan is not None else None
+
+
+def read_settings(config: Config, name: str, *, all_events: bool) -> ReadSettings:
+    """How replay reads the file ``name`` (``-``: stdin); ``all_events``: every line framed."""
+    source = _source_for(config, name)
+    plan = None if all_events else cold_plan(config, source)
+    if source is None:
+        return ReadSettings(REPLAY_SOURCE, context_lines=context_lines(config, None), plan=plan)
+    return ReadSettings(
+        source.name,
+        format=source.format,
+        header=source.header,
+        max_lines=source.multiline.max_lines,
+        max_bytes=source.multiline.max_bytes,
+        max_line_bytes=source.max_line_bytes,
+        context_lines=context_lines(config, source),
+        plan=plan,
+    )
 
 
 def replay_records(
@@ -310,12 +369,6 @@ def _source_for(config: Config, name: str) -> SourceConfig | None:
     return None
 
 
-def _cold_lines(config: Config, source: SourceConfig | None) -> KeepSpans | None:
-    """Lines no rule can take need no event unless every event is printed."""
-    plan = cold_plan(config, source)
-    return plan.build() if plan is not None else None
-
-
 def cold_plan(config: Config, source: SourceConfig | None) -> ColdPlan | None:
     """The filter's plan for a file of ``source`` (None: the file no source names)."""
     format = source.format if source is not None else "auto"
@@ -353,26 +406,21 @@ def replay_cold_plan(
 
 
 def _events(
-    config: Config,
+    settings: ReadSettings,
     origin: Origin,
-    source: SourceConfig | None,
     chunks: Iterable[bytes],
     keep: KeepSpans | None = None,
     ahead: ForkScan | None = None,  # a helper scanning the file ``chunks`` are read from
 ) -> Iterator[Event]:
-    recent = RecentLines(context_lines(config, source))
-    if source is None:
-        assembler = Assembler(origin)
-        framer = LineFramer()
-    else:
-        assembler = Assembler(
-            origin,
-            format=source.format,
-            max_lines=source.multiline.max_lines,
-            max_bytes=source.multiline.max_bytes,
-            header_pattern=source.header,
-        )
-        framer = LineFramer(max_line_bytes=source.max_line_bytes)
+    recent = RecentLines(settings.context_lines)
+    assembler = Assembler(
+        origin,
+        format=settings.format,
+        max_lines=settings.max_lines,
+        max_bytes=settings.max_bytes,
+        header_pattern=settings.header,
+    )
+    framer = LineFramer(max_line_bytes=settings.max_line_bytes)
 
     def emit(events: Iterable[Event]) -> Iterator[Event]:
         for event in events:

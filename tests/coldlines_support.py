@@ -84,6 +84,6 @@ def replay_both(
     """What `logwatch replay` prints for ``log``: with the filter, then framing every line."""
     fast = list(replay_files(config, [str(log)], all_events=False))
     with monkeypatch.context() as patch:
-        patch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        patch.setattr("logwatch.replay._filter", lambda settings: None)
         slow = list(replay_files(config, [str(log)], all_events=False))
     return fast, slow

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logwatch import replay
-from logwatch.config import Config, SourceConfig, load_config
+from logwatch.config import Config, load_config
 from logwatch.daemon.engine import build_engine
 from logwatch.model import Event
+from logwatch.replay import ReadSettings
 from logwatch.rules.literals import rule_literals
 from logwatch.sources.coldjson import ColdJsonLines
 from logwatch.sources.coldlines import cold_lines_for
@@ -257,8 +258,8 @@ def test_replay_of_a_json_source_prints_the_same_with_the_filter(
                                      context_lines=2), ColdJsonLines)
     framed = [0, 0]  # bytes kept, bytes looked at (3 reads: no helper scans ahead)
 
-    def counted(config: Config, source: SourceConfig | None) -> KeepSpans | None:
-        keep = cold_lines(config, source)
+    def counted(read: ReadSettings) -> KeepSpans | None:
+        keep = cold_lines(read)
         assert keep is not None
 
         def spans(body: bytes) -> list[tuple[int, int]]:
@@ -269,8 +270,8 @@ def test_replay_of_a_json_source_prints_the_same_with_the_filter(
 
         return spans
 
-    cold_lines = replay._cold_lines
-    monkeypatch.setattr("logwatch.replay._cold_lines", counted)
+    cold_lines = replay._filter
+    monkeypatch.setattr("logwatch.replay._filter", counted)
     fast, slow = replay_both(config, log, monkeypatch)
     assert framed[0] < framed[1] / 3
     assert fast == slow

@@ -22,8 +22,7 @@ from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.pipeline import _cold_lines as pipeline_cold_lines
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
-from logwatch.replay import _cold_lines as replay_cold_lines
-from logwatch.replay import file_events
+from logwatch.replay import file_events, read_settings
 from logwatch.rules.literals import Literals, message_literals, rule_literals
 from logwatch.sources import Tailer
 from logwatch.sources.coldheaders import ColdHeaderLines
@@ -395,7 +394,7 @@ class TestReplay:
         monkeypatch.setattr("logwatch.replay.READ_SIZE", 1 << 14)  # many reads, many edges
         fast = {event.first_line: event for event in file_events(config, [str(log)],
                                                                   all_events=False)}
-        monkeypatch.setattr("logwatch.replay._cold_lines", lambda config, source: None)
+        monkeypatch.setattr("logwatch.replay._filter", lambda settings: None)
         slow = list(file_events(config, [str(log)], all_events=False))
         # what the rules take, every line framed: each the same, context and all, filtered
         engine = build_engine(config)
@@ -460,7 +459,7 @@ class TestReplay:
                                   context_lines=0, source=name)
             assert (keep is None) == slow, name
         # what replay and the daemon use
-        assert replay_cold_lines(config, config.sources[0]) is not None
+        assert read_settings(config, str(tmp_path / "a.log"), all_events=False).plan is not None
         assert {name for name, keep in pipeline_cold_lines(config).items() if keep} == {"app"}
         _replays_alike(config, tmp_path, monkeypatch, seed=13)
 

@@ -29,6 +29,8 @@ from logwatch.multiline.tracebacks import ELISION_PREFIX, parse_frames, parse_tr
 
 Format = Literal["auto", "text", "json"]
 
+DEFAULT_MAX_LINES = 1000
+DEFAULT_MAX_BYTES = 1 << 20
 _FATAL = ("Fatal Python error", "Windows fatal exception")
 _NO_FLAGS: frozenset[str] = frozenset()
 _TRUNCATED = frozenset(("truncated",))
@@ -45,8 +47,8 @@ class Assembler:
         origin: Origin,
         *,
         format: Format = "auto",  # shadows the builtin: it is the config key's name
-        max_lines: int = 1000,
-        max_bytes: int = 1 << 20,
+        max_lines: int = DEFAULT_MAX_LINES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         header_pattern: re.Pattern[str] | None = None,
     ) -> None:
         if max_lines < 1 or max_bytes < 1:
