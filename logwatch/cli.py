@@ -91,9 +91,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 2
     print("ok")
     _print_slow_rules(config)
-    from logwatch.sources.paths import directory_notes
+    from logwatch.sources.notes import source_notes
 
-    for note in directory_notes((source.name, source.paths) for source in config.sources):
+    for note in source_notes(config.sources):
         print(f"note: {note}", file=sys.stderr)
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import subprocess
 import sys
@@ -152,6 +153,28 @@ class TestExamples:
 
 
 class TestCheck:
+    @pytest.mark.parametrize(("encoding", "noted"), [
+        ("latin-1", True), ("cp1252", True), ("UTF8", False), ("ascii", False),
+    ])
+    def test_an_encoding_that_is_not_applied_is_pointed_out(
+        self, tmp_path: Path, encoding: str, noted: bool
+    ) -> None:
+        config = tmp_path / "logwatch.yaml"
+        config.write_text(
+            f"sources: [{{name: app, paths: ['{tmp_path}/*.log'], encoding: {encoding}}}]\n"
+            "rules: [{name: tb, match: {traceback: true}, notify: [console]}]\n"
+            "notifiers: {console: {type: console}}\n",
+            encoding="utf-8",
+        )
+        result = logwatch("check", "-c", str(config))
+        assert (result.returncode, result.stdout) == (0, "ok\n")
+        expected = (
+            f"note: source 'app': encoding {codecs.lookup(encoding).name} is not applied:"
+            " its files are read as"
+            " UTF-8, and a byte that is not UTF-8 becomes U+FFFD\n"
+        )
+        assert result.stderr == (expected if noted else "")
+
     def test_a_path_naming_a_directory_is_pointed_out(self, tmp_path: Path) -> None:
         """It follows nothing, and nothing else would say so; the config is still valid."""
         logs = tmp_path / "logs"

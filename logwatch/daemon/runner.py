@@ -25,7 +25,7 @@ from logwatch.notifiers.base import Notifier, RateLimit
 from logwatch.notifiers.registry import load as load_notifier
 from logwatch.rules import RuleEngine
 from logwatch.sources import Tailer
-from logwatch.sources.paths import directory_notes
+from logwatch.sources.notes import source_notes
 from logwatch.store import Delivery, Store
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class Daemon:
             "logwatch running: %d source(s), %d rule(s), notifiers: %s",
             len(self.config.sources), len(self.config.rules), ", ".join(self.config.notifiers),
         )
-        self._warn_of_directories()
+        self._warn_of_idle_settings()
         self._systemd.notify("READY=1", self._status_line())
         watchdog_s = self._systemd.watchdog_interval_s()
         last_ping = 0.0
@@ -176,8 +176,8 @@ class Daemon:
             f" {counters.alerts} alerts, {counters.suppressed} suppressed"
         )
 
-    def _warn_of_directories(self) -> None:
-        for note in directory_notes((source.name, source.paths) for source in self.config.sources):
+    def _warn_of_idle_settings(self) -> None:
+        for note in source_notes(self.config.sources):
             logger.warning("%s", note)
 
     def _do_reload(self) -> None:
@@ -193,7 +193,7 @@ class Daemon:
             logger.warning("state settings changed; they take effect at the next restart")
         self.pipeline.reconfigure(config, self._engine_for(config))
         self.config = config
-        self._warn_of_directories()
+        self._warn_of_idle_settings()
         # notifiers live in the sender thread; restart it so it uses the new set
         self._sender.stop(self.config.delivery.grace_on_stop)
         self._sender = SenderThread(

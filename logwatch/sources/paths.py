@@ -22,24 +22,6 @@ from pathlib import Path
 _MAGIC = frozenset("*?[")
 
 
-def directory_notes(sources: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
-    """What to tell of each (source name, paths) path that names a directory.
-
-    Paths name files: such a path follows nothing, and nothing else says so
-    (a glob that matches nothing yet is as quiet, and usual).
-    """
-    notes = []
-    for name, paths in sources:
-        for pattern in paths:
-            if not _MAGIC & set(pattern) and Path(pattern).is_dir():
-                files = Path(pattern, "*.log")
-                notes.append(
-                    f"source {name!r}: {pattern} is a directory, and paths name files;"
-                    f" did you mean {files}?"
-                )
-    return notes
-
-
 def excluded(path: str, patterns: Iterable[str]) -> bool:
     """Does an ``exclude`` glob match the path, or its file name?"""
     name: str | None = None  # a Path per path costs more than the glob itself: only if asked
