@@ -90,27 +90,8 @@ def _input_events(
     head: HeadStart | None = None,
 ) -> Iterator[Event]:
     """``files``: each name is the path its bytes are read from (``file_events``)."""
-    return settled_events(
-        lambda name: read_settings(config, name, all_events=all_events),
-        inputs,
-        files=files,
-        head=head,
-    )
-
-
-def settled_events(
-    settings_for: Callable[[str], ReadSettings],
-    inputs: Iterable[tuple[str, Iterable[bytes]]],
-    *,
-    files: bool,
-    head: HeadStart | None = None,
-) -> Iterator[Event]:
-    """The events of each input, read as ``settings_for`` its name says.
-
-    ``files``: each name is the path its bytes are read from.
-    """
     for name, chunks in inputs:
-        settings = settings_for(name)
+        settings = read_settings(config, name, all_events=all_events)
         origin = Origin(source=settings.source, path=name, file_uid=f"replay:{name}")
         path = name if files and name != "-" else None
         begun = None
@@ -129,12 +110,7 @@ def settled_events(
 
 @dataclass(frozen=True, slots=True)
 class ReadSettings:
-    """All that reading a file takes from the config: equal settings, equal events.
-
-    So a file may be read with settings guessed from the config's text
-    before the config is validated (``headstart``), if the validated
-    config's turn out equal.
-    """
+    """All that reading a file takes from the config: equal settings, equal events."""
 
     source: str  # the events' source: the first whose paths name the file
     format: Format = "auto"
