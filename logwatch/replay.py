@@ -175,9 +175,10 @@ def replay_records(
             for decision in engine.tick(_moment(due)):
                 if decision.alert is not None:
                     yield _tick_record(decision)
-        for decision in engine.tick(now):
-            if decision.alert is not None:
-                yield _tick_record(decision)
+        if at >= state.quiet_until():  # (before it, a tick finds nothing due or expired)
+            for decision in engine.tick(now):
+                if decision.alert is not None:
+                    yield _tick_record(decision)
         decisions = engine.evaluate(event, now)
         if not decisions:
             if all_events:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from logwatch.config import config_schema
 from logwatch.errors import ConfigError
 from logwatch.model import AlertStatus, Severity
-from logwatch.rules import LabelMatcher, SilenceStore, SqliteRuleState
+from logwatch.rules import Decision, LabelMatcher, RuleEngine, SilenceStore, SqliteRuleState
 from tests.rules_support import (
     Log,
     at,
@@ -315,6 +316,31 @@ class TestStorms:
         first, summary = delivered(records)
         assert (first["count"], summary["count"]) == (1, 999)
         assert summary["by_time"] is True
+
+    def test_a_replayed_storm_ticks_the_rules_only_when_something_falls_due(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Nothing of a 1m cooldown comes due within ten seconds: the rules are ticked
+        for the summary after the last record, not before each of 1,000 records."""
+        ticks: list[datetime] = []
+        tick = RuleEngine.tick
+
+        def counted(rules: RuleEngine, now: datetime) -> list[Decision]:
+            ticks.append(now)
+            return tick(rules, now)
+
+        monkeypatch.setattr(RuleEngine, "tick", counted)
+        log = Log()
+        for index in range(1000):
+            log.at(index * 0.01).exception("payment failed", ValueError("declined"))
+        log.at(61).exception("payment failed", ValueError("declined"))  # after the cooldown
+        yaml_text = (
+            "rules:\n  - {name: r, match: {traceback: true}, cooldown: 1m, notify: [chat]}\n"
+            + NOTIFIERS
+        )
+        records = replay(yaml_text, log.text())
+        assert [record["count"] for record in delivered(records)] == [1, 999, 1]
+        assert len(ticks) <= 4, ticks
 
     def test_five_hundred_different_errors_in_a_second_become_a_few_digests(self) -> None:
         """With group_wait, 500 different errors in one second send one digest per notifier."""
