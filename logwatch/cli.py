@@ -84,6 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from logwatch.sources.notes import source_notes
+
     try:
         config = _load(args)
     except OSError as exc:
@@ -91,8 +93,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 2
     print("ok")
     _print_slow_rules(config)
-    from logwatch.sources.notes import source_notes
-
     for note in source_notes(config.sources):
         print(f"note: {note}", file=sys.stderr)
     return 0
