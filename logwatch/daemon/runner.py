@@ -13,6 +13,7 @@ import httpx
 
 from logwatch.config import Config, load_config
 from logwatch.daemon.engine import build_engine
+from logwatch.daemon.instance import InstanceLock
 from logwatch.daemon.ops import Operations
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.sdnotify import SystemdNotifier
@@ -60,6 +61,7 @@ class Daemon:
         self._config_path = config_path
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._lock = InstanceLock.take(config.state_dir)
         self._store = Store.in_dir(config.state_dir)
         # Rule state and silences: state.db, or Redis shared with other hosts.
         self._memory = RuleMemory(config)
@@ -167,6 +169,7 @@ class Daemon:
             self._ops.close()
             self._store.close()
             self._memory.close()
+            self._lock.release()
         return exit_code
 
     def _status_line(self) -> str:
