@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from logwatch.daemon.sender import SenderThread
 from logwatch.daemon.shared import RuleMemory
 from logwatch.daemon.signals import SignalRelay
 from logwatch.delivery.worker import Outcome
-from logwatch.errors import ConfigError
+from logwatch.errors import ConfigError, StateError
 from logwatch.notifiers.base import Notifier, RateLimit
 from logwatch.notifiers.registry import load as load_notifier
 from logwatch.rules import RuleEngine
@@ -159,14 +160,31 @@ class Daemon:
                     logger.critical("the delivery thread has ended; stopping with an error")
                     exit_code = 1
                     break
+        except (sqlite3.Error, StateError) as exc:
+            # Locked by another process past the busy timeout, say. Nothing read since
+            # the last commit counts as read: a restart reads it again, alerts and all.
+            logger.critical(
+                "the state database failed (%s); stopping with an error: what was read"
+                " since the last commit is read again at the next start", exc,
+            )
+            exit_code = 1
         finally:
             self._systemd.notify("STOPPING=1")
             logger.info("stopping: committing offsets, giving deliveries %.1fs",
                         self.config.delivery.grace_on_stop)
-            self.pipeline.close()
+            try:
+                self.pipeline.close()
+            except (sqlite3.Error, StateError) as exc:
+                logger.error("offsets not committed at stop (%s): the files are read again"
+                             " from their last commit at the next start", exc)
+                exit_code = 1
             self._tailer.stop()
             self._sender.stop(self.config.delivery.grace_on_stop)
-            self._ops.close()
+            try:
+                self._ops.close()  # (the heartbeat's last write)
+            except (sqlite3.Error, StateError) as exc:
+                logger.error("the heartbeat's stop not recorded (%s)", exc)
+                exit_code = 1
             self._store.close()
             self._memory.close()
             self._lock.release()

@@ -1,0 +1,71 @@
+"""The state directory: one daemon at a time, and a database locked from outside."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+from logwatch.daemon.instance import LOCK_NAME
+from logwatch.store import DB_NAME
+from tests.daemon_harness import AppLog, Receiver, running_daemon, stop, wait_for
+from tests.test_ops_logging import write_config
+
+
+def test_a_second_daemon_on_the_same_state_dir_refuses_to_start(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """It would read the same files and send every alert again."""
+    config = write_config(tmp_path, httpserver.url_for("/alerts"))
+    with running_daemon(config, tmp_path) as first:
+        second = subprocess.run(
+            [sys.executable, "-m", "logwatch", "run", "-c", str(config)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert second.returncode == 1
+        assert second.stderr.splitlines() == [
+            f"logwatch: another logwatch daemon (pid {first.pid}) is running with the state"
+            f" dir {tmp_path / 'state'}: two would send every alert twice; stop it first,"
+            " or give this one a state_dir of its own"
+        ]
+        assert first.poll() is None  # the first runs on
+        code, _ = stop(first)
+    assert code == 0
+    assert (tmp_path / "state" / LOCK_NAME).exists()
+    # once the first is gone, the next starts (the lock went with the process)
+    with running_daemon(config, tmp_path) as third:
+        code, _ = stop(third)
+    assert code == 0
+
+
+def test_a_database_locked_from_outside_stops_the_daemon_with_a_reason_and_loses_nothing(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Past SQLite's busy timeout the daemon cannot commit: it says why and exits 1,
+    without a Python traceback; restarted, it alerts what it had read, once."""
+    receiver = Receiver()
+    httpserver.expect_request("/alerts", method="POST").respond_with_handler(receiver.handle)
+    config = write_config(tmp_path, httpserver.url_for("/alerts"))
+    app_log = AppLog(tmp_path / "logs" / "app.log")
+    try:
+        with running_daemon(config, tmp_path, args=()) as daemon:
+            holder = sqlite3.connect(tmp_path / "state" / DB_NAME, isolation_level=None)
+            try:
+                holder.execute("BEGIN EXCLUSIVE")
+                app_log.exception(1)
+                code = daemon.wait(60)
+            finally:
+                holder.close()
+        assert code == 1
+        assert receiver.ids() == []
+        stderr = (tmp_path / "daemon.stderr").read_text(encoding="utf-8")
+        assert "the state database failed (database is locked); stopping with an error" in stderr
+        assert "Traceback" not in stderr
+        with running_daemon(config, tmp_path, args=()):
+            wait_for(lambda: len(receiver.ids()) == 1, 30, "the alert read before the lock")
+    finally:
+        app_log.close()
+    assert len(receiver.ids()) == 1
