@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,15 +252,42 @@ class Store:
 
     # -- the delivery side -------------------------------------------------
 
-    def due(self, now: float, limit: int) -> list[OutboxRow]:
-        return self._rows(
-            "WHERE state = 'pending' AND next_attempt <= ? ORDER BY id LIMIT ?", (now, limit)
-        )
+    def due(
+        self,
+        now: float,
+        limit: int,
+        *,
+        skip_notifiers: Collection[str] = (),
+        skip_ids: Collection[int] = (),
+    ) -> list[OutboxRow]:
+        """Pending rows due at ``now``, oldest first, but not those skipped.
 
-    def next_attempt_at(self) -> float | None:
-        row = self._db.execute(
-            "SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'"
-        ).fetchone()
+        The delivery worker skips notifiers with no free send slot and rows it
+        is sending already. Skipped here rather than by the caller, so that a
+        hung notifier's backlog cannot fill the ``limit`` rows fetched.
+        """
+        clause = "WHERE state = 'pending' AND next_attempt <= ?"
+        params: tuple[object, ...] = (now,)
+        if skip_notifiers:
+            clause += f" AND notifier NOT IN ({','.join('?' * len(skip_notifiers))})"
+            params += tuple(skip_notifiers)
+        if skip_ids:
+            clause += f" AND id NOT IN ({','.join('?' * len(skip_ids))})"
+            params += tuple(skip_ids)
+        return self._rows(f"{clause} ORDER BY id LIMIT ?", (*params, limit))
+
+    def next_attempt_at(self, after: float | None = None) -> float | None:
+        """The earliest next attempt of a pending row, or of one due later than ``after``.
+
+        ``after`` leaves out rows due already, which a worker may be sending
+        right now: they are pending until their send ends.
+        """
+        query = "SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'"
+        params: tuple[float, ...] = ()
+        if after is not None:
+            query += " AND next_attempt > ?"
+            params = (after,)
+        row = self._db.execute(query, params).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
     def mark_sent(self, row_id: int, now: float) -> None:

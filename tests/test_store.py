@@ -72,6 +72,24 @@ class TestStore:
         assert store.requeue([], now=30.0) == 1
         assert [r.alert_id for r in store.due(30.0, 10)] == ["a1"]
 
+    def test_due_skips_notifiers_and_rows_in_the_query(self, store: Store) -> None:
+        """Skipped in SQL: a skipped notifier's backlog does not use up the limit."""
+        hung = [Delivery(sample_alert(id=f"h{n}"), "hung") for n in range(5)]
+        store.commit([], [*hung, Delivery(sample_alert(id="g0"), "good")], now=1.0)
+        store.commit([], [Delivery(sample_alert(id="g1"), "good")], now=1.0)
+        assert [r.alert_id for r in store.due(1.0, 2, skip_notifiers=["hung"])] == ["g0", "g1"]
+        first = store.due(1.0, 1)[0]
+        assert [r.alert_id for r in store.due(1.0, 2, skip_ids=[first.id])] == ["h1", "h2"]
+
+    def test_next_attempt_after_leaves_out_rows_due_already(self, store: Store) -> None:
+        """Rows due now may be in flight; the next attempt to wait for is a later one."""
+        store.commit([], [Delivery(sample_alert(id=i), "hook") for i in ("a", "b")], now=10.0)
+        later = store.due(10.0, 1)[0]
+        store.mark_retry(later.id, 20.0, "HTTP 500")
+        assert store.next_attempt_at() == 10.0
+        assert store.next_attempt_at(after=10.0) == 20.0
+        assert store.next_attempt_at(after=20.0) is None
+
     def test_sent_rows_are_pruned_by_age(self, store: Store) -> None:
         """Delivered rows only serve local dedup and are dropped after the window."""
         store.commit([], [Delivery(sample_alert(id="a1"), "hook")], now=1.0)

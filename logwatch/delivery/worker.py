@@ -2,7 +2,15 @@
 
 The worker owns nothing but a store connection and the notifiers. It reads due
 rows in id order, sends them with bounded concurrency per notifier, and records
-each outcome, so a dead endpoint only ever delays its own rows.
+each outcome, so a dead endpoint only ever delays its own rows: each send is a
+task of its own, and whenever one ends (or new rows are committed, or a retry
+comes due) the worker starts the due rows of every notifier with a free slot.
+A notifier whose slots are all taken by sends that hang is left out of the
+outbox query, so its backlog never stands in front of the others' rows.
+
+On stop, the sends in flight may finish and no new ones start; the caller
+cancels the worker when it will wait no longer, and the rows of cancelled
+sends stay pending.
 
 A notifier with a rate limit sends no faster than it allows: its rows wait
 (no attempt counted) until the window has room, and a backlog beyond one
@@ -15,8 +23,8 @@ import asyncio
 import logging
 import random
 import time
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from logwatch.delivery import fold
@@ -68,9 +76,8 @@ class DeliveryWorker:
         self._clock = clock
         self._rng = rng
         self._on_outcome = on_outcome
-        self._limits: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(PER_NOTIFIER_CONCURRENCY)
-        )
+        # the sends under way, each with its row; at most PER_NOTIFIER_CONCURRENCY a notifier
+        self._in_flight: dict[asyncio.Task[None], OutboxRow] = {}
         self._limiters = {
             name: RateLimiter(limits) for name, limits in (rates or {}).items() if limits
         }
@@ -82,32 +89,117 @@ class DeliveryWorker:
         self.failed = 0
 
     async def run(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set; ``wake`` says new rows were committed."""
-        while not stop.is_set():
-            processed = await self.drain_once()
-            if processed:
-                continue
-            wake.clear()
-            next_at = self._store.next_attempt_at()
-            timeout = IDLE_RECHECK_S if next_at is None else max(0.0, next_at - self._clock())
-            await _wait_any(wake, stop, min(timeout, IDLE_RECHECK_S))
+        """Deliver until ``stop`` is set; ``wake`` says new rows were committed.
+
+        Once ``stop`` is set, the sends in flight may finish; whoever stops the
+        worker cancels it when it will wait no longer. Cancelled sends are
+        awaited before this returns, and their rows stay pending.
+        """
+        try:
+            while not stop.is_set():
+                wake.clear()  # before reading the outbox: a commit after this sets it again
+                now = self._clock()
+                self._launch_due(now)
+                done = await self._wait_any(wake, stop, self._idle_s(now))
+                self._settle(done)
+            if self._in_flight:
+                done, _ = await asyncio.wait(list(self._in_flight))
+                self._settle(done)
+        finally:
+            await self._cancel_in_flight()
 
     async def drain_once(self) -> int:
-        """Send the rows that are due now; return how many were attempted."""
+        """Send the rows that are due now and wait for them; return how many were attempted."""
         now = self._clock()
-        self._fold_backlogs(now)
-        rows = self._pace(self._store.due(now, self._batch), now)
-        if rows:
-            await asyncio.gather(*(self._deliver(row) for row in rows))
-        return len(rows)
+        attempted: set[int] = set()
+        try:
+            while True:
+                # each row once: one retried without delay must not loop here
+                attempted.update(row.id for row in self._launch_due(now, skip_ids=attempted))
+                if not self._in_flight:
+                    return len(attempted)
+                done, _ = await asyncio.wait(
+                    list(self._in_flight), return_when=asyncio.FIRST_COMPLETED
+                )
+                self._settle(done)
+        finally:
+            await self._cancel_in_flight()
 
-    def _pace(self, rows: Sequence[OutboxRow], now: float) -> list[OutboxRow]:
-        """The rows their notifier's rate lets through now; the others wait for room."""
+    def _launch_due(self, now: float, skip_ids: Collection[int] = ()) -> list[OutboxRow]:
+        """Start sending the rows due at ``now`` whose notifier has a free slot, in id order.
+
+        A notifier with all its slots taken (say, by sends to an endpoint that
+        never answers) is left out of the query: its backlog neither fills the
+        batch nor holds up the rows of the others.
+        """
+        self._fold_backlogs(now)
+        launched: list[OutboxRow] = []
+        while True:
+            busy = Counter(row.notifier for row in self._in_flight.values())
+            full = [name for name, sends in busy.items() if sends >= PER_NOTIFIER_CONCURRENCY]
+            skip = [*skip_ids, *(row.id for row in self._in_flight.values())]
+            rows = self._store.due(now, self._batch, skip_notifiers=full, skip_ids=skip)
+            for row in self._pace(rows, now, busy):
+                self._in_flight[asyncio.create_task(self._deliver(row))] = row
+                launched.append(row)
+            if len(rows) < self._batch:
+                # every due row was seen: sent, held back by its rate, or its notifier is full
+                return launched
+
+    def _idle_s(self, now: float) -> float:
+        """How long to wait for a send to end or a wake-up before looking at the outbox again."""
+        # rows due already are in flight or wait for a slot, which a send ending frees
+        next_at = self._store.next_attempt_at(after=now)
+        if next_at is None:
+            return IDLE_RECHECK_S
+        return min(max(0.0, next_at - self._clock()), IDLE_RECHECK_S)
+
+    async def _wait_any(
+        self, wake: asyncio.Event, stop: asyncio.Event, timeout_s: float
+    ) -> set[asyncio.Task[None]]:
+        """Wait for a send to end, ``wake``, ``stop`` or the timeout; return the ended sends."""
+        waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            done, _ = await asyncio.wait(
+                [*waiters, *self._in_flight],
+                timeout=timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+        return {task for task in self._in_flight if task in done}
+
+    def _settle(self, done: Iterable[asyncio.Task[None]]) -> None:
+        """Forget sends that ended; one that failed outside the notifier ends delivery loudly."""
+        for task in done:
+            del self._in_flight[task]
+            task.result()
+
+    async def _cancel_in_flight(self) -> None:
+        """Cancel the sends in flight and wait until they are gone; their rows stay pending."""
+        tasks = list(self._in_flight)
+        self._in_flight.clear()
+        for task in tasks:
+            task.cancel()
+        # awaited, or closing the loop would find them pending
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _pace(
+        self, rows: Sequence[OutboxRow], now: float, busy: Counter[str]
+    ) -> list[OutboxRow]:
+        """The rows to send now: their notifier has a free slot (counted in ``busy``) and
+        its rate lets them through. Rows over the rate wait for room (no attempt counted);
+        rows of a notifier without a free slot stay due for when one frees up."""
         ready: list[OutboxRow] = []
         waiting: dict[float, list[int]] = defaultdict(list)
         for row in rows:
+            if busy[row.notifier] >= PER_NOTIFIER_CONCURRENCY:
+                continue
             limiter = self._limiters.get(row.notifier)
             if limiter is None or limiter.take(now):
+                busy[row.notifier] += 1
                 ready.append(row)
             else:
                 waiting[limiter.free_at(now)].append(row.id)
@@ -120,10 +212,13 @@ class DeliveryWorker:
         if not self._limiters:
             return
         backlog = self._store.pending_counts()
+        flying = {row.id for row in self._in_flight.values()}
         for name, limiter in self._limiters.items():
             if backlog.get(name, 0) <= limiter.capacity:
                 continue
-            rows = fold.overflow(self._store.pending_for(name), limiter.capacity)
+            # a row in flight is not waiting, and folding it would deliver it twice
+            waiting = [row for row in self._store.pending_for(name) if row.id not in flying]
+            rows = fold.overflow(waiting, limiter.capacity)
             if not rows:
                 continue
             digest = Delivery(fold.digest_alert(rows, name), name)
@@ -143,24 +238,23 @@ class DeliveryWorker:
             self.failed += 1
             self._report(row, "dead", error)
             return
-        async with self._limits[row.notifier]:
-            try:
-                await notifier.send(row.alert())
-            except RetryableDeliveryError as exc:
-                self._retry(row, str(exc), exc.retry_after_s)
-            except PermanentDeliveryError as exc:
-                logger.error("alert %s to %s dead-lettered: %s", row.alert_id, row.notifier, exc)
-                self._store.mark_dead(row.id, str(exc))
-                self.failed += 1
-                self._report(row, "dead", str(exc))
-            except Exception as exc:
-                # a plugin bug must not kill delivery for everyone; retrying keeps the alert
-                logger.exception("notifier %s raised unexpectedly", row.notifier)
-                self._retry(row, f"{type(exc).__name__}: {exc}", None)
-            else:
-                self._store.mark_sent(row.id, self._clock())
-                self.sent += 1
-                self._report(row, "sent", None)
+        try:
+            await notifier.send(row.alert())
+        except RetryableDeliveryError as exc:
+            self._retry(row, str(exc), exc.retry_after_s)
+        except PermanentDeliveryError as exc:
+            logger.error("alert %s to %s dead-lettered: %s", row.alert_id, row.notifier, exc)
+            self._store.mark_dead(row.id, str(exc))
+            self.failed += 1
+            self._report(row, "dead", str(exc))
+        except Exception as exc:
+            # a plugin bug must not kill delivery for everyone; retrying keeps the alert
+            logger.exception("notifier %s raised unexpectedly", row.notifier)
+            self._retry(row, f"{type(exc).__name__}: {exc}", None)
+        else:
+            self._store.mark_sent(row.id, self._clock())
+            self.sent += 1
+            self._report(row, "sent", None)
 
     def _retry(self, row: OutboxRow, error: str, retry_after_s: float | None) -> None:
         delay = next_delay_s(
@@ -186,12 +280,3 @@ class DeliveryWorker:
         if extra:
             # queued like any alert: durable, retried, and picked up by the next drain
             self._store.commit((), extra, now=now)
-
-
-async def _wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout_s: float) -> None:
-    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
