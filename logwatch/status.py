@@ -26,8 +26,8 @@ def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, An
     now = time.time() if now is None else now
     if not (state_dir / DB_NAME).exists():
         return {"state_dir": str(state_dir), "daemon": daemon_state(None, now), "files": [],
-                "outbox": {}, "dead_letters": [], "recent_alerts": [], "silences": [],
-                "note": "no state yet: the daemon has not run here"}
+                "unreadable": [], "outbox": {}, "dead_letters": [], "recent_alerts": [],
+                "silences": [], "note": "no state yet: the daemon has not run here"}
     store = Store.in_dir(state_dir)
     try:
         dead = [
@@ -43,10 +43,13 @@ def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, An
             for row in store.outbox("sent", RECENT)
             for alert in (row.alert(),)
         ]
+        daemon = daemon_state(store.get_meta(HEARTBEAT_KEY), now)
         return {
             "state_dir": str(state_dir),
-            "daemon": daemon_state(store.get_meta(HEARTBEAT_KEY), now),
+            "daemon": daemon,
             "files": file_lags(store),
+            # matched but not openable, as of the last heartbeat (the daemon retries them)
+            "unreadable": daemon.pop("unreadable", []),
             "outbox": outbox_summary(store, now),
             "dead_letters": dead,
             "recent_alerts": recent,
@@ -118,6 +121,15 @@ def render_status(status: dict[str, Any], *, now: float | None = None) -> str:
         lines += _table(rows, right=(2, 3, 4))
     else:
         lines.append("no files followed yet")
+    if status.get("unreadable"):
+        lines.append("")
+        lines.append("unreadable (read as soon as their permissions allow):")
+        lines += _table(
+            [("FILE", "SOURCE", "ERROR")]
+            + [(entry["path"], entry["source"], entry["error"])
+               for entry in status["unreadable"]],
+            indent="  ",
+        )
     outbox = status["outbox"]
     oldest = outbox.get("oldest_pending_age_s")
     lines.append("")

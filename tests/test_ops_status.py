@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -159,6 +160,29 @@ class TestCollectAndRender:
         assert header.index("SOURCE") == first.index("web") == second.index("worker")
         assert header.index("LAG") + len("LAG") == len(first) == len(second)
 
+    def test_files_the_daemon_cannot_open_are_listed_with_the_error(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        """They have no offset to show: the daemon reports them with its heartbeat."""
+        heartbeat = Heartbeat(store, clock=Clock())
+        unreadable = [{"path": "/var/log/shop/secret.log", "source": "web",
+                       "error": "[Errno 13] Permission denied"}]
+        heartbeat.set_field("unreadable", unreadable)
+        heartbeat.beat(COUNTS)
+        status = collect_status(tmp_path, now=NOW + 2)
+        assert status["unreadable"] == unreadable
+        assert "unreadable" not in status["daemon"]
+        assert status["files"] == []
+        lines = render_status(status, now=NOW + 2).splitlines()
+        at = lines.index("unreadable (read as soon as their permissions allow):")
+        assert lines[at + 1].split() == ["FILE", "SOURCE", "ERROR"]
+        assert lines[at + 2].split() == [
+            "/var/log/shop/secret.log", "web", "[Errno", "13]", "Permission", "denied"]
+        Heartbeat(store, clock=Clock()).beat(COUNTS)  # none: no section
+        status = collect_status(tmp_path, now=NOW + 2)
+        assert status["unreadable"] == []
+        assert "unreadable" not in render_status(status, now=NOW + 2)
+
     def test_an_unopenable_state_database_is_an_error_not_a_traceback(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -298,6 +322,36 @@ def app_log(tmp_path: Path) -> Iterator[AppLog]:
     log.close()
 
 
+# Run by the daemon under test (as sitecustomize): opening a file nobody may read fails
+# as it does for the service's user, even when the tests run as root.
+_REFUSING = """
+import errno
+import os
+
+from logwatch.sources import rotation
+
+_real_open = rotation.open_readonly
+
+
+def _open_readonly(path):
+    if os.stat(path).st_mode & 0o444 == 0:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    return _real_open(path)
+
+
+rotation.open_readonly = _open_readonly
+"""
+
+
+def refusing_env(tmp_path: Path) -> dict[str, str]:
+    """The daemon's environment for ``_REFUSING``."""
+    shim = tmp_path / "refusing"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(_REFUSING, encoding="utf-8")
+    path = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": str(shim) if not path else f"{shim}{os.pathsep}{path}"}
+
+
 def write_config(tmp_path: Path, url: str) -> Path:
     config = tmp_path / "logwatch.yaml"
     config.write_text(
@@ -357,6 +411,41 @@ class TestStatusOfARunningDaemon:
         stopped = status()["daemon"]
         assert isinstance(stopped, dict)
         assert stopped["state"] == "stopped"
+
+    def test_a_file_unreadable_at_start_is_listed_then_alerted_once_readable(
+        self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
+    ) -> None:
+        """Its traceback, written before its permissions were fixed, is alerted after the
+        chmod alone (no write, no name changed in its directory)."""
+        receiver = Receiver()
+        httpserver.expect_request("/alerts").respond_with_handler(receiver.handle)
+        config = write_config(tmp_path, httpserver.url_for("/alerts"))
+        secret = tmp_path / "logs" / "secret.log"
+        writer = AppLog(secret, name="app.secret")
+        written = writer.exception(11)
+        writer.close()
+        secret.chmod(0)
+
+        def status() -> dict[str, Any]:
+            result = logwatch("status", "--json", "-c", str(config))
+            assert result.returncode == 0, result.stderr
+            parsed: dict[str, Any] = json.loads(result.stdout)
+            return parsed
+
+        refused = [{"path": str(secret), "source": "app", "error": "[Errno 13] Permission denied"}]
+        with running_daemon(config, tmp_path, env=refusing_env(tmp_path)):
+            wait_for(lambda: status()["unreadable"] == refused, 15, "secret.log listed unreadable")
+            text = logwatch("status", "-c", str(config)).stdout
+            assert "unreadable (read as soon as their permissions allow):" in text
+            assert str(secret) in text
+            assert receiver.count() == 0
+            secret.chmod(0o644)
+            wait_for(lambda: receiver.count() == 1, 15, "the alert of the traceback")
+            body = receiver.bodies[0]
+            assert (body["exc_message"], body["first_line"]) == (
+                written.exc_message, written.first_line)
+            wait_for(lambda: status()["unreadable"] == [], 15, "secret.log no longer listed")
+            assert str(secret) in [entry["path"] for entry in status()["files"]]
 
     def test_a_killed_daemon_is_reported_gone(
         self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog

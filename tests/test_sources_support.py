@@ -3,6 +3,7 @@ that consumes chunks and commits like the pipeline does, and real logrotate."""
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import shutil
@@ -17,6 +18,8 @@ import pytest
 
 from logwatch.model import Line
 from logwatch.sources import Chunk, Source, Tailer
+from logwatch.sources import tailer as tailer_module
+from logwatch.sources.rotation import open_readonly as real_open_readonly
 from logwatch.store import FileState
 
 
@@ -68,6 +71,22 @@ def fds_on(path: Path) -> int:
             continue  # the fd the listing itself used
         held += target in (str(path), f"{path} (deleted)")
     return held
+
+
+def refuse_unreadable(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make the tailer's open fail with EACCES on a file nobody may read, as it does for
+    the daemon's user; tests may run as root, whom permission bits do not stop. A
+    ``chmod`` still sends its real events. Returns the paths it is asked to open."""
+    asked: list[str] = []
+
+    def open_readonly(path: str) -> int:
+        asked.append(path)
+        if Path(path).stat().st_mode & 0o444 == 0:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return real_open_readonly(path)
+
+    monkeypatch.setattr(tailer_module, "open_readonly", open_readonly)
+    return asked
 
 
 @dataclass

@@ -25,6 +25,7 @@ from tests.test_sources_support import (
     count_calls,
     fds_on,
     open_fds,
+    refuse_unreadable,
     source,
 )
 
@@ -224,6 +225,34 @@ class TestRestart:
         assert second.uid_of(log) == uid
         assert second.texts(uid) == ["4", "5"]
         assert_numbered(first.lines[uid] + second.lines[uid])
+
+    def test_a_known_file_unreadable_at_restart_is_resumed_not_lost(
+        self,
+        tmp_path: Path,
+        follow: Follow,
+        clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """Its path is still there: no rotated sibling to look for, nothing to give up on;
+        once it opens, it goes on at its committed offset under its uid."""
+        refuse_unreadable(monkeypatch)
+        log = tmp_path / "app.log"
+        append(log, "1\n")
+        first = follow(source(log))
+        first.pump()
+        first.tailer.stop()
+        append(log, "2\n")
+        log.chmod(0)
+        second = follow(source(log), known=list(first.committed.values()), first_start=False)
+        second.pump()
+        assert [u.path for u in second.tailer.unreadable()] == [str(log)]
+        log.chmod(0o644)
+        tick(clock, second, 10.0)  # the scan_interval (this directory is polled)
+        uid = first.uid_of(log)
+        assert second.texts(uid) == ["2"]
+        assert second.retired == []
+        assert not [r for r in caplog.records if "lost" in r.getMessage()]
 
     def test_an_unfinished_line_at_stop_is_read_whole_after_restart(
         self, tmp_path: Path, follow: Follow

@@ -21,8 +21,16 @@ import pytest
 from logwatch.sources import Tailer
 from logwatch.sources import watcher as watcher_module
 from logwatch.sources.discovery import Scope, watch_dirs
+from logwatch.sources.values import Unreadable
 from logwatch.sources.watcher import DirectoryWatcher, Hints
-from tests.test_sources_support import FakeClock, Recorder, append, count_calls, source
+from tests.test_sources_support import (
+    FakeClock,
+    Recorder,
+    append,
+    count_calls,
+    refuse_unreadable,
+    source,
+)
 
 NEVER = 3600.0
 
@@ -480,6 +488,103 @@ class TestSafetyNet:
         append(log, "two\n")
         rec.until(lambda: rec.texts() == ["one", "two"])
         assert [s.state for s in rec.tailer.stats()] == ["active"]
+
+
+TRACEBACK = "Traceback (most recent call last):\nValueError: boom\n"
+
+
+class TestUnreadable:
+    def test_a_file_unreadable_at_start_is_read_whole_once_a_chmod_fixes_it(
+        self,
+        tmp_path: Path,
+        started: list[Tailer],
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """No write, no name changed: the chmod's attrib event alone retries it, and what
+        it held before is read, as a file that appeared later is (new_files_from)."""
+        refuse_unreadable(monkeypatch)
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        secret = logs / "secret.log"
+        append(secret, TRACEBACK)
+        secret.chmod(0)
+        append(logs / "ok.log", "history\n")
+        _settle(logs, monkeypatch)
+        caplog.set_level(logging.INFO, logger="logwatch.sources.tailer")
+        tailer = Tailer([source(logs / "*.log", start_at="end")], [], first_start=True,
+                        clock=FakeClock(), tick_s=NEVER, scan_interval_s=NEVER,
+                        verify_interval_s=NEVER)
+        rec = run(started, tailer)
+        rec.pump()  # the scan that armed the watch asked for one more
+        assert rec.texts() == []
+        assert tailer.unreadable() == [
+            Unreadable(str(secret), "app", "[Errno 13] Permission denied")]
+        secret.chmod(0o640)
+        rec.until(lambda: rec.texts() == TRACEBACK.splitlines())
+        assert tailer.unreadable() == []
+        messages = [record.getMessage() for record in caplog.records]
+        assert sum("cannot read" in message for message in messages) == 1
+        assert f"{secret} is readable now; following it" in messages
+        assert tailer.counters.unreadable == 1
+
+    def test_without_events_the_scan_retries_it_without_a_glob_and_logs_it_once(
+        self,
+        tmp_path: Path,
+        started: list[Tailer],
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """Events lost (a full inotify queue): each scan_interval tries to open it once;
+        ticks leave it alone, and nothing is globbed, since no name changed."""
+        asked = refuse_unreadable(monkeypatch)
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        secret = logs / "secret.log"
+        append(secret, "one\n")
+        secret.chmod(0)
+        _settle(logs, monkeypatch)
+        clock, rec = clocked(started, logs / "*.log", scan_interval_s=10.0,
+                             verify_interval_s=NEVER)
+        rec.pump()  # the scan that armed the watch asked for one more
+        _lose_events(monkeypatch)
+        globs = count_calls(monkeypatch, ("glob",))
+        asked.clear()
+        for _ in range(9):
+            clock.advance(1.0)
+            rec.pump()
+        assert asked == []
+        clock.advance(1.0)
+        rec.pump()
+        assert asked == [str(secret)]
+        assert [u.path for u in rec.tailer.unreadable()] == [str(secret)]
+        secret.chmod(0o644)
+        for _ in range(9):
+            clock.advance(1.0)
+            rec.pump()
+        assert rec.texts() == []
+        clock.advance(1.0)
+        rec.pump()
+        assert rec.texts() == ["one"]
+        assert rec.tailer.unreadable() == []
+        assert globs == Counter()
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert [r.getMessage() for r in warnings] == [
+            f"cannot read {secret}: [Errno 13] Permission denied: '{secret}'; "
+            "trying again when it changes"]
+
+    def test_a_deleted_unreadable_file_is_forgotten(
+        self, tmp_path: Path, started: list[Tailer], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        refuse_unreadable(monkeypatch)
+        secret = tmp_path / "secret.log"
+        append(secret, "one\n")
+        secret.chmod(0)
+        rec = run(started, Tailer([source(tmp_path / "*.log")], [], first_start=True,
+                                  tick_s=NEVER, scan_interval_s=NEVER))
+        assert len(rec.tailer.unreadable()) == 1
+        secret.unlink()
+        rec.until(lambda: rec.tailer.unreadable() == [])
 
 
 class TestDrift:

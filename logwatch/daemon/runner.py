@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -143,6 +144,7 @@ class Daemon:
                     wait_s = min(wait_s, max(last_ping + watchdog_s - time.monotonic(), 0.0))
                 self.pipeline.step(self._stop, max_wait_s=wait_s)
                 self._ops.report("shared_state", self._memory.status())
+                self._ops.report("unreadable", [asdict(u) for u in self._tailer.unreadable()])
                 self._ops.tick()
                 now = time.monotonic()
                 if (

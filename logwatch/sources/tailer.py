@@ -17,6 +17,9 @@ cost that follows what changed, not how many files are followed:
   ``scan_interval`` while some directory is polled; ``stat`` the idle files
   (their descriptors were given back) of polled directories at each scan, those
   of watched ones on a hint or every ``verify_interval``;
+- open again a matched path that refused to open (permissions) when an event
+  names it (a chmod sends one) and at each scan: no directory changed, so no
+  glob would find it again;
 - then read what is new, at most ``max_batch_bytes`` per poll, round robin.
 
 Files with nothing to do leave the per-poll set (``_hot``); a quiet one comes
@@ -36,7 +39,7 @@ import stat
 import time
 import uuid
 from collections.abc import Callable, Collection, Container, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from logwatch.model import Line, Origin
@@ -54,13 +57,22 @@ from logwatch.sources.identity import (
 )
 from logwatch.sources.reader import FileReader, ReaderState, last_line_end
 from logwatch.sources.rotation import find_rotated, live_name, open_readonly
-from logwatch.sources.values import Chunk, FileStat, SourceSpec, TailCounters
+from logwatch.sources.values import Chunk, FileStat, SourceSpec, TailCounters, Unreadable
 from logwatch.sources.watcher import DirectoryWatcher, HintBatch, Hints
 from logwatch.store import FileState
 
 logger = logging.getLogger(__name__)
 
 FORGOTTEN_KEPT = 10_000  # retired files remembered, so a rediscovered one is not read again
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A matched path that open() refused (permissions): tried again until it opens."""
+
+    source: str
+    error: str
+    whole: bool  # it replaced a followed file: read it whole once it opens
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -139,6 +151,10 @@ class Tailer:
         self._evented: frozenset[str] = frozenset()  # the watcher's file_events, as last seen
         self._round_robin = 0
         self._reported: set[str] = set()
+        # Matched paths that could not be opened. A chmod changes neither the directory
+        # nor any name in it, so no scan would glob them again: they are tried on their
+        # own events (attrib, modify, close) and at each scan. Usually empty: free.
+        self._refused: dict[str, _Refused] = {}
         self.counters = TailCounters()
 
     # -- the API the pipeline drives -----------------------------------------
@@ -178,7 +194,8 @@ class Tailer:
             self._next_verify = now + self._verify_interval_s
         rescan = hints.rescan or self._rescan_requested
         lost: frozenset[str] = frozenset()  # watched directories changed without an event
-        if verify or now >= self._next_scan:
+        scan_due = verify or now >= self._next_scan
+        if scan_due:
             self._next_scan = now + self._scan_interval_s
             lost = self._watcher.drifted()
             # a watched directory's mtime tells whether its names changed: the globs
@@ -207,6 +224,8 @@ class Tailer:
                 reader.looked_at = now  # most are: a stat says so for less than a look
             else:
                 self._look(reader, now)
+        if self._refused and not rescan:  # a rescan tries them all anyway
+            self._retry_refused(hints, now, everything=scan_due)
         if rescan:
             self._scan(now, looked=targeted)
         for uid in hot:
@@ -287,6 +306,13 @@ class Tailer:
         self._rescan_requested = True
         self._hints.wake()
 
+    def unreadable(self) -> list[Unreadable]:
+        """Matched paths that cannot be opened now; each is tried again when it changes."""
+        return [
+            Unreadable(path=path, source=refused.source, error=refused.error)
+            for path, refused in sorted(self._refused.items())
+        ]
+
     def stats(self) -> list[FileStat]:
         return [
             FileStat(
@@ -321,6 +347,8 @@ class Tailer:
         self._watcher.sync(watch_dirs(self._specs.values()))
         self._track_watches()
         owners = expand(self._specs.values())
+        for path in [path for path in self._refused if path not in owners]:
+            del self._refused[path]  # deleted, or no glob matches it any more
         for path, source in owners.items():
             if path not in self._by_path:
                 self._discover(path, source, now)
@@ -332,6 +360,8 @@ class Tailer:
         self._fresh_sources.clear()
         for uid in sorted(self._unclaimed):
             row = self._known.get(uid)
+            if row is not None and row.path in self._refused:
+                continue  # still there, only unreadable: resumed by identity once it opens
             if row is not None and row.source in self._specs:
                 self._catch_up(row, now)
         self._unclaimed.clear()
@@ -620,14 +650,31 @@ class Tailer:
 
     # -- opening files ---------------------------------------------------------
 
+    def _retry_refused(self, hints: HintBatch, now: float, *, everything: bool) -> None:
+        """Open again the refused paths an event names (a chmod or chown sends an attrib
+        event, a write a modify), or all of them when ``everything`` (the scan's turn)."""
+        for path, refused in list(self._refused.items()):
+            if path in self._by_path:
+                del self._refused[path]  # followed by now, under a name it was rotated to
+            elif everything or hints.paths is None or path in hints.paths:
+                self._discover(path, refused.source, now, whole=refused.whole)
+
     def _discover(self, path: str, source: str, now: float, *, whole: bool = False) -> None:
+        refused = self._refused.pop(path, None)
+        whole = whole or (refused is not None and refused.whole)
         try:
             fd = open_readonly(path)
         except OSError as exc:
             if not isinstance(exc, FileNotFoundError):
-                self.counters.unreadable += 1
-                self._report(path, "cannot read %s: %s", path, exc)
+                if refused is None:  # once, not at every retry
+                    self.counters.unreadable += 1
+                    logger.warning("cannot read %s: %s; trying again when it changes",
+                                   path, exc)
+                error = f"[Errno {exc.errno}] {exc.strerror}" if exc.strerror else str(exc)
+                self._refused[path] = _Refused(source, error, whole)
             return
+        if refused is not None:
+            logger.info("%s is readable now; following it", path)
         reader = self._adopt(fd, path, source, now, whole=whole)
         if reader is not None:
             self._by_path[path] = reader.uid

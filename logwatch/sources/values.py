@@ -64,6 +64,15 @@ class FileStat:
     state: str  # active | draining (rotated away or deleted) | idle (fd given back)
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A path a source matches that cannot be opened (permissions), for ``logwatch status``."""
+
+    path: str
+    source: str
+    error: str  # e.g. "[Errno 13] Permission denied"
+
+
 @dataclass(slots=True)
 class TailCounters:
     """What went wrong or needed care, since start; exposed as metrics."""
@@ -74,4 +83,4 @@ class TailCounters:
     bytes_lost: int = 0  # unread bytes of truncated files with no rotated copy
     inode_reuses: int = 0
     rewritten: int = 0  # same head, other content at our offset: read again from 0
-    unreadable: int = 0  # paths that matched a glob but could not be opened
+    unreadable: int = 0  # paths that matched a glob but could not be opened (once until it opens)

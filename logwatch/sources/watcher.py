@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import watchdog.events
 from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
@@ -41,11 +42,16 @@ from logwatch.sources.host import Mount, network_filesystem
 
 logger = logging.getLogger(__name__)
 
+# watchdog 7 reports a chmod or chown (IN_ATTRIB) as its own event, earlier ones as a
+# modify: it is how a file that could not be opened says it may open now
+_ATTRIB: list[type[FileSystemEvent]] = (
+    [watchdog.events.FileAttribEvent] if hasattr(watchdog.events, "FileAttribEvent") else []
+)
 # opened/closed-without-write are left out: our own reads would wake us up
 _EVENTS: dict[Scope, list[type[FileSystemEvent]]] = {
     Scope.FILES: [
         FileCreatedEvent, DirCreatedEvent, FileDeletedEvent, DirDeletedEvent,
-        FileMovedEvent, DirMovedEvent, FileModifiedEvent, FileClosedEvent,
+        FileMovedEvent, DirMovedEvent, FileModifiedEvent, FileClosedEvent, *_ATTRIB,
     ],
     # e.g. /var/log itself, above apps/*/: its busy files must not wake us
     Scope.SUBDIRS: [DirCreatedEvent, DirDeletedEvent, DirMovedEvent],
