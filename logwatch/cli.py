@@ -234,8 +234,11 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
         import httpx
 
         from logwatch.daemon.runner import build_notifiers
+        from logwatch.notifiers._http import new_client
 
-        async with httpx.AsyncClient(timeout=config.delivery.timeout) as client:
+        # the daemon's client (logwatch/daemon/sender.py): same timeout, TLS and redirects,
+        # so a test sends as the daemon would
+        async with new_client(httpx.Timeout(config.delivery.timeout)) as client:
             notifier = build_notifiers(config, client)[args.notifier]
             try:
                 receipt = await notifier.send(

@@ -218,7 +218,7 @@ class TestOptions:
     def test_defaults(self) -> None:
         parsed = options()
         assert parsed.url == "http://localhost:9093"
-        assert (parsed.host_as, parsed.resolve_timeout, parsed.timeout) == ("label", 3600.0, 10.0)
+        assert (parsed.host_as, parsed.resolve_timeout, parsed.timeout) == ("label", 3600.0, None)
         assert parsed.generator_url is None
 
     def test_host_as_is_label_or_annotation(self) -> None:

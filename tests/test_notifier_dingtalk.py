@@ -370,7 +370,7 @@ class TestOptions:
             {"type": "dingtalk", "access_token": TOKEN}
         )
         assert options.url == "https://oapi.dingtalk.com/robot/send"
-        assert (options.secret, options.keyword, options.timeout) == ("", "", 10.0)
+        assert (options.secret, options.keyword, options.timeout) == ("", "", None)
 
     def test_a_token_is_required(self) -> None:
         """Without access_token anywhere, `logwatch check` says how to give one."""

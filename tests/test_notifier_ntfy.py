@@ -210,7 +210,7 @@ def test_keeps_the_notifier_contract() -> None:
 class TestOptions:
     def test_defaults(self) -> None:
         options = NtfyNotifier.Options.model_validate({"type": "ntfy", "topic": TOPIC})
-        assert (options.url, options.token, options.timeout) == ("https://ntfy.sh", "", 10.0)
+        assert (options.url, options.token, options.timeout) == ("https://ntfy.sh", "", None)
 
     def test_topic_is_required(self) -> None:
         with pytest.raises(pydantic.ValidationError, match="topic"):

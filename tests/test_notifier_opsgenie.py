@@ -277,7 +277,7 @@ class TestOptions:
     def test_defaults(self) -> None:
         parsed = options()
         assert parsed.url == "https://api.opsgenie.com"
-        assert (parsed.tags, parsed.priorities, parsed.timeout) == ([], {}, 10.0)
+        assert (parsed.tags, parsed.priorities, parsed.timeout) == ([], {}, None)
 
     def test_eu_instance_is_a_url(self) -> None:
         """EU accounts set `url: https://api.eu.opsgenie.com`; paths are appended to it."""

@@ -261,7 +261,7 @@ class TestOptions:
             {"type": "pagerduty", "routing_key": ROUTING_KEY}
         )
         assert options.url == "https://events.pagerduty.com/v2/enqueue"
-        assert options.timeout == 10.0
+        assert options.timeout is None  # delivery.timeout
 
     def test_eu_endpoint_and_duration_timeout(self) -> None:
         options = PagerDutyNotifier.Options.model_validate(

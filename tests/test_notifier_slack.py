@@ -307,4 +307,4 @@ def test_options_repr_hides_the_webhook_url() -> None:
         {"type": "slack", "url": f"https://hooks.slack.com{HOOK_PATH}"}
     )
     assert "XXXXtoken" not in repr(options)
-    assert options.timeout == 10.0
+    assert options.timeout is None  # delivery.timeout

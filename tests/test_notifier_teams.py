@@ -276,4 +276,4 @@ class TestOptions:
             {"type": "teams", "url": f"https://example.logic.azure.com{FLOW_PATH}?sig={SIG}"}
         )
         assert SIG not in repr(options)
-        assert options.timeout == 10.0
+        assert options.timeout is None  # delivery.timeout

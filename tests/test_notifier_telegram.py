@@ -276,7 +276,7 @@ class TestOptions:
             {"type": "telegram", "bot_token": TOKEN, "chat_id": CHAT}
         )
         assert options.url == "https://api.telegram.org"
-        assert (options.message_thread_id, options.timeout) == (None, 10.0)
+        assert (options.message_thread_id, options.timeout) == (None, None)
         assert TOKEN not in repr(options)
 
     @pytest.mark.parametrize("missing", ["bot_token", "chat_id"])

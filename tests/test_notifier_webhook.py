@@ -265,11 +265,11 @@ class TestSecrets:
 
 class TestOptions:
     def test_defaults(self) -> None:
-        """Only url is required: unsigned, no extra headers, 10 s timeout."""
+        """Only url is required: unsigned, no extra headers, delivery.timeout."""
         options = WebhookOptions.model_validate(
             {"type": "webhook", "url": "http://127.0.0.1:9000/alerts"}
         )
-        assert (options.secret, options.headers, options.timeout) == ("", {}, 10.0)
+        assert (options.secret, options.headers, options.timeout) == ("", {}, None)
 
     def test_null_secret_means_unsigned(self) -> None:
         """`secret:` with no value in YAML is the same as leaving it out."""

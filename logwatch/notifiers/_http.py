@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 MASK = "***"
 EXCERPT_CHARS = 200
 CONNECT_TIMEOUT_S = 5.0
+FALLBACK_TIMEOUT_S = 10.0  # delivery.timeout's default, for a client with no read timeout
 _RETRYABLE_STATUS = frozenset({408, 429})
 _WHITESPACE = re.compile(r"\s+")
 _MIN_SECRET_CHARS = 4  # shorter fragments ("v2", "x") would garble ordinary words
@@ -185,13 +186,15 @@ async def post(
     *,
     content: bytes,
     headers: Mapping[str, str],
-    timeout_s: float,
+    timeout_s: float | None,
     mask: Masker,
     hints: Mapping[str, str] | None = None,
     check: ReplyCheck | None = None,
 ) -> Receipt:
     """POST ``content`` once and classify the outcome; the outbox owns retries.
 
+    ``timeout_s`` is the notifier's own ``timeout`` option; None (not configured)
+    waits as long as the client's timeout, which the daemon sets to ``delivery.timeout``.
     ``hints`` maps a provider's error word in the reply body (Slack's
     ``channel_not_found``) to a remedy that is appended to the error message.
     ``check`` reads a provider's own verdict in the reply (DingTalk's non-zero
@@ -201,6 +204,8 @@ async def post(
     import httpx
 
     where = f"POST {redact_url(url)}"
+    if timeout_s is None:
+        timeout_s = _client_timeout_s(client)
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S))
     try:
         # never follow redirects: a signed body must not travel to a host nobody configured
@@ -219,6 +224,14 @@ async def post(
     if check is not None:
         check(response, where)
     return classify(response, where=where, mask=mask, hints=hints or {})
+
+
+def _client_timeout_s(client: httpx.AsyncClient) -> float:
+    """How long the client waits for a reply: ``delivery.timeout`` in the daemon and in
+    `test-notify`; FALLBACK_TIMEOUT_S for a client built without one, since a
+    notifier that waits forever would hold its outbox row forever."""
+    read = client.timeout.read
+    return FALLBACK_TIMEOUT_S if read is None else read
 
 
 def classify(

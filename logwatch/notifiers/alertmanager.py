@@ -47,7 +47,9 @@ class AlertmanagerOptions(NotifierOptions):
         3600.0, gt=0, description="how long a firing alert stays active without a repeat"
     )
     generator_url: str | None = Field(None, description="a link shown with the alert")
-    timeout: Duration = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: Duration | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

@@ -53,7 +53,9 @@ class DingTalkOptions(NotifierOptions):
     access_token: str = Field("", repr=False)
     secret: str = Field("", repr=False)  # "SEC...": sign every request
     keyword: str = ""  # one of the robot's custom keywords, added to every message
-    timeout: float = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

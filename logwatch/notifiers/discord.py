@@ -58,7 +58,9 @@ HINTS = {
 
 class DiscordOptions(NotifierOptions):
     url: str = Field(repr=False)  # https://discord.com/api/webhooks/<id>/<token>
-    timeout: float = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

@@ -58,7 +58,9 @@ class FeishuOptions(NotifierOptions):
     token: str = Field("", repr=False)  # the last part of the webhook URL
     secret: str = Field("", repr=False)  # signature verification (签名校验)
     keyword: str = ""  # one of the bot's custom keywords, added to every message
-    timeout: float = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

@@ -43,7 +43,9 @@ class NtfyOptions(NotifierOptions):
     url: str = Field(DEFAULT_URL, repr=False)  # the server's root: JSON is published there
     topic: str = Field(min_length=1, repr=False)  # on a public server, whoever knows it can read
     token: str = Field("", repr=False)  # an access token (tk_...), sent as a Bearer token
-    timeout: float = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

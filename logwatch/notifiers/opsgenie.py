@@ -56,7 +56,9 @@ class OpsgenieOptions(IncidentOptions):
     priorities: dict[SeverityName, Priority] = Field(
         default_factory=dict, description="override the severity -> P1..P5 mapping"
     )
-    timeout: Duration = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: Duration | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

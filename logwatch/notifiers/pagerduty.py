@@ -42,7 +42,9 @@ TOO_LARGE = "dropped: the event exceeded PagerDuty's 512 KB limit; see the log f
 class PagerDutyOptions(IncidentOptions):
     url: str = Field(ENQUEUE_URL, repr=False)  # EU accounts: events.eu.pagerduty.com
     routing_key: str = Field(min_length=1, repr=False)  # the integration key
-    timeout: Duration = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: Duration | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

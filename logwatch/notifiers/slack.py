@@ -66,7 +66,9 @@ HINTS = {
 
 class SlackOptions(NotifierOptions):
     url: str = Field(repr=False)
-    timeout: Duration = Field(10.0, gt=0, description="how long to wait for the reply")
+    timeout: Duration | None = Field(
+        None, gt=0, description="how long to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

@@ -42,7 +42,9 @@ _COLORS = {
 
 class TeamsOptions(NotifierOptions):
     url: str = Field(repr=False)  # the flow's trigger URL; its sig= parameter is the key
-    timeout: float = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

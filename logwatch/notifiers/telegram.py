@@ -50,7 +50,9 @@ class TelegramOptions(NotifierOptions):
     bot_token: str = Field(min_length=1, repr=False)
     chat_id: int | str  # -100... for groups and channels, or "@channelname"
     message_thread_id: int | None = None  # a topic of a forum group
-    timeout: float = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

@@ -32,7 +32,9 @@ class WebhookOptions(NotifierOptions):
     url: str = Field(repr=False)
     secret: str = Field("", repr=False)  # empty: send unsigned
     headers: dict[str, str] = Field(default_factory=dict, repr=False)  # often hold a token
-    timeout: Duration = Field(10.0, gt=0, description="how long to wait for the reply")
+    timeout: Duration | None = Field(
+        None, gt=0, description="how long to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 

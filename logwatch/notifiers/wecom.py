@@ -50,7 +50,9 @@ _COLORS = {
 class WeComOptions(NotifierOptions):
     url: str = Field(DEFAULT_URL, repr=False)  # may carry ?key=... itself
     key: str = Field("", repr=False)
-    timeout: float = Field(10.0, gt=0, description="seconds to wait for the reply")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
+    )
 
     _check_url = field_validator("url")(_http.check_http_url)
 
