@@ -152,6 +152,18 @@ class TestExamples:
         assert "no" in missing.stderr
 
 
+def _check_source(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    """`logwatch check` of a config with one source, ``app``, of these keys."""
+    config = tmp_path / "logwatch.yaml"
+    config.write_text(
+        f"sources: [{{name: app, {source}}}]\n"
+        "rules: [{name: tb, match: {traceback: true}, notify: [console]}]\n"
+        "notifiers: {console: {type: console}}\n",
+        encoding="utf-8",
+    )
+    return logwatch("check", "-c", str(config))
+
+
 class TestCheck:
     @pytest.mark.parametrize(("encoding", "noted"), [
         ("latin-1", True), ("cp1252", True), ("UTF8", False), ("ascii", False),
@@ -159,14 +171,7 @@ class TestCheck:
     def test_an_encoding_that_is_not_applied_is_pointed_out(
         self, tmp_path: Path, encoding: str, noted: bool
     ) -> None:
-        config = tmp_path / "logwatch.yaml"
-        config.write_text(
-            f"sources: [{{name: app, paths: ['{tmp_path}/*.log'], encoding: {encoding}}}]\n"
-            "rules: [{name: tb, match: {traceback: true}, notify: [console]}]\n"
-            "notifiers: {console: {type: console}}\n",
-            encoding="utf-8",
-        )
-        result = logwatch("check", "-c", str(config))
+        result = _check_source(tmp_path, f"paths: ['{tmp_path}/*.log'], encoding: {encoding}")
         assert (result.returncode, result.stdout) == (0, "ok\n")
         expected = (
             f"note: source 'app': encoding {codecs.lookup(encoding).name} is not applied:"
@@ -179,14 +184,7 @@ class TestCheck:
         """It follows nothing, and nothing else would say so; the config is still valid."""
         logs = tmp_path / "logs"
         logs.mkdir()
-        config = tmp_path / "logwatch.yaml"
-        config.write_text(
-            f"sources: [{{name: app, paths: ['{logs}', '{tmp_path}/*.log']}}]\n"
-            "rules: [{name: tb, match: {traceback: true}, notify: [console]}]\n"
-            "notifiers: {console: {type: console}}\n",
-            encoding="utf-8",
-        )
-        result = logwatch("check", "-c", str(config))
+        result = _check_source(tmp_path, f"paths: ['{logs}', '{tmp_path}/*.log']")
         assert (result.returncode, result.stdout) == (0, "ok\n")
         assert result.stderr == (
             f"note: source 'app': {logs} is a directory, and paths name files;"

@@ -24,20 +24,25 @@ notifiers: {{console: {{type: console}}}}
     return config
 
 
+def one_dead_letter(tmp_path: Path) -> tuple[str, int]:
+    """A config whose state holds one dead letter ("db down"), and that row's id."""
+    state = tmp_path / "state"
+    store = Store.in_dir(state)
+    store.commit([], [Delivery(sample_alert(id="a1", title="db down"), "console")], now=1.0)
+    row = store.outbox()[0]
+    store.mark_dead(row.id, "HTTP 400")
+    store.close()
+    return str(write_config(tmp_path, state)), row.id
+
+
 class TestOutboxCommand:
     def test_config_option_after_the_subcommand(self, tmp_path: Path) -> None:
         """`outbox list -c CFG` and `outbox retry -c CFG` work like `outbox -c CFG list`."""
-        state = tmp_path / "state"
-        store = Store.in_dir(state)
-        store.commit([], [Delivery(sample_alert(id="a1", title="db down"), "console")], now=1.0)
-        row = store.outbox()[0]
-        store.mark_dead(row.id, "HTTP 400")
-        store.close()
-        config = str(write_config(tmp_path, state))
+        config, row_id = one_dead_letter(tmp_path)
         listed = logwatch("outbox", "list", "-c", config)
         assert listed.returncode == 0, listed.stderr
         assert "db down" in listed.stdout
-        retried = logwatch("outbox", "retry", "-c", config, str(row.id))
+        retried = logwatch("outbox", "retry", "-c", config, str(row_id))
         assert retried.returncode == 0, retried.stderr
         assert "requeued 1" in retried.stdout
         before = logwatch("outbox", "-c", config, "list", "--state", "pending")
@@ -45,23 +50,17 @@ class TestOutboxCommand:
         assert "db down" in before.stdout
 
     def test_retrying_an_id_that_is_no_dead_letter_fails_naming_it(self, tmp_path: Path) -> None:
-        state = tmp_path / "state"
-        store = Store.in_dir(state)
-        store.commit([], [Delivery(sample_alert(id="a1", title="db down"), "console")], now=1.0)
-        row = store.outbox()[0]
-        store.mark_dead(row.id, "HTTP 400")
-        store.close()
-        config = str(write_config(tmp_path, state))
-        typo = logwatch("outbox", "retry", "-c", config, str(row.id + 100))
+        config, row_id = one_dead_letter(tmp_path)
+        typo = logwatch("outbox", "retry", "-c", config, str(row_id + 100))
         assert typo.returncode == 1
-        assert f"no dead letter with id {row.id + 100}" in typo.stderr
+        assert f"no dead letter with id {row_id + 100}" in typo.stderr
         assert "requeued 0" in typo.stdout
-        both = logwatch("outbox", "retry", "-c", config, str(row.id), str(row.id + 100))
+        both = logwatch("outbox", "retry", "-c", config, str(row_id), str(row_id + 100))
         assert both.returncode == 1
         assert "requeued 1" in both.stdout
-        again = logwatch("outbox", "retry", "-c", config, str(row.id))  # pending now, not dead
+        again = logwatch("outbox", "retry", "-c", config, str(row_id))  # pending now, not dead
         assert again.returncode == 1
-        assert f"no dead letter with id {row.id}" in again.stderr
+        assert f"no dead letter with id {row_id}" in again.stderr
 
     def test_no_state_yet_is_reported_and_nothing_is_created(self, tmp_path: Path) -> None:
         """Before the daemon ever ran, list and retry say so and leave the state dir alone."""
