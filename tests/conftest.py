@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from tests.corpus import Corpus, find_interpreters, shortage  # for the corpus fixture
 from tests.corpus.gen import generate  # for the corpus fixture
@@ -25,3 +27,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
 
 
 # --- end corpus ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPServer]:
+    """An HTTP server on 127.0.0.1 that answers in threads: a request held or hung
+    by one handler does not keep the next ones from being answered."""
+    http = HTTPServer(host="127.0.0.1", threaded=True)
+    http.start()
+    yield http
+    http.clear()
+    if http.is_running():
+        http.stop()

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -50,17 +48,6 @@ class Gate:
     def holding(self) -> int:
         with self.lock:
             return self.held
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    # threaded: held requests must not keep the next ones from being answered
-    http = HTTPServer(host="127.0.0.1", threaded=True)
-    http.start()
-    yield http
-    http.clear()
-    if http.is_running():
-        http.stop()
 
 
 def write_config(tmp_path: Path, url: str) -> Path:

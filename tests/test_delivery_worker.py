@@ -6,7 +6,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import httpx
@@ -192,17 +192,6 @@ class CountingStore(Store):
 def webhook(name: str, url: str, client: httpx.AsyncClient) -> WebhookNotifier:
     options = WebhookOptions.model_validate({"type": "webhook", "url": url})
     return WebhookNotifier(name, options, client=client)
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    # threaded: a hung request must not keep the healthy endpoint from answering
-    http = HTTPServer(host="127.0.0.1", threaded=True)
-    http.start()
-    yield http
-    http.clear()
-    if http.is_running():
-        http.stop()
 
 
 async def until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
