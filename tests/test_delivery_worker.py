@@ -194,6 +194,18 @@ def webhook(name: str, url: str, client: httpx.AsyncClient) -> WebhookNotifier:
     return WebhookNotifier(name, options, client=client)
 
 
+async def four_in_flight_of_six(
+    store: Store, held: Held
+) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A worker running over six rows for ``held``: four sends in flight, two waiting."""
+    queue(store, *(f"a{n}" for n in range(6)))
+    worker = DeliveryWorker(store, {"rec": held})
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(asyncio.Event(), stop))
+    await until(lambda: held.started == PER_NOTIFIER_CONCURRENCY, 5, "four sends")
+    return task, stop
+
+
 async def until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
     """Poll, letting the worker run, until ``predicate`` holds; fail at the deadline."""
     deadline = time.monotonic() + timeout_s
@@ -266,13 +278,9 @@ class TestRunLoop:
     def test_stop_lets_the_sends_in_flight_finish_and_starts_no_more(self, store: Store) -> None:
         """After stop, what is in flight ends normally; the rows not yet started stay queued."""
         held = Held()
-        queue(store, *(f"a{n}" for n in range(6)))
 
         async def scenario() -> None:
-            worker = DeliveryWorker(store, {"rec": held})
-            stop = asyncio.Event()
-            task = asyncio.create_task(worker.run(asyncio.Event(), stop))
-            await until(lambda: held.started == PER_NOTIFIER_CONCURRENCY, 5, "four sends")
+            task, stop = await four_in_flight_of_six(store, held)
             stop.set()
             held.release.set()
             assert await stop_like_the_sender(task, stop, grace_s=5.0)
@@ -284,13 +292,9 @@ class TestRunLoop:
     def test_cancelling_cancels_every_send_and_keeps_its_row(self, store: Store) -> None:
         """Past the grace period the sends are cancelled, awaited, and their rows stay pending."""
         held = Held()
-        queue(store, *(f"a{n}" for n in range(6)))
 
         async def scenario() -> None:
-            worker = DeliveryWorker(store, {"rec": held})
-            stop = asyncio.Event()
-            task = asyncio.create_task(worker.run(asyncio.Event(), stop))
-            await until(lambda: held.started == PER_NOTIFIER_CONCURRENCY, 5, "four sends")
+            task, stop = await four_in_flight_of_six(store, held)
             assert not await stop_like_the_sender(task, stop, grace_s=0.1)
             assert asyncio.all_tasks() == {asyncio.current_task()}
 
