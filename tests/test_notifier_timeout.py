@@ -96,11 +96,13 @@ def test_without_its_own_timeout_a_notifier_waits_delivery_timeout(
     assert message.endswith("no reply within 0.3s"), message
 
 
-@pytest.mark.parametrize("type_name", ["webhook", "pagerduty", "telegram"])
+@pytest.mark.parametrize("timeout", ["200ms", 0.2])
+@pytest.mark.parametrize("type_name", sorted(HTTP_NOTIFIERS))
 def test_a_notifiers_own_timeout_wins_over_delivery_timeout(
-    type_name: str, silent_url: str
+    type_name: str, timeout: str | float, silent_url: str
 ) -> None:
-    options = {"url": silent_url, "timeout": 0.2, **HTTP_NOTIFIERS[type_name]}
+    """Every notifier's `timeout` is a duration like every other in the config."""
+    options = {"url": silent_url, "timeout": timeout, **HTTP_NOTIFIERS[type_name]}
 
     message = send_once(type_name, options, delivery_timeout="30s")
 

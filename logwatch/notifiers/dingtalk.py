@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from pydantic import Field, field_validator, model_validator
 
+from logwatch.config.fields import Duration
 from logwatch.model import Alert
 from logwatch.notifiers import _chat, _http, _replies
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
@@ -53,7 +54,7 @@ class DingTalkOptions(NotifierOptions):
     access_token: str = Field("", repr=False)
     secret: str = Field("", repr=False)  # "SEC...": sign every request
     keyword: str = ""  # one of the robot's custom keywords, added to every message
-    timeout: float | None = Field(
+    timeout: Duration | None = Field(
         None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
     )
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from logwatch.config.fields import Duration
 from logwatch.errors import PermanentDeliveryError
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
@@ -58,7 +59,7 @@ HINTS = {
 
 class DiscordOptions(NotifierOptions):
     url: str = Field(repr=False)  # https://discord.com/api/webhooks/<id>/<token>
-    timeout: float | None = Field(
+    timeout: Duration | None = Field(
         None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
     )
 

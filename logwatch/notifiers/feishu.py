@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
+from logwatch.config.fields import Duration
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
@@ -58,7 +59,7 @@ class FeishuOptions(NotifierOptions):
     token: str = Field("", repr=False)  # the last part of the webhook URL
     secret: str = Field("", repr=False)  # signature verification (签名校验)
     keyword: str = ""  # one of the bot's custom keywords, added to every message
-    timeout: float | None = Field(
+    timeout: Duration | None = Field(
         None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
     )
 

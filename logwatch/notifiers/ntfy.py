@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from logwatch.config.fields import Duration
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
@@ -43,7 +44,7 @@ class NtfyOptions(NotifierOptions):
     url: str = Field(DEFAULT_URL, repr=False)  # the server's root: JSON is published there
     topic: str = Field(min_length=1, repr=False)  # on a public server, whoever knows it can read
     token: str = Field("", repr=False)  # an access token (tk_...), sent as a Bearer token
-    timeout: float | None = Field(
+    timeout: Duration | None = Field(
         None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
     )
 

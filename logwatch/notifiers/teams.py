@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from logwatch.config.fields import Duration
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
@@ -42,7 +43,7 @@ _COLORS = {
 
 class TeamsOptions(NotifierOptions):
     url: str = Field(repr=False)  # the flow's trigger URL; its sig= parameter is the key
-    timeout: float | None = Field(
+    timeout: Duration | None = Field(
         None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
     )
 

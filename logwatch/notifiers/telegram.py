@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from logwatch.config.fields import Duration
 from logwatch.errors import PermanentDeliveryError
 from logwatch.model import Alert
 from logwatch.notifiers import _chat, _http, _replies
@@ -50,7 +51,7 @@ class TelegramOptions(NotifierOptions):
     bot_token: str = Field(min_length=1, repr=False)
     chat_id: int | str  # -100... for groups and channels, or "@channelname"
     message_thread_id: int | None = None  # a topic of a forum group
-    timeout: float | None = Field(
+    timeout: Duration | None = Field(
         None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
     )
 

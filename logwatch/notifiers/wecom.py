@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from pydantic import Field, field_validator, model_validator
 
+from logwatch.config.fields import Duration
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers import _chat, _http, _replies
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
@@ -50,7 +51,7 @@ _COLORS = {
 class WeComOptions(NotifierOptions):
     url: str = Field(DEFAULT_URL, repr=False)  # may carry ?key=... itself
     key: str = Field("", repr=False)
-    timeout: float | None = Field(
+    timeout: Duration | None = Field(
         None, gt=0, description="seconds to wait for the reply; default: delivery.timeout"
     )
 
