@@ -17,6 +17,7 @@ using, never a different answer.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -119,6 +120,10 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
     max_line_bytes = source.get("max_line_bytes", DEFAULT_MAX_LINE_BYTES)
     if not isinstance(max_line_bytes, int):
         return None  # a size with its unit: not worth reading here
+    try:
+        encoding = codecs.lookup(_text(source.get("encoding", "utf-8"))).name
+    except LookupError:
+        return None  # the config is refused
     return replay.replay_cold_plan(
         known,
         format=_text(source.get("format", "auto")),
@@ -126,6 +131,7 @@ def guess_plan(text: str, base_dir: Path, path: str) -> ColdPlan | None:
         context_lines=max([source.get("context_lines") or 0, *(r.context_lines for r in known)]),
         source=_text(source["name"]),
         max_line_bytes=max_line_bytes,
+        encoding=encoding,
     )
 
 

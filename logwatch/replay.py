@@ -118,6 +118,7 @@ class ReadSettings:
     max_lines: int = DEFAULT_MAX_LINES
     max_bytes: int = DEFAULT_MAX_BYTES
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    encoding: str = "utf-8"
     context_lines: int = 0  # lines kept before each event
     plan: ColdPlan | None = None  # the filter's; None: every line is framed
 
@@ -140,6 +141,7 @@ def read_settings(config: Config, name: str, *, all_events: bool) -> ReadSetting
         max_lines=source.multiline.max_lines,
         max_bytes=source.multiline.max_bytes,
         max_line_bytes=source.max_line_bytes,
+        encoding=source.encoding,
         context_lines=context_lines(config, source),
         plan=plan,
     )
@@ -356,6 +358,7 @@ def cold_plan(config: Config, source: SourceConfig | None) -> ColdPlan | None:
         context_lines=context_lines(config, source),
         source=source.name if source is not None else REPLAY_SOURCE,
         max_line_bytes=source.max_line_bytes if source is not None else DEFAULT_MAX_LINE_BYTES,
+        encoding=source.encoding if source is not None else "utf-8",
     )
 
 
@@ -367,6 +370,7 @@ def replay_cold_plan(
     context_lines: int,
     source: str,
     max_line_bytes: int,
+    encoding: str = "utf-8",
 ) -> ColdPlan | None:
     """``cold_plan_for`` as replay needs it, from the config or from its guess (``headstart``)."""
     return cold_plan_for(
@@ -379,6 +383,7 @@ def replay_cold_plan(
         # header keeps the record it belongs to)
         context_lines=max(context_lines, 1 if format == "json" else 0),
         source=source,
+        encoding=encoding,
     )
 
 
@@ -397,7 +402,7 @@ def _events(
         max_bytes=settings.max_bytes,
         header_pattern=settings.header,
     )
-    framer = LineFramer(max_line_bytes=settings.max_line_bytes)
+    framer = LineFramer(max_line_bytes=settings.max_line_bytes, encoding=settings.encoding)
 
     def emit(events: Iterable[Event]) -> Iterator[Event]:
         for event in events:

@@ -165,20 +165,22 @@ def _check_source(tmp_path: Path, source: str) -> subprocess.CompletedProcess[st
 
 
 class TestCheck:
-    @pytest.mark.parametrize(("encoding", "noted"), [
-        ("latin-1", True), ("cp1252", True), ("UTF8", False), ("ascii", False),
-    ])
-    def test_an_encoding_that_is_not_applied_is_pointed_out(
-        self, tmp_path: Path, encoding: str, noted: bool
+    @pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "UTF8", "ascii", "gbk", "gb18030"])
+    def test_an_encoding_that_writes_ascii_as_ascii_is_taken_quietly(
+        self, tmp_path: Path, encoding: str
     ) -> None:
         result = _check_source(tmp_path, f"paths: ['{tmp_path}/*.log'], encoding: {encoding}")
-        assert (result.returncode, result.stdout) == (0, "ok\n")
-        expected = (
-            f"note: source 'app': encoding {codecs.lookup(encoding).name} is not applied:"
-            " its files are read as"
-            " UTF-8, and a byte that is not UTF-8 becomes U+FFFD\n"
-        )
-        assert result.stderr == (expected if noted else "")
+        assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
+
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-32-le", "utf-7", "unicode_escape"])
+    def test_an_encoding_lines_cannot_be_split_in_is_refused(
+        self, tmp_path: Path, encoding: str
+    ) -> None:
+        """Lines are split at the byte 0x0A: in UTF-16 that byte is half of many characters."""
+        result = _check_source(tmp_path, f"paths: ['{tmp_path}/*.log'], encoding: {encoding}")
+        assert result.returncode == 2, result.stdout + result.stderr
+        name = codecs.lookup(encoding).name
+        assert f"encoding {name} is not supported: files are split into lines" in result.stderr
 
     def test_a_path_naming_a_directory_is_pointed_out(self, tmp_path: Path) -> None:
         """It follows nothing, and nothing else would say so; the config is still valid."""

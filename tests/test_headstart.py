@@ -43,6 +43,12 @@ CASES = {
     "a header pattern, a cap": (RULES, "    header: '(?i)^\\[(?P<level>\\w+)\\]'\n"
                                 "    max_line_bytes: 2048\n"),
     "a header pattern in JSON": (RULES, "    header: '^\\S+'\n    format: json\n"),
+    "an encoding, a literal it writes otherwise": (
+        RULES + "  - {name: z, match: {message: '库存不足'}, notify: hook}\n",
+        "    encoding: gbk\n"),
+    "an encoding and a header pattern": (
+        RULES + "  - {name: z, match: {message: 'für'}, notify: hook}\n",
+        "    encoding: Latin-1\n    header: '^(?P<timestamp>\\S+) (?P<message>.*)'\n"),
     "a rule with no literal": ("  - {name: s, match: {message: '\\d+'}, notify: hook}\n", ""),
     "no rules": ("  []\n", ""),
 }

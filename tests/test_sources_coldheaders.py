@@ -142,8 +142,9 @@ def _assemble(
     chunk: int,
     header: re.Pattern[str],
     format: Format = "auto",
+    encoding: str = "utf-8",
 ) -> Run:
-    framer = LineFramer(max_line_bytes=CAP)
+    framer = LineFramer(max_line_bytes=CAP, encoding=encoding)
     assembler = Assembler(Origin("app", "app.log", "uid"), format=format, header_pattern=header)
     events: list[Event] = []
     for start in range(0, len(data), chunk):
@@ -158,12 +159,14 @@ def _filter(literals: Literals, header: re.Pattern[str], **options: object) -> C
 
 
 def _check_same(
-    data: bytes, literals: Literals, header: re.Pattern[str], chunk: int, **options: object
+    data: bytes, literals: Literals, header: re.Pattern[str], chunk: int,
+    encoding: str = "utf-8", **options: object
 ) -> Run:
     """Every event but the records passed over comes out identical, in order; those
     are one header line each, with no literal."""
-    full = _assemble(data, None, chunk, header)
-    kept = _assemble(data, _filter(literals, header, **options), chunk, header)
+    full = _assemble(data, None, chunk, header, encoding=encoding)
+    keep = _filter(literals, header, encoding=encoding, **options)
+    kept = _assemble(data, keep, chunk, header, encoding=encoding)
     kept_spans = {(e.first_line, e.last_line) for e in kept.events}
     dropped = [e for e in full.events if (e.first_line, e.last_line) not in kept_spans]
     assert [e for e in full.events if e not in dropped] == kept.events
@@ -173,8 +176,8 @@ def _check_same(
         assert event.first_line == event.last_line
         assert not event.chain
         line = lines[event.first_line - 1]
-        assert header.match(line.decode(errors="replace").removesuffix("\r"))
-        text = strip_ansi(event.text).encode()  # as the rules see it
+        assert header.match(line.decode(encoding, errors="replace").removesuffix("\r"))
+        text = strip_ansi(event.text).encode(encoding, errors="replace")  # as the rules see it
         assert not any(literal in text for literal in literals.exact)
         # (a rule's IGNORECASE folds more than ASCII; the bytes' lower() does not)
         assert not any(literal.decode() in event.text.lower() for literal in literals.folded)
@@ -242,6 +245,28 @@ class TestColdHeaderLines:
         """The whole buffer decoded at once gives each line the text the framer gives it."""
         lines = body.replace(b"z", b"\n") + b"\n"
         _check_same(lines, LITERALS[2], re.compile(r"\[x\] \w+ \w+ \S+$"), chunk, dense_bytes=0)
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        body=st.lists(st.sampled_from(
+            [b"[x] INFO a ok", "[x] INFO a 库存".encode("gb18030"),
+             "[x] INFO 失败".encode("gb18030"), b"\x81", b"\x81\x30", b"\x84\x31\xa4",
+             b"\xff", b"z", b"\r", b" ", b"[", b"]"]
+        ), max_size=40).map(b"".join),
+        chunk=st.sampled_from([5, 64]),
+    )
+    def test_bad_gb18030_and_line_ends_read_as_the_framer_reads_them(
+        self, body: bytes, chunk: int
+    ) -> None:
+        """A newline after a cut four-byte character is still a line end.
+
+        Decoding a whole GB18030 buffer at once, as is done for UTF-8, reads
+        ``\\x81\\x30\\n`` as one bad character and the line after it as this one.
+        """
+        lines = body.replace(b"z", b"\n") + b"\n"
+        literals = Literals(frozenset({"失败".encode("gb18030")}), frozenset())
+        _check_same(lines, literals, re.compile(r"\[x\] \w+ \w+ \S+$"), chunk,
+                    encoding="gb18030", dense_bytes=0)
 
     @pytest.mark.parametrize("context", [1, 4])
     def test_the_lines_before_a_kept_record_are_kept_with_their_records(

@@ -42,6 +42,7 @@ from logwatch.rules.match import REGEX_PREFIX
 from logwatch.rules.routes import parse_matcher
 from logwatch.rules.templates import compile_template
 from logwatch.rules.timeintervals import TimeInterval
+from logwatch.sources.framing import reads_ascii_as_ascii
 
 MIB = 1 << 20
 MAX_CONTEXT_LINES = 100
@@ -101,9 +102,17 @@ class SourceConfig(_Frozen):
     @classmethod
     def _known_encoding(cls, encoding: str) -> str:
         try:
-            return codecs.lookup(encoding).name
+            name = codecs.lookup(encoding).name
         except LookupError:
             raise ValueError(f"unknown encoding {encoding!r}") from None
+        if not reads_ascii_as_ascii(name):
+            raise ValueError(
+                f"encoding {name} is not supported: files are split into lines at the byte"
+                " 0x0A and searched for ASCII text as bytes, which needs an encoding that"
+                " writes ASCII as ASCII (utf-8, latin-1, cp1252, gbk, gb18030, big5,"
+                " shift_jis, euc-jp, ...)"
+            )
+        return name
 
 
 class MatchConfig(_Frozen):

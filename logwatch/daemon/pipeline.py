@@ -89,6 +89,7 @@ def _cold_lines(config: Config) -> dict[str, KeepSpans | None]:
             context_lines=context_lines(config, source),
             source=source.name,
             max_line_bytes=source.max_line_bytes,
+            encoding=source.encoding,
         )
         for source in config.sources
     }
@@ -96,8 +97,8 @@ def _cold_lines(config: Config) -> dict[str, KeepSpans | None]:
 
 def _reads_alike(old: SourceConfig, new: SourceConfig | None) -> bool:
     """Whether a file framed and assembled by ``old``'s settings suits ``new``'s filter."""
-    return new is not None and (old.format, old.header, old.max_line_bytes) == (
-        new.format, new.header, new.max_line_bytes
+    return new is not None and (old.format, old.header, old.max_line_bytes, old.encoding) == (
+        new.format, new.header, new.max_line_bytes, new.encoding
     )
 
 

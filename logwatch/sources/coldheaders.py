@@ -16,6 +16,7 @@ the read is decoded and split once.
 
 from __future__ import annotations
 
+import codecs
 import re
 from bisect import bisect_right
 from itertools import accumulate, compress, count, repeat
@@ -40,6 +41,7 @@ class ColdHeaderLines:
         context: int = 0,
         accelerate: bool = True,
         dense_bytes: int = DENSE_BYTES,
+        encoding: str = "utf-8",
     ) -> None:
         """``json_records``: a line that is a JSON object is a record (format ``auto``).
 
@@ -49,11 +51,14 @@ class ColdHeaderLines:
         ``max_line_bytes``: the framer's cap; a longer line is cut, and what the
         pattern makes of its cut text is not looked at here. ``context``: the
         lines before each kept record are kept too (``context_lines``).
+        ``encoding``: the framer's, one that ``framing.reads_ascii_as_ascii``.
         """
         self._header = header
         self._json_records = json_records
         self._cap = max_line_bytes
         self._context = context
+        self._encoding = encoding
+        self._utf8 = codecs.lookup(encoding).name == "utf-8"
         self._dense_bytes = dense_bytes
         self._folded = bool(literals.folded)
         self._scan = literal_scan(
@@ -77,17 +82,9 @@ class ColdHeaderLines:
         self._scan(body, hits)
         if len(hits) * self._dense_bytes > size:
             return whole
-        # A newline is never part of a UTF-8 sequence, nor of what replaces a
-        # bad one: these are the texts the framer decodes line by line.
-        text = body.decode("utf-8", errors="replace")
-        texts = text.split("\n")
-        texts.pop()  # after the last newline
-        one_byte = len(text) == size  # each character from one byte (ASCII, or a bad byte)
-        sizes = list(map(len, texts)) if one_byte else list(map(len, body.split(b"\n")))[:-1]
+        texts, sizes = self._lines(body)
         # where each line starts, in bytes; one more: the end of the last
         starts = list(map(add, accumulate(sizes, initial=0), count()))
-        if "\r" in text:
-            texts = [piece[:-1] if piece.endswith("\r") else piece for piece in texts]
         heads = header_flags(texts, self._header, json_records=self._json_records)
         if max(sizes) > self._cap:
             # cut, a line may read otherwise than whole: no header, whatever it is
@@ -119,6 +116,29 @@ class ColdHeaderLines:
         if len(spans) * self._dense_bytes > size:
             return whole  # records that matter all over: framing them all is cheaper
         return [(starts[start], starts[end]) for start, end in spans]
+
+    def _lines(self, body: bytes) -> tuple[list[str], list[int]]:
+        """The texts the framer makes of ``body``'s lines (it ends with one), and their sizes."""
+        if self._utf8:
+            # A newline is never part of a UTF-8 sequence, nor of what replaces a
+            # bad one: decoded at once, the lines are those the framer decodes one by one.
+            text = body.decode("utf-8", errors="replace")
+            texts = text.split("\n")
+            texts.pop()  # after the last newline
+            one_byte = len(text) == len(body)  # each character from one byte (ASCII, or a bad one)
+            sizes = list(map(len, texts if one_byte else body.split(b"\n")[:-1]))
+            crlf = "\r" in text
+        else:
+            # where a bad byte stands, another decoder may take the newline after it
+            # for part of the same bad character (GB18030's four-byte ones)
+            raws = body.split(b"\n")
+            raws.pop()
+            texts = [raw.decode(self._encoding, errors="replace") for raw in raws]
+            sizes = list(map(len, raws))
+            crlf = b"\r" in body
+        if crlf:
+            texts = [piece[:-1] if piece.endswith("\r") else piece for piece in texts]
+        return texts, sizes
 
 
 def _record_start(at: int, floor: int, heads: list[bool]) -> int:

@@ -29,6 +29,7 @@ frames every line, as without this filter.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ _OTHER_RUN = re.compile(rb"\n(?!" + _PLAIN + rb")[^\n]*(?:\n(?!" + _PLAIN + rb")
 _OTHER_LINES = re.compile(rb"(?:(?!" + _PLAIN + rb")[^\n]*\n)*")  # the same, from a line start
 # More spans than one per this many bytes: frame the whole buffer, which is cheaper.
 DENSE_BYTES = 256
+# the encodings rules' literals are in already
+_UTF8 = frozenset(codecs.lookup(name).name for name in ("utf-8", "utf-8-sig"))
 # A record longer than this many lines that start with a digit is no ``logging``
 # output as we know it: frame the whole buffer rather than walk it line by line.
 _MAX_WALK = 100
@@ -156,6 +159,7 @@ class ColdPlan:
     header: re.Pattern[str] | None = None  # the source's own (``coldheaders``)
     json_records: bool = True  # with ``header``: a line that is a JSON object is a record
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # with ``header``: the framer's cap
+    encoding: str = "utf-8"  # with ``header``: the framer's (the literals are in it already)
 
     def build(self) -> KeepSpans:
         if self.json:
@@ -171,6 +175,7 @@ class ColdPlan:
                 json_records=self.json_records,
                 max_line_bytes=self.max_line_bytes,
                 context=self.context,
+                encoding=self.encoding,
             )
         return ColdLines(self.literals, context=self.context)
 
@@ -183,6 +188,7 @@ def cold_plan_for(
     context_lines: int,
     source: str | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    encoding: str = "utf-8",
 ) -> ColdPlan | None:
     """The plan of one source's filter, or None where every line must be framed.
 
@@ -190,12 +196,13 @@ def cold_plan_for(
     have a filter of their own, ``coldjson``, where each line is a record
     whatever reads its header.) ``context_lines``: how many lines before each
     event it carries. ``source``: its name, which rules for other sources
-    never take. ``max_line_bytes``: its framer's cap.
+    never take. ``max_line_bytes``, ``encoding``: its framer's cap and encoding.
     """
     json = format == "json"
     literals = rule_literals(rules, json=json, source=source).literals
     if literals is None:
         return None
+    literals = _written_in(literals, encoding)
     if header is None or json:
         return ColdPlan(literals, json, context_lines)
     return ColdPlan(
@@ -205,7 +212,26 @@ def cold_plan_for(
         header=header,
         json_records=format != "text",
         max_line_bytes=max_line_bytes,
+        encoding=encoding,
     )
+
+
+def _written_in(literals: Literals, encoding: str) -> Literals:
+    """``literals`` (UTF-8) as a file in ``encoding`` holds them.
+
+    One that ``encoding`` cannot write is in no line of such a file, so no rule
+    finds it there. (Folded literals are ASCII, the same in every encoding a
+    source may have: ``framing.reads_ascii_as_ascii``.)
+    """
+    if codecs.lookup(encoding).name in _UTF8:
+        return literals
+    exact = set()
+    for literal in literals.exact:
+        try:
+            exact.add(literal.decode("utf-8").encode(encoding))
+        except UnicodeEncodeError:
+            continue
+    return Literals(frozenset(exact), literals.folded)
 
 
 def cold_lines_for(
@@ -216,6 +242,7 @@ def cold_lines_for(
     context_lines: int,
     source: str | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    encoding: str = "utf-8",
 ) -> KeepSpans | None:
     """The filter of ``cold_plan_for``'s plan, or None where every line must be framed."""
     plan = cold_plan_for(
@@ -225,5 +252,6 @@ def cold_lines_for(
         context_lines=context_lines,
         source=source,
         max_line_bytes=max_line_bytes,
+        encoding=encoding,
     )
     return plan.build() if plan is not None else None

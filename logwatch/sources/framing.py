@@ -1,12 +1,15 @@
 """Bytes -> Line: split what a reader got into lines, keeping exact byte offsets.
 
 A partial last line stays buffered until its newline arrives, so a line is
-never cut by the chunking of reads. Splitting on b"\\n" is safe for UTF-8: the
-byte 0x0A never occurs inside a multi-byte sequence.
+never cut by the chunking of reads. Splitting on b"\\n" is safe for UTF-8 (the
+byte 0x0A never occurs inside a multi-byte sequence) and for the other
+encodings a source may name (``reads_ascii_as_ascii``).
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 from collections.abc import Callable
 from itertools import accumulate
 from operator import add
@@ -45,18 +48,53 @@ def kept_bounds(chunk: bytes, *, carried: bool) -> tuple[int, int] | None:
     return (first if carried else 0), chunk.rfind(b"\n") + 1
 
 
+_ASCII = bytes(range(128))
+_NOT_ASCII = bytes(range(128, 256))
+
+
+@functools.cache
+def reads_ascii_as_ascii(encoding: str) -> bool:
+    """Whether ``encoding`` reads each ASCII byte as its character, alone or among others.
+
+    The framer splits lines at the byte 0x0A, and the filters look for ASCII
+    literals and record headers in the bytes: right for UTF-8, and for the
+    encodings whose other characters never use a byte below 0x80 that could be
+    taken for a newline (Latin-1, cp1252, GBK, Big5, Shift_JIS, EUC-JP...); not for
+    UTF-16, nor for one that gives ASCII bytes other meanings (UTF-7, escapes).
+    """
+    try:
+        name = codecs.lookup(encoding).name
+        # byte by byte too: a decoder may read a byte otherwise after another
+        return (
+            not name.endswith("escape")
+            and _ASCII.decode(name) == _ASCII.decode("ascii")
+            and all(bytes((byte,)).decode(name) == chr(byte) for byte in _ASCII)
+            and bool(_NOT_ASCII.decode(name, errors="replace"))  # raises where it cannot
+        )
+    except (LookupError, UnicodeError):  # LookupError: bytes-to-bytes codecs (base64)
+        return False
+
+
 class LineFramer:
     """Turn successive chunks of one file into ``Line`` values."""
 
     def __init__(
-        self, *, offset: int = 0, lineno: int = 1, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+        self,
+        *,
+        offset: int = 0,
+        lineno: int = 1,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        encoding: str = "utf-8",
     ) -> None:
+        """``encoding``: the file's, one that ``reads_ascii_as_ascii``; a byte it cannot
+        read becomes U+FFFD."""
         self._buffer = bytearray()  # kept bytes of the line in progress (<= max_line_bytes)
         self._consumed = 0  # bytes of the line in progress seen so far, kept or not
         self._overlong = False  # the line in progress is past the cap; its rest is discarded
         self._buffer_offset = offset  # file offset of the line in progress
         self._lineno = lineno  # number of the next line to be framed
         self._max_line_bytes = max_line_bytes
+        self._encoding = encoding
         self.nul_bytes_skipped = 0
         self.lines_passed = 0  # left out by a ``keep`` filter, since ``take_passed``
         self.bytes_passed = 0
@@ -73,6 +111,10 @@ class LineFramer:
     @property
     def max_line_bytes(self) -> int:
         return self._max_line_bytes
+
+    @property
+    def encoding(self) -> str:
+        return self._encoding
 
     @property
     def has_partial(self) -> bool:
@@ -119,7 +161,8 @@ class LineFramer:
             sizes = list(map(len, texts))
         else:
             raws = body.split(b"\n")
-            texts = [raw.decode("utf-8", errors="replace") for raw in raws]
+            encoding = self._encoding
+            texts = [raw.decode(encoding, errors="replace") for raw in raws]
             sizes = list(map(len, raws))
         count = len(texts)
         # a line ends its own size and a newline after where the one before ended
@@ -224,7 +267,7 @@ class LineFramer:
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         line = Line(
-            text=raw.decode("utf-8", errors="replace"),
+            text=raw.decode(self._encoding, errors="replace"),
             offset=self._buffer_offset,
             end=self._buffer_offset + consumed,
             lineno=self._lineno,

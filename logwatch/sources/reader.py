@@ -34,6 +34,7 @@ class FileReader:
         marker: bytes,
         max_line_bytes: int,
         now: float,
+        encoding: str = "utf-8",
     ) -> None:
         self.uid = uid
         self.source = source
@@ -44,7 +45,9 @@ class FileReader:
         self.head = head
         self.pos = offset  # next byte to read; past framer.offset by a partial line
         self.tail = marker  # the last bytes before pos, as we read them
-        self.framer = LineFramer(offset=offset, lineno=lineno, max_line_bytes=max_line_bytes)
+        self.framer = LineFramer(
+            offset=offset, lineno=lineno, max_line_bytes=max_line_bytes, encoding=encoding
+        )
         self.state = ReaderState.ACTIVE
         self.is_copy = False  # a rotated copy: nobody writes to it, retire at its end
         self.writer_closed = False  # closed by a writer while draining: a tick of quiet will do
@@ -121,7 +124,8 @@ class FileReader:
             self.tail = self.marker_at(offset)
             self.pos = offset
             self.framer = LineFramer(
-                offset=offset, lineno=lineno, max_line_bytes=self.framer.max_line_bytes
+                offset=offset, lineno=lineno, max_line_bytes=self.framer.max_line_bytes,
+                encoding=self.framer.encoding,
             )
 
     def close(self) -> None:

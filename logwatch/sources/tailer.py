@@ -580,7 +580,8 @@ class Tailer:
             st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         reader.pos, reader.tail = st.st_size, read_marker(fd, st.st_size)
         reader.framer = LineFramer(offset=st.st_size, lineno=last_line_end(fd, st.st_size)[1],
-                                   max_line_bytes=reader.framer.max_line_bytes)
+                                   max_line_bytes=reader.framer.max_line_bytes,
+                                   encoding=reader.framer.encoding)
         self._opened(reader)
         self._retire(reader)
 
@@ -758,10 +759,11 @@ class Tailer:
         self, uid: str, source: str, path: str, fd: int, st: os.stat_result, head: bytes,
         now: float, *, offset: int, lineno: int, marker: bytes,
     ) -> FileReader:
+        spec = self._specs[source]
         reader = FileReader(
             uid=uid, source=source, path=path, fd=fd, st=st, head=head, offset=offset,
-            lineno=lineno, marker=marker, max_line_bytes=self._specs[source].max_line_bytes,
-            now=now,
+            lineno=lineno, marker=marker, max_line_bytes=spec.max_line_bytes, now=now,
+            encoding=spec.encoding,
         )
         reader.keep = self._keep_for(uid, source)
         reader.linked = Path(path).is_symlink()

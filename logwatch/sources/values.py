@@ -24,6 +24,8 @@ class SourceSpec(Protocol):
     def new_files_from(self) -> str: ...  # "beginning" | "end": files discovered later
     @property
     def max_line_bytes(self) -> int: ...
+    @property
+    def encoding(self) -> str: ...  # one that ``framing.reads_ascii_as_ascii``
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,7 @@ class Source:
     start_at: str = "end"
     new_files_from: str = "beginning"
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    encoding: str = "utf-8"
 
 
 @dataclass(frozen=True, slots=True)
