@@ -137,18 +137,25 @@ class Delivery:
 class Store:
     """One connection to the state database; not shared between threads."""
 
-    def __init__(self, path: Path, *, durable: bool = True) -> None:
+    def __init__(self, path: Path, *, durable: bool = True, create: bool = True) -> None:
         """Open the database; ``durable=False`` skips the fsync per commit.
 
         The reader needs every commit durable (an offset must never be ahead of
         its alerts). The sender's "sent" marks do not: one lost to a power cut
         only re-sends an alert under the same id, and an fsync per delivered
-        row would cap delivery at a few dozen alerts a second.
+        row would cap delivery at a few dozen alerts a second. ``create=False``:
+        StateError where there is no database (nor state dir) yet.
         """
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+            else:
+                self._db = sqlite3.connect(
+                    f"{path.absolute().as_uri()}?mode=rw", uri=True,
+                    isolation_level=None, timeout=5.0,
+                )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -158,6 +165,8 @@ class Store:
                 (str(SCHEMA_VERSION),),
             )
             self._migrate()
+            opened = path.stat()
+            self._identity = (opened.st_dev, opened.st_ino)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open state database {path}: {exc}") from exc
 
@@ -193,6 +202,42 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def displaced(self) -> str | None:
+        """None while the path still names the file opened; else "deleted" or "replaced".
+
+        Either way this connection goes on writing to a file no one will open
+        again: a state dir removed by hand, or a backup put in its place.
+        """
+        try:
+            now = self.path.stat()
+        except FileNotFoundError:
+            return "deleted"
+        except OSError:
+            return None  # cannot tell (permissions): as before
+        return None if (now.st_dev, now.st_ino) == self._identity else "replaced"
+
+    def empty_journal(self) -> None:
+        """Move what the write-ahead log holds into the database file, and empty the log.
+
+        The log is found by the database's path: where another database file was
+        put in this one's place, it would take this one's pages for its own.
+        """
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def write_back(self) -> None:
+        """Write the database, deleted from its path, to a new file there.
+
+        Atomically, and never over a file that appeared there meanwhile.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        copy = self.path.with_name(f"{self.path.name}.restoring")
+        copy.unlink(missing_ok=True)
+        try:
+            self._db.execute("VACUUM INTO ?", (str(copy),))
+            self.path.hardlink_to(copy)  # FileExistsError where one appeared meanwhile
+        finally:
+            copy.unlink(missing_ok=True)
 
     # -- meta ---------------------------------------------------------------
 

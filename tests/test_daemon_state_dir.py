@@ -1,7 +1,9 @@
-"""The state directory: one daemon at a time, and a database locked from outside."""
+"""The state directory: one daemon at a time, a database locked from outside, deleted or
+replaced while the daemon runs."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -69,3 +71,55 @@ def test_a_database_locked_from_outside_stops_the_daemon_with_a_reason_and_loses
     finally:
         app_log.close()
     assert len(receiver.ids()) == 1
+
+
+def test_a_state_dir_deleted_while_running_is_written_back_and_nothing_is_lost(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Before, the daemon wrote on into the deleted file, and its next start was a
+    first start: the record logged while it was down was skipped (start_at: end)."""
+    receiver = Receiver()
+    httpserver.expect_request("/alerts", method="POST").respond_with_handler(receiver.handle)
+    config = write_config(tmp_path, httpserver.url_for("/alerts"))
+    app_log = AppLog(tmp_path / "logs" / "app.log")
+    try:
+        with running_daemon(config, tmp_path, args=()) as daemon:
+            app_log.exception(1)
+            wait_for(lambda: len(receiver.ids()) == 1, 10, "the first alert")
+            shutil.rmtree(tmp_path / "state")
+            code = daemon.wait(30)
+        assert code == 1
+        stderr = (tmp_path / "daemon.stderr").read_text(encoding="utf-8")
+        assert (
+            f"the state database {tmp_path / 'state' / DB_NAME} was deleted while running;"
+            " it was written back with everything up to now" in stderr
+        )
+        assert "Traceback" not in stderr
+        app_log.exception(2)  # while it is down
+        with running_daemon(config, tmp_path, args=()):
+            wait_for(lambda: len(receiver.ids()) == 2, 10, "the alert logged while down")
+            app_log.exception(3)
+            wait_for(lambda: len(receiver.ids()) == 3, 10, "the alert after the restart")
+    finally:
+        app_log.close()
+    messages = [body["exc_message"] for body in receiver.bodies]
+    assert messages == [f"card declined for order {n}" for n in (1, 2, 3)]  # none twice
+
+
+def test_a_state_database_replaced_while_running_is_left_as_it_is(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    config = write_config(tmp_path, httpserver.url_for("/alerts"))
+    database = tmp_path / "state" / DB_NAME
+    with running_daemon(config, tmp_path, args=()) as daemon:
+        backup = tmp_path / "backup.db"
+        with sqlite3.connect(backup) as copy:
+            copy.execute("CREATE TABLE restored (x)")
+        backup.replace(database)
+        code = daemon.wait(30)
+    assert code == 1
+    stderr = (tmp_path / "daemon.stderr").read_text(encoding="utf-8")
+    assert f"the state database {database} was replaced while running" in stderr
+    with sqlite3.connect(database) as left:
+        tables = {row[0] for row in left.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"restored"}

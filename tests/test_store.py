@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from logwatch.errors import StateError
 from logwatch.store import Delivery, FileState, Store
 from logwatch.testing import sample_alert
 
@@ -97,3 +98,37 @@ class TestStore:
         store.mark_sent(row.id, 5.0)
         assert store.prune_sent(before=4.0) == 0
         assert store.prune_sent(before=6.0) == 1
+
+
+def test_opened_without_create_a_missing_database_is_an_error_and_nothing_is_made(
+    tmp_path: Path,
+) -> None:
+    """A metrics scrape after the state dir was removed must not make an empty one."""
+    state = tmp_path / "state"
+    with pytest.raises(StateError, match="cannot open state database"):
+        Store(state / "state.db", create=False)
+    assert not state.exists()
+
+
+def test_a_deleted_database_is_noticed_and_written_back_whole(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "state.db"
+    store = Store(path)
+    store.set_meta("kept", "yes")
+    assert store.displaced() is None
+    path.unlink()
+    assert store.displaced() == "deleted"
+    store.write_back()
+    assert store.displaced() == "replaced"  # a new file now, which this one is not
+    store.close()
+    assert Store(path).get_meta("kept") == "yes"
+    assert sorted(p.name for p in path.parent.iterdir() if "restoring" in p.name) == []
+
+
+def test_a_database_is_never_written_back_over_a_file_that_appeared(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = Store(path)
+    path.unlink()
+    path.write_bytes(b"someone else's")
+    with pytest.raises(FileExistsError):
+        store.write_back()
+    assert path.read_bytes() == b"someone else's"

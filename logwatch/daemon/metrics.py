@@ -25,6 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from logwatch.daemon.pipeline import Counters
 from logwatch.delivery.worker import Outcome
+from logwatch.errors import StateError
 from logwatch.sources import TailCounters
 from logwatch.status import file_lags, outbox_summary
 from logwatch.store import Delivery, Store
@@ -154,7 +155,11 @@ class _StateCollector:
         yield from self._from_store()
 
     def _from_store(self) -> Iterator[Metric]:
-        store = Store(self._db_path)
+        try:
+            # never a database of its own where the state dir was removed under us
+            store = Store(self._db_path, create=False)
+        except StateError:
+            return
         try:
             now = time.time()
             outbox = outbox_summary(store, now)

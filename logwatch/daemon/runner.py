@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 FIRST_START_KEY = "first_start"
 # A turn of the loop may end this much before a ping falls due and still ping.
 _PING_SLACK_S = 0.05
+# how often the state database is checked to be still where it was opened: a
+# state dir removed by hand leaves every write going to a file no start will open
+_STATE_CHECK_S = 2.0
 
 
 def build_notifiers(config: Config, client: httpx.AsyncClient) -> dict[str, Notifier]:
@@ -126,6 +129,8 @@ class Daemon:
         watchdog_s = self._systemd.watchdog_interval_s()
         last_ping = 0.0
         exit_code = 0
+        state_checked = time.monotonic()
+        displaced: str | None = None
         try:
             while not self._stop.is_set():
                 if self._reload.is_set():
@@ -162,6 +167,12 @@ class Daemon:
                     logger.critical("the delivery thread has ended; stopping with an error")
                     exit_code = 1
                     break
+                if now - state_checked >= _STATE_CHECK_S:
+                    state_checked = now
+                    displaced = self._store.displaced()
+                    if displaced is not None:
+                        exit_code = 1
+                        break
         except (sqlite3.Error, StateError) as exc:
             # Locked by another process past the busy timeout, say. Nothing read since
             # the last commit counts as read: a restart reads it again, alerts and all.
@@ -187,10 +198,44 @@ class Daemon:
             except (sqlite3.Error, StateError) as exc:
                 logger.error("the heartbeat's stop not recorded (%s)", exc)
                 exit_code = 1
+            if displaced is not None:
+                self._state_displaced(displaced)
             self._store.close()
             self._memory.close()
             self._lock.release()
         return exit_code
+
+    def _state_displaced(self, how: str) -> None:
+        """The state database was deleted or replaced while running: say so, keep what can be.
+
+        A deleted one is written back from the open file, everything committed up
+        to the stop in it, so the restart goes on where this run stopped; a file
+        put in its place is left as it is, and the journal this run shares with it
+        by name emptied.
+        """
+        path = self._store.path
+        if how == "replaced":
+            try:
+                self._store.empty_journal()
+            except sqlite3.Error as exc:
+                logger.error("this run's journal of %s not emptied (%s)", path, exc)
+            logger.critical(
+                "the state database %s was replaced while running; stopping with an error:"
+                " the next start uses the new file, without what this run recorded", path,
+            )
+            return
+        try:
+            self._store.write_back()
+        except (OSError, sqlite3.Error) as exc:
+            logger.critical(
+                "the state database %s was deleted while running and cannot be written back"
+                " (%s); stopping with an error: the next start is a first start", path, exc,
+            )
+            return
+        logger.critical(
+            "the state database %s was deleted while running; it was written back with"
+            " everything up to now; stopping with an error so that a restart opens it", path,
+        )
 
     def _status_line(self) -> str:
         counters = self.pipeline.counters
