@@ -1,5 +1,5 @@
-"""The delivery thread at stop and reload: a hanging webhook neither holds up SIGTERM nor
-leaves an old sender running beside the new one."""
+"""The delivery thread at stop and reload: a hanging webhook neither holds up SIGTERM or a
+reload nor has a row sent by the old notifiers and the new ones alike."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.daemon_harness import NotifySocket, Receiver, running_daemon, stop, wait_for
+from tests.daemon_harness import (
+    NotifySocket,
+    Receiver,
+    running_daemon,
+    stop,
+    wait_for,
+    wait_settled,
+)
 
 GRACE_S = 1.0
 
@@ -50,7 +57,7 @@ class Gate:
             return self.held
 
 
-def write_config(tmp_path: Path, url: str) -> Path:
+def write_config(tmp_path: Path, url: str, grace: str = "1s") -> Path:
     (tmp_path / "logs").mkdir(exist_ok=True)
     config = tmp_path / "logwatch.yaml"
     config.write_text(
@@ -68,7 +75,7 @@ rules:
     notify: [hook]
 notifiers:
   hook: {{type: webhook, url: "{url}"}}
-delivery: {{initial_backoff: 100ms, max_backoff: 500ms, timeout: 30s, grace_on_stop: 1s}}
+delivery: {{initial_backoff: 100ms, max_backoff: 500ms, timeout: 30s, grace_on_stop: {grace}}}
 """,
         encoding="utf-8",
     )
@@ -129,3 +136,43 @@ class TestHangingWebhook:
         assert code == 0
         ids = receiver.ids()
         assert len(ids) == len(set(ids)) == 8
+
+    def test_reload_during_an_outage_takes_effect_at_once(
+        self, tmp_path: Path, server: HTTPServer
+    ) -> None:
+        """A SIGHUP while POSTs hang does not wait out grace_on_stop (30 s here): the reload
+        is done and the next record is read and sent at once; once the endpoint answers,
+        the rows that hung are sent, and every alert arrives once."""
+        receiver = Receiver()
+        gate = Gate(receiver, hang=4)  # as many as one notifier sends at once
+        server.expect_request("/alerts", method="POST").respond_with_handler(gate.handle)
+        config = write_config(tmp_path, server.url_for("/alerts"), grace="30s")
+        log = tmp_path / "logs" / "app.log"
+        log.write_text("2026-01-01 12:00:00,000 INFO app started\n", encoding="utf-8")
+        notify = NotifySocket(tmp_path / "notify.sock")
+        try:
+            with running_daemon(config, tmp_path, notify=notify) as process:
+                with log.open("a", encoding="utf-8") as out:
+                    out.write("".join(record(order) for order in range(4)))
+                    out.write("2026-01-01 12:01:00,000 INFO app done\n")
+                wait_for(lambda: gate.holding() == 4, 10, "four POSTs to hang")
+                process.send_signal(signal.SIGHUP)
+                # well inside the 30 s an old sender waited for before the new one started
+                notify.wait_for_count("READY=1", 2, timeout_s=10)
+                with log.open("a", encoding="utf-8") as out:
+                    out.write(record(4))
+                    out.write("2026-01-01 12:02:00,000 INFO app done\n")
+                wait_for(lambda: receiver.count() >= 1, 10, "the record after the reload")
+                assert [body["exc_message"] for body in receiver.bodies] == [
+                    "card declined for order 4"
+                ]
+                gate.release.set()  # the hung POSTs fail; their rows are retried
+                wait_for(lambda: receiver.count() == 5, 10, "the rows that hung, sent again")
+                wait_settled(tmp_path / "state", log)
+                code, _ = stop(process)  # every send has ended once the daemon has exited
+        finally:
+            gate.release.set()
+            notify.close()
+        assert code == 0
+        ids = receiver.ids()
+        assert len(ids) == len(set(ids)) == 5

@@ -197,6 +197,20 @@ class TestPacing:
         assert asyncio.run(restarted.drain_once()) == 0
         assert store.next_attempt_at() == 60.0
 
+    def test_a_reload_counts_the_sends_the_old_worker_still_makes(self, store: Store) -> None:
+        """The worker a reload starts counts the old one's sends in flight against the window,
+        though none of them is recorded as sent yet."""
+        clock, slow = Clock(10.0), RecordingNotifier("slow")
+        queue(store, "slow", [f"a{n}" for n in range(5)], at=0.0)
+        in_flight = store.due(10.0, 5)
+        queue(store, "slow", ["late"], at=10.0)
+        reloaded = DeliveryWorker(
+            store, {"slow": slow}, clock=clock, rng=lambda: 1.0,
+            rates={"slow": FIVE_A_MINUTE}, sending_elsewhere=lambda: in_flight,
+        )
+        assert asyncio.run(reloaded.drain_once()) == 0
+        assert store.next_attempt_at(after=10.0) == 70.0
+
 
 class TestDigest:
     def test_digest_lists_titles_with_counts_and_shares_only_common_facts(

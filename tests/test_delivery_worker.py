@@ -326,3 +326,35 @@ class TestRunLoop:
 
         asyncio.run(scenario())
         assert store.outbox_counts()["sent"] == 7
+
+
+class TestReplacedWorker:
+    def test_leaves_the_old_workers_rows_alone_until_it_gives_them_back(
+        self, store: Store
+    ) -> None:
+        """A worker that replaces a stopped one (a reload) sends the other rows at once, and
+        the rows whose sends the old one had in flight only once those are cancelled: each
+        row once, by one worker at a time."""
+        held, fresh = Held(), RecordingNotifier("rec")
+        queue(store, *(f"a{n}" for n in range(6)))
+
+        async def scenario() -> None:
+            old = DeliveryWorker(store, {"rec": held})
+            old_stop = asyncio.Event()
+            old_task = asyncio.create_task(old.run(asyncio.Event(), old_stop))
+            await until(lambda: held.started == PER_NOTIFIER_CONCURRENCY, 5, "four sends")
+            old_stop.set()
+            new = DeliveryWorker(store, {"rec": fresh}, sending_elsewhere=lambda: old.sending)
+            wake, stop = asyncio.Event(), asyncio.Event()
+            task = asyncio.create_task(new.run(wake, stop))
+            await until(lambda: len(fresh.sent) >= 2, 5, "the rows not in flight")
+            assert [alert.id for alert in fresh.sent] == ["a4", "a5"]
+            assert not await stop_like_the_sender(old_task, old_stop, grace_s=0.1)
+            wake.set()  # as the sender thread does when a retired worker has ended
+            await until(lambda: len(fresh.sent) == 6, 5, "the cancelled rows")
+            assert await stop_like_the_sender(task, stop, grace_s=5.0)
+
+        asyncio.run(scenario())
+        assert sorted(alert.id for alert in fresh.sent) == [f"a{n}" for n in range(6)]
+        assert (held.sent, held.cancelled) == ([], PER_NOTIFIER_CONCURRENCY)
+        assert store.outbox_counts()["sent"] == 6

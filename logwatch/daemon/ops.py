@@ -8,6 +8,7 @@ logwatch besides its alerts and its log is decided here.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,8 @@ class Operations:
         self._log_level_override = log_level
         self._heartbeat = Heartbeat(store)
         self._selfwatch = SelfWatch(config.selfwatch, host=config.host, labels=config.labels)
+        # a reload reconfigures self-monitoring while the sender thread observes outcomes
+        self._selfwatch_lock = threading.Lock()
         self._metrics: Metrics | None = None
         self._apply_log_level(config)
 
@@ -83,13 +86,15 @@ class Operations:
         """The delivery worker's outcome hook; runs in the sender thread."""
         if self._metrics is not None:
             self._metrics.observe(outcome)
-        return self._selfwatch.observe(outcome)
+        with self._selfwatch_lock:
+            return self._selfwatch.observe(outcome)
 
     def reconfigure(self, config: Config) -> None:
-        """Take a reloaded config; call while the sender thread is stopped."""
+        """Take a reloaded config, in the reader's thread."""
         if config.metrics != self._config.metrics:
             logger.warning("metrics settings changed; they take effect at the next restart")
-        self._selfwatch.reconfigure(config.selfwatch, host=config.host, labels=config.labels)
+        with self._selfwatch_lock:
+            self._selfwatch.reconfigure(config.selfwatch, host=config.host, labels=config.labels)
         self._apply_log_level(config)
         self._config = config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sqlite3
@@ -19,7 +20,7 @@ from logwatch.daemon.instance import InstanceLock
 from logwatch.daemon.ops import Operations
 from logwatch.daemon.pipeline import Pipeline
 from logwatch.daemon.sdnotify import SystemdNotifier
-from logwatch.daemon.sender import SenderThread
+from logwatch.daemon.sender import SenderSettings, SenderThread
 from logwatch.daemon.shared import RuleMemory
 from logwatch.daemon.signals import SignalRelay
 from logwatch.delivery.worker import Outcome
@@ -56,6 +57,18 @@ def rate_limits(config: Config) -> dict[str, tuple[RateLimit, ...]]:
     }
 
 
+def sender_settings(config: Config) -> SenderSettings:
+    """How the sender thread delivers under ``config``."""
+    return SenderSettings(
+        functools.partial(build_notifiers, config),
+        initial_backoff_s=config.delivery.initial_backoff,
+        max_backoff_s=config.delivery.max_backoff,
+        batch=config.delivery.batch,
+        timeout_s=config.delivery.timeout,
+        rates=rate_limits(config),
+    )
+
+
 class Daemon:
     """One running logwatch: a reader loop in the calling thread, a sender thread."""
 
@@ -75,14 +88,7 @@ class Daemon:
         first_start = self._store.get_meta(FIRST_START_KEY) is None
         self._tailer = Tailer(config.sources, self._store.files(), first_start=first_start)
         self._sender = SenderThread(
-            self._store.path,
-            self._notifiers_for_sender,
-            initial_backoff_s=config.delivery.initial_backoff,
-            max_backoff_s=config.delivery.max_backoff,
-            batch=config.delivery.batch,
-            timeout_s=config.delivery.timeout,
-            on_outcome=self._on_outcome,
-            rates=rate_limits(config),
+            self._store.path, sender_settings(config), on_outcome=self._on_outcome
         )
         self._systemd = SystemdNotifier()
         self.pipeline = Pipeline(
@@ -95,9 +101,6 @@ class Daemon:
 
     def _engine_for(self, config: Config) -> RuleEngine:
         return build_engine(config, state=self._rule_state, silences=self._silences)
-
-    def _notifiers_for_sender(self, client: httpx.AsyncClient) -> dict[str, Notifier]:
-        return build_notifiers(self.config, client)
 
     def _on_outcome(self, outcome: Outcome) -> Sequence[Delivery]:
         return self._ops.on_outcome(outcome)
@@ -262,21 +265,9 @@ class Daemon:
         self.pipeline.reconfigure(config, self._engine_for(config))
         self.config = config
         self._warn_of_idle_settings()
-        # notifiers live in the sender thread; restart it so it uses the new set
-        self._sender.stop(self.config.delivery.grace_on_stop)
-        self._sender = SenderThread(
-            self._store.path,
-            self._notifiers_for_sender,
-            initial_backoff_s=config.delivery.initial_backoff,
-            max_backoff_s=config.delivery.max_backoff,
-            batch=config.delivery.batch,
-            timeout_s=config.delivery.timeout,
-            on_outcome=self._on_outcome,
-            rates=rate_limits(config),
-        )
         self._ops.reconfigure(config)
-        self.pipeline.set_on_commit(self._sender.wake)
-        self._sender.start()
+        # not waited for: sends to an endpoint that hangs would stop reading for the grace
+        self._sender.reload(sender_settings(config), config.delivery.grace_on_stop)
         logger.info("config reloaded from %s", self._config_path)
 
 

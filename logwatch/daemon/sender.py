@@ -3,15 +3,23 @@
 Reading never waits for HTTP: the reader commits rows and calls ``wake``; this
 thread sends them. On stop, deliveries get a grace period, and whatever is not
 delivered by then stays in the outbox for the next start.
+
+A reload does not wait for HTTP either. The worker with the old notifiers is
+retired: it starts no more sends, and those in flight get the grace period.
+A worker with the new notifiers starts at once in the same loop and leaves
+the rows the retired one still sends alone until it has ended; one loop for
+both, so that which rows are in flight is known exactly, without a lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,7 +27,7 @@ import httpx
 from logwatch.delivery.worker import DeliveryWorker, OutcomeHook
 from logwatch.notifiers._http import new_client
 from logwatch.notifiers.base import Notifier, RateLimit
-from logwatch.store import Store
+from logwatch.store import OutboxRow, Store
 
 logger = logging.getLogger(__name__)
 
@@ -28,34 +36,36 @@ NotifierBuilder = Callable[[httpx.AsyncClient], Mapping[str, Notifier]]
 CANCEL_WAIT_S = 1.0  # after the grace period: how long cancelled sends get to unwind
 
 
+@dataclass(frozen=True, slots=True)
+class SenderSettings:
+    """What a reload may change: the notifiers, and how the worker sends through them."""
+
+    build_notifiers: NotifierBuilder
+    initial_backoff_s: float
+    max_backoff_s: float
+    batch: int
+    timeout_s: float
+    rates: Mapping[str, Sequence[RateLimit]] | None = None
+
+
 class SenderThread:
     def __init__(
         self,
         db_path: Path,
-        build_notifiers: NotifierBuilder,
+        settings: SenderSettings,
         *,
-        initial_backoff_s: float,
-        max_backoff_s: float,
-        batch: int,
-        timeout_s: float,
         on_outcome: OutcomeHook | None = None,
-        rates: Mapping[str, Sequence[RateLimit]] | None = None,
     ) -> None:
         self._db_path = db_path
-        self._build_notifiers = build_notifiers
-        self._initial_backoff_s = initial_backoff_s
-        self._max_backoff_s = max_backoff_s
-        self._batch = batch
-        self._timeout_s = timeout_s
+        self._settings = settings
         self._on_outcome = on_outcome
-        self._rates = rates
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._stop: asyncio.Event | None = None
-        self._delivering: asyncio.Task[None] | None = None
+        self._store: Store | None = None
+        # every worker not yet ended, with its stop event: set, it was retired by a reload
+        self._workers: dict[asyncio.Task[None], tuple[DeliveryWorker, asyncio.Event]] = {}
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="logwatch-sender", daemon=True)
-        self.worker: DeliveryWorker | None = None
         self.error: BaseException | None = None
 
     def start(self) -> None:
@@ -73,11 +83,19 @@ class SenderThread:
         if self._wake is not None:
             self._in_loop(self._wake.set)
 
+    def reload(self, settings: SenderSettings, grace_s: float) -> None:
+        """Send through the notifiers of ``settings`` from now on; return at once.
+
+        The old worker starts no more sends; those in flight get ``grace_s`` to
+        finish, then are cancelled and their rows stay pending. The new worker
+        sends every other row at once, and those rows once the old one has ended.
+        """
+        self._in_loop(functools.partial(self._replace, settings, grace_s))
+
     def stop(self, grace_s: float) -> None:
         """Finish what is in flight for up to ``grace_s``, then cancel it and end the thread.
 
-        Cancelled rows stay pending in the outbox. The thread must be gone on
-        return: a reload starts another sender, and two would send the same rows.
+        Cancelled rows stay pending in the outbox.
         """
         self._in_loop(self._begin_stop)
         self._thread.join(grace_s)
@@ -99,12 +117,79 @@ class SenderThread:
             loop.call_soon_threadsafe(callback)
 
     def _begin_stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
+        for _, stop in self._workers.values():
+            stop.set()
 
     def _cancel(self) -> None:
-        if self._delivering is not None:
-            self._delivering.cancel()
+        for task in self._workers:
+            task.cancel()
+
+    def _replace(self, settings: SenderSettings, grace_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        # built before the old worker retires: a plugin that fails to build leaves it sending
+        client, notifiers = self._open(settings)
+        for task, (_, stop) in self._workers.items():
+            if not stop.is_set():
+                stop.set()
+                loop.call_later(grace_s, self._give_up, task, grace_s)
+        self._start_worker(settings, client, notifiers)
+
+    def _give_up(self, task: asyncio.Task[None], grace_s: float) -> None:
+        if task.done():
+            return
+        logger.warning("deliveries by the old notifiers still in flight %.1fs after the"
+                       " reload; cancelled, they stay queued", grace_s)
+        task.cancel()
+
+    def _sending_elsewhere(self) -> list[OutboxRow]:
+        """The rows the retired workers are still sending, for the current one to leave alone."""
+        return [
+            row for worker, stop in self._workers.values() if stop.is_set()
+            for row in worker.sending
+        ]
+
+    @staticmethod
+    def _open(
+        settings: SenderSettings,
+    ) -> tuple[httpx.AsyncClient, Mapping[str, Notifier]]:
+        client = new_client(httpx.Timeout(settings.timeout_s))
+        return client, settings.build_notifiers(client)
+
+    def _start_worker(
+        self,
+        settings: SenderSettings,
+        client: httpx.AsyncClient,
+        notifiers: Mapping[str, Notifier],
+    ) -> None:
+        assert self._store is not None  # (runs in the loop)
+        worker = DeliveryWorker(
+            self._store,
+            notifiers,
+            initial_backoff_s=settings.initial_backoff_s,
+            max_backoff_s=settings.max_backoff_s,
+            batch=settings.batch,
+            on_outcome=self._on_outcome,
+            rates=settings.rates,
+            sending_elsewhere=self._sending_elsewhere,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(self._deliver(worker, stop, client, notifiers))
+        self._workers[task] = (worker, stop)
+
+    async def _deliver(
+        self,
+        worker: DeliveryWorker,
+        stop: asyncio.Event,
+        client: httpx.AsyncClient,
+        notifiers: Mapping[str, Notifier],
+    ) -> None:
+        assert self._wake is not None
+        try:
+            await worker.run(self._wake, stop)
+        finally:
+            for notifier in notifiers.values():
+                await notifier.aclose()
+            await client.aclose()
 
     def _main(self) -> None:
         try:
@@ -119,27 +204,23 @@ class SenderThread:
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._stop = asyncio.Event()
-        store = Store(self._db_path, durable=False)
-        async with new_client(httpx.Timeout(self._timeout_s)) as client:
-            notifiers = self._build_notifiers(client)
-            self.worker = DeliveryWorker(
-                store,
-                notifiers,
-                initial_backoff_s=self._initial_backoff_s,
-                max_backoff_s=self._max_backoff_s,
-                batch=self._batch,
-                on_outcome=self._on_outcome,
-                rates=self._rates,
-            )
-            self._delivering = asyncio.create_task(self.worker.run(self._wake, self._stop))
+        self._store = Store(self._db_path, durable=False)
+        try:
+            self._start_worker(self._settings, *self._open(self._settings))
             self._ready.set()
-            try:
-                # returns when delivery ends: stopped, cancelled by stop(), or failed
-                await asyncio.wait([self._delivering])
-            finally:
-                for notifier in notifiers.values():
-                    await notifier.aclose()
-                store.close()
-            if not self._delivering.cancelled():
-                self._delivering.result()  # a failure is raised, to be logged by _main
+            # until the last worker ends: stopped, cancelled by stop(), or failed
+            while self._workers:
+                done, _ = await asyncio.wait(
+                    list(self._workers), return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    del self._workers[task]
+                    if not task.cancelled():
+                        task.result()  # a failure is raised, to be logged by _main
+                # a retired worker's rows are the current one's now, cancelled ones due at once
+                self._wake.set()
+        finally:
+            for task in self._workers:
+                task.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+            self._store.close()

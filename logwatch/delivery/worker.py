@@ -10,7 +10,8 @@ outbox query, so its backlog never stands in front of the others' rows.
 
 On stop, the sends in flight may finish and no new ones start; the caller
 cancels the worker when it will wait no longer, and the rows of cancelled
-sends stay pending.
+sends stay pending. A worker that replaces a stopped one (a reload) is told
+which rows that one is still sending, and neither sends nor folds them.
 
 A notifier with a rate limit sends no faster than it allows: its rows wait
 (no attempt counted) until the window has room, and a backlog beyond one
@@ -67,6 +68,7 @@ class DeliveryWorker:
         rng: Callable[[], float] = random.random,
         on_outcome: OutcomeHook | None = None,
         rates: Mapping[str, Sequence[RateLimit]] | None = None,
+        sending_elsewhere: Callable[[], Iterable[OutboxRow]] = tuple,
     ) -> None:
         self._store = store
         self._notifiers = notifiers
@@ -76,17 +78,26 @@ class DeliveryWorker:
         self._clock = clock
         self._rng = rng
         self._on_outcome = on_outcome
+        self._sending_elsewhere = sending_elsewhere
         # the sends under way, each with its row; at most PER_NOTIFIER_CONCURRENCY a notifier
         self._in_flight: dict[asyncio.Task[None], OutboxRow] = {}
         self._limiters = {
             name: RateLimiter(limits) for name, limits in (rates or {}).items() if limits
         }
         now = clock()
+        elsewhere = Counter(row.notifier for row in sending_elsewhere())
         for name, limiter in self._limiters.items():
-            # a restart or reload must not grant a fresh window right after a burst
+            # a restart or reload must not grant a fresh window right after a burst,
+            # nor leave out the sends the worker this one replaces is still making
             limiter.seed(store.sent_times(name, since=now - limiter.longest_s))
+            limiter.seed([now] * elsewhere[name])
         self.sent = 0
         self.failed = 0
+
+    @property
+    def sending(self) -> list[OutboxRow]:
+        """The rows being sent right now."""
+        return list(self._in_flight.values())
 
     async def run(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; ``wake`` says new rows were committed.
@@ -137,7 +148,8 @@ class DeliveryWorker:
         while True:
             busy = Counter(row.notifier for row in self._in_flight.values())
             full = [name for name, sends in busy.items() if sends >= PER_NOTIFIER_CONCURRENCY]
-            skip = [*skip_ids, *(row.id for row in self._in_flight.values())]
+            skip = [*skip_ids, *(row.id for row in self._in_flight.values()),
+                    *(row.id for row in self._sending_elsewhere())]
             rows = self._store.due(now, self._batch, skip_notifiers=full, skip_ids=skip)
             for row in self._pace(rows, now, busy):
                 self._in_flight[asyncio.create_task(self._deliver(row))] = row
@@ -212,7 +224,7 @@ class DeliveryWorker:
         if not self._limiters:
             return
         backlog = self._store.pending_counts()
-        flying = {row.id for row in self._in_flight.values()}
+        flying = {row.id for row in [*self._in_flight.values(), *self._sending_elsewhere()]}
         for name, limiter in self._limiters.items():
             if backlog.get(name, 0) <= limiter.capacity:
                 continue
