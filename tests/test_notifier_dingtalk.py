@@ -314,6 +314,16 @@ class TestReplies:
             send(server, sample_alert())
         assert caught.value.retry_after_s == 600.0
 
+    def test_system_busy_is_retryable(self, server: HTTPServer) -> None:
+        """-1 "system busy": DingTalk's global return codes say retry later; not a dead letter."""
+        server.expect_oneshot_request("/robot/send").respond_with_json(
+            {"errcode": -1, "errmsg": "系统繁忙"}
+        )
+
+        with pytest.raises(RetryableDeliveryError, match=r"HTTP 200 .*-1") as caught:
+            send(server, sample_alert())
+        assert caught.value.retry_after_s is None  # the outbox's own backoff
+
     def test_security_refusal_is_permanent_with_a_remedy(self, server: HTTPServer) -> None:
         """310000 (keyword, signature or IP) cannot succeed on retry."""
         server.expect_oneshot_request("/robot/send").respond_with_json(

@@ -228,6 +228,16 @@ class TestReplies:
             send(server, sample_alert())
         assert caught.value.retry_after_s == 60.0
 
+    def test_system_busy_is_retryable(self, server: HTTPServer) -> None:
+        """-1 "system busy": WeCom's global error codes say retry later; not a dead letter."""
+        server.expect_oneshot_request("/cgi-bin/webhook/send").respond_with_json(
+            {"errcode": -1, "errmsg": "system busy"}
+        )
+
+        with pytest.raises(RetryableDeliveryError, match="-1") as caught:
+            send(server, sample_alert())
+        assert caught.value.retry_after_s is None  # the outbox's own backoff
+
     def test_invalid_key_is_permanent_with_a_remedy(self, server: HTTPServer) -> None:
         server.expect_oneshot_request("/cgi-bin/webhook/send").respond_with_json(
             {"errcode": 93000, "errmsg": "invalid webhook url"}

@@ -15,7 +15,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -43,8 +43,14 @@ HARD_BREAK = "  \n"  # Markdown joins single newlines into one line
 THROTTLED = 130101  # "send too fast": more than 20 messages a minute
 # a throttled robot stays blocked for 10 minutes; trying sooner only extends that
 THROTTLE_S = 600.0
+# "system busy": DingTalk's global return codes say to retry later, so it is
+# an outage like a 5xx, not a refusal of this message
+BUSY = -1
+# the codes worth retrying, and how long to wait (None: the outbox's backoff)
+RETRY_AFTER_S: Mapping[int, float | None] = {THROTTLED: THROTTLE_S, BUSY: None}
 HINTS = {
     THROTTLED: "DingTalk blocks a robot for 10 minutes after 20 messages a minute",
+    BUSY: "DingTalk was busy; it will be retried",
     310000: "the robot's security settings refused it: check keyword, secret and IP allow-list",
 }
 
@@ -155,7 +161,7 @@ class DingTalkNotifier:
         self._clock = clock
         self._mask = _http.Masker.for_url(options.url, options.access_token, options.secret)
         self._check = _replies.ErrorCodeCheck(
-            "DingTalk", ("errcode",), self._mask, throttled={THROTTLED: THROTTLE_S}, hints=HINTS
+            "DingTalk", ("errcode",), self._mask, throttled=RETRY_AFTER_S, hints=HINTS
         )
 
     def request_url(self) -> str:

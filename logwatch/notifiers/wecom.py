@@ -10,6 +10,7 @@ refuses a message: the ``errcode`` in the body decides.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -35,8 +36,14 @@ _SECTION_BREAK = "\n\n"
 
 THROTTLED = 45009  # API frequency limit: 20 messages a minute per robot
 THROTTLE_S = 60.0
+# "system busy": WeCom's global error codes say to retry later, so it is an
+# outage like a 5xx, not a refusal of this message
+BUSY = -1
+# the codes worth retrying, and how long to wait (None: the outbox's backoff)
+RETRY_AFTER_S: Mapping[int, float | None] = {THROTTLED: THROTTLE_S, BUSY: None}
 HINTS = {
     THROTTLED: "WeCom allows a robot 20 messages a minute",
+    BUSY: "WeCom was busy; it will be retried",
     93000: "the webhook key is invalid; copy the robot's webhook URL again",
 }
 # the three colours WeCom's markdown knows: orange-red, grey, green
@@ -118,7 +125,7 @@ class WeComNotifier:
         self._client = client
         self._mask = _http.Masker.for_url(options.url, options.key)
         self._check = _replies.ErrorCodeCheck(
-            "WeCom", ("errcode",), self._mask, throttled={THROTTLED: THROTTLE_S}, hints=HINTS
+            "WeCom", ("errcode",), self._mask, throttled=RETRY_AFTER_S, hints=HINTS
         )
 
     def request_url(self) -> str:
