@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 
 from logwatch.errors import PermanentDeliveryError, RetryableDeliveryError
 from logwatch.model import Alert, AlertStatus, Severity
-from logwatch.notifiers import teams
+from logwatch.notifiers import _chat, teams
 from logwatch.notifiers.base import Receipt
 from logwatch.notifiers.teams import TeamsNotifier
 from logwatch.testing import check_notifier_contract, sample_alert
@@ -227,6 +227,16 @@ class TestLimits:
         assert lines[0] == "2026-01-01 12:00:00,123 ERROR app 任务失败"
         assert lines[-2:] == ['ValueError: "数据错误"', "note: retried 3 times"]
         assert any(line.startswith("… ") and line.endswith(" lines cut …") for line in lines)
+
+    def test_the_monospace_run_is_counted_in_the_28_kb(self) -> None:
+        """The traceback's room is measured with its run's style: with plain lines (one
+        byte a character) that leave no slack, the card still ends within 28 KB."""
+        for width in range(1, 600, 21):
+            alert = sample_alert(text="\n".join(["y" * width] * 400), exc_type=None)
+
+            sent = _chat.encode_json(teams.render(alert))
+
+            assert len(sent) <= teams.MESSAGE_BYTES, f"{width}-character lines"
 
 
 class TestReplies:

@@ -52,14 +52,12 @@ class TeamsOptions(NotifierOptions):
 
 def render(alert: Alert) -> dict[str, Any]:
     """The webhook JSON body for ``alert``, within Teams' 28 KB."""
-    body = [*_head(alert), _run(""), _footer(alert)]
     if not _chat.shows_traceback(alert):
-        body[-2] = _run(_chat.resolved_note(alert))
-        return _message(body)
-    # the card without its traceback, measured as sent, leaves this much room
+        return _message([*_head(alert), _run(_chat.resolved_note(alert)), _footer(alert)])
+    body = [*_head(alert), _code(""), _footer(alert)]
+    # the card with an empty traceback run, measured as sent, leaves this much room
     room = MESSAGE_BYTES - len(_chat.encode_json(_message(body)))
-    text = _chat.traceback_text(alert, room, size=_chat.json_size, escape=printable)
-    body[-2] = _run(text, fontType="Monospace")
+    body[-2] = _code(_chat.traceback_text(alert, room, size=_chat.json_size, escape=printable))
     return _message(body)
 
 
@@ -105,6 +103,10 @@ def _footer(alert: Alert) -> dict[str, Any]:
         "size": "Small",
         "wrap": True,
     }
+
+
+def _code(text: str) -> dict[str, Any]:
+    return _run(text, fontType="Monospace")
 
 
 def _run(text: str, **style: str) -> dict[str, Any]:
