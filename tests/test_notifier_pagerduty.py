@@ -108,6 +108,14 @@ class TestTrigger:
         assert len(summary) == 1024
         assert summary.endswith("…")
 
+    def test_summary_fits_1024_characters_after_controls_are_made_visible(self) -> None:
+        """An ANSI-coloured title grows fourfold as `\\x1b`; the cut counts what is sent."""
+        alert = sample_alert(title="\x1b" * 200, rule="r" * 300)
+        summary = pagerduty.render(alert, ROUTING_KEY)["payload"]["summary"]
+        assert len(summary) == 1024
+        assert summary.startswith("\\x1b" * 200)
+        assert summary.endswith("…")
+
     def test_record_without_traceback_has_no_class(self) -> None:
         alert = sample_alert(exc_type=None, exc_message=None, text="plain error line")
         payload = pagerduty.render(alert, ROUTING_KEY)["payload"]

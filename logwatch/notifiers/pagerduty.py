@@ -23,7 +23,7 @@ from logwatch.notifiers._incident import (
     incident_key,
 )
 from logwatch.notifiers.base import RateLimit, Receipt
-from logwatch.notifiers.escaping import cut_end, printable, shorten_traceback
+from logwatch.notifiers.escaping import cut_escaped, printable, shorten_traceback
 
 if TYPE_CHECKING:
     import httpx
@@ -55,8 +55,9 @@ def render(alert: Alert, routing_key: str, *, scope: IncidentScope = "host") -> 
     if alert.status is AlertStatus.RESOLVED:
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key}
     payload: dict[str, Any] = {
-        "summary": printable(
-            cut_end(f"{alert.title} ({alert.rule} on {alert.host})", SUMMARY_CHARS)
+        # cut after escaping: "\x1b" is four characters of the 1,024 where ESC was one
+        "summary": cut_escaped(
+            f"{alert.title} ({alert.rule} on {alert.host})", SUMMARY_CHARS, printable
         ),
         "source": alert.host,
         "severity": str(alert.severity),  # critical | error | warning | info, as PagerDuty's
