@@ -8,7 +8,6 @@ flushed; the events depend only on the lines, never on how they were batched.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -16,7 +15,7 @@ from operator import attrgetter
 from typing import Literal
 
 from logwatch.model import Event, ExceptionInfo, Line, Lines, Origin
-from logwatch.multiline import blocks
+from logwatch.multiline import blocks, jsontext
 from logwatch.multiline.ansi import strip_ansi
 from logwatch.multiline.envelopes import Unwrapped, docker_record, unwrap
 from logwatch.multiline.fingerprint import fingerprint, fingerprint_frames, fingerprint_record
@@ -413,7 +412,7 @@ def _chain(body: tuple[str, ...]) -> tuple[tuple[ExceptionInfo, ...], str]:
 
 def _json_object(text: str) -> dict[str, object] | None:
     try:
-        doc = json.loads(text)
+        doc = jsontext.loads(text)
     except (ValueError, RecursionError):  # RecursionError: nested past the recursion limit
         return None
     return doc if isinstance(doc, dict) else None

@@ -11,13 +11,13 @@ keeps two writers of one file apart. Long lines come split by the runtime
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from logwatch.multiline import jsontext
 from logwatch.multiline.timestamps import leading_timestamp, parse_timestamp
 
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\S+) (stdout|stderr) ([FP]) ?")
@@ -51,7 +51,7 @@ def unwrap(text: str) -> Unwrapped | None:
     if first == "{":
         if text.startswith('{"log":'):
             try:
-                doc = json.loads(text)
+                doc = jsontext.loads(text)
             except (ValueError, RecursionError):  # RecursionError: nested past the recursion limit
                 return None
             return docker_record(doc) if isinstance(doc, dict) else None
