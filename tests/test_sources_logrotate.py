@@ -227,3 +227,27 @@ def test_one_rotation_while_stopped_reads_the_rest_of_the_old_file(
     assert second.texts(uid) == ["unread"]
     assert_numbered(first.lines[uid] + second.lines[uid])
     assert second.texts(second.uid_of(log)) == ["new"]
+
+
+def test_a_file_pruned_while_stopped_leaves_its_newer_generations_to_read(
+    tmp_path: Path, logs: Path, tailers: list[Tailer]
+) -> None:
+    """`rotate 1`, two rotations while stopped: our file is pruned, but app.log.1 is a
+    generation we never saw, still on disk: it is read whole, not lost with ours."""
+    log = logs / "app.log"
+    rotate = Logrotate(tmp_path, log, "rotate 1\ncreate")
+    append(log, "gen1 read\n")
+    first = recorder(tailers, Tailer([source(log)], [], first_start=True))
+    first.pump()
+    first.tailer.stop()
+    append(log, "gen1 unread\n")
+    rotate.rotate()
+    append(log, "gen2\n")
+    rotate.rotate()  # gen1 is pruned; gen2 is app.log.1
+    append(log, "gen3\n")
+    second = recorder(
+        tailers, Tailer([source(log)], list(first.committed.values()), first_start=False)
+    )
+    second.pump()
+    assert sorted(second.texts()) == ["gen2", "gen3"]
+    assert first.uid_of(log) in second.retired

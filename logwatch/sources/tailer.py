@@ -56,7 +56,12 @@ from logwatch.sources.identity import (
     read_marker,
 )
 from logwatch.sources.reader import FileReader, ReaderState, last_line_end
-from logwatch.sources.rotation import find_rotated, live_name, open_readonly
+from logwatch.sources.rotation import (
+    find_rotated,
+    live_name,
+    open_readonly,
+    rotated_siblings,
+)
 from logwatch.sources.values import Chunk, FileStat, SourceSpec, TailCounters, Unreadable
 from logwatch.sources.watcher import DirectoryWatcher, HintBatch, Hints
 from logwatch.store import FileState
@@ -640,8 +645,11 @@ class Tailer:
                 offset=row.offset, lineno=row.lineno, marker=row.marker,
             )
             reader.state = ReaderState.DRAINING
-        # generations rotated after it were never seen: read them whole
-        for path in reversed(found.newer if found is not None else ()):
+        # generations rotated after it were never seen: read them whole. If it is gone
+        # altogether (pruned by `rotate N`), every sibling left is newer than it, since
+        # logrotate prunes the oldest first; ones we read before resume by identity.
+        newer = found.newer if found is not None else tuple(rotated_siblings(row.path))
+        for path in reversed(newer):
             try:
                 fd = open_readonly(path)
             except OSError:
