@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -182,11 +184,13 @@ def running_daemon(
     notify: NotifySocket | None = None,
     env: Mapping[str, str] | None = None,
     args: Sequence[str] = ("--log-level", "debug"),
+    nofile: int | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start `logwatch run`, wait for READY=1, and stop it at the end of the block.
 
     Pass ``notify`` to read the daemon's sd_notify messages yourself, ``env``
-    for extra environment variables, ``args`` to replace ``--log-level debug``.
+    for extra environment variables, ``args`` to replace ``--log-level debug``,
+    ``nofile`` for the daemon's soft open-file limit (``LimitNOFILE``).
     """
     own_notify = notify is None
     if notify is None:
@@ -199,6 +203,7 @@ def running_daemon(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=stderr,
+        preexec_fn=None if nofile is None else functools.partial(_limit_nofile, nofile),
     )
     try:
         try:
@@ -219,6 +224,12 @@ def running_daemon(
         if own_notify:
             notify.close()
         stderr.close()
+
+
+def _limit_nofile(soft: int) -> None:
+    """In the child before exec: lower its soft open-file limit, as systemd would."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def stop(process: subprocess.Popen[bytes]) -> tuple[int, float]:

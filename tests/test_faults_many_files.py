@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from logwatch.sources.host import FD_RESERVE
 from tests.daemon_harness import running_daemon, stop
 from tests.faults.scene import Scene, log_records
 
@@ -78,3 +79,25 @@ class TestManyFiles:
         assert ended["other"] <= started["other"] + 2  # (a delivery connection may be open)
         assert ended["log"] <= started["log"]
         assert scene.alerts() == {1: 1, 2: 1}
+
+    def test_more_files_than_the_open_file_limit_leave_delivery_its_descriptors(
+        self, tmp_path: Path, httpserver: HTTPServer
+    ) -> None:
+        """LimitNOFILE=200 and 300 files: the tailer keeps FD_RESERVE descriptors free, so
+        the store and the webhook still work; the files past the cap wait, reported once."""
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        paths = [logs / f"app-{n:03d}.log" for n in range(300)]
+        for path in paths:
+            path.write_text("2026-01-01 00:00:00,000 INFO shop.boot service started\n")
+        scene = Scene(tmp_path, httpserver, [f"{logs}/*.log"])
+        with running_daemon(scene.config, tmp_path, args=(), nofile=200) as daemon:
+            log_records(paths[0], 1)
+            scene.wait_alerted(1)
+            held = descriptors(daemon.pid, logs)["log"]
+            code, _ = stop(daemon)
+        assert code == 0
+        assert held <= 200 - FD_RESERVE
+        assert scene.alerts() == {1: 1}
+        stderr = (tmp_path / "daemon.stderr").read_text()
+        assert stderr.count("nor further logs") == 1

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from logwatch.sources import Source, SourceSpec, Tailer
+from logwatch.sources.host import FD_RESERVE, HostFacts
 from logwatch.store import FileState
 from tests.test_sources_support import (
     FakeClock,
@@ -768,3 +769,24 @@ class TestManyFiles:
         clock.advance(1.0)
         rec.tailer.poll()
         assert calls == Counter(stat=1)
+
+    def test_past_the_open_file_limit_files_wait_for_descriptors_given_back(
+        self, thousand_files: Path, follow: Follow, clock: FakeClock
+    ) -> None:
+        """The tailer leaves FD_RESERVE descriptors to the store and the notifiers; a file
+        past its share is refused, then read once quiet files give theirs back."""
+        limit = 2 * FD_RESERVE + 100
+        cap = limit - FD_RESERVE
+        rec = follow(source(thousand_files / "*.log"), close_inactive_s=2.0,
+                     host=lambda: HostFacts(open_files=limit))
+        rec.tailer.start()
+        before = open_fds()
+        rec.pump()
+        assert len(rec.lines) == cap
+        assert open_fds() == before + cap
+        assert len(rec.tailer.unreadable()) == 1000 - cap
+        for _ in range(60):  # a scan (10 s) retries them; 2 s of quiet frees a share
+            tick(clock, rec, 2.0)
+            assert open_fds() <= before + cap
+        assert len(rec.lines) == 1000
+        assert rec.tailer.unreadable() == []

@@ -106,7 +106,8 @@ def limit_warnings(facts: HostFacts, *, dirs: int, files: int) -> list[str]:
     if facts.open_files is not None and facts.open_files < needed:
         warnings.append(
             f"the open-file limit is {facts.open_files} but the globs match {files} files "
-            f"(about {needed} descriptors with the rest); files past it cannot be read; "
+            f"(about {needed} descriptors with the rest); files past it wait until quiet "
+            "ones give theirs back; "
             f"raise it with LimitNOFILE={max(needed, SUGGESTED_NOFILE)} in the systemd unit "
             "(ulimit -n in a shell)"
         )

@@ -31,6 +31,7 @@ Nothing here depends on an event arriving: events only make it sooner.
 
 from __future__ import annotations
 
+import errno
 import functools
 import heapq
 import logging
@@ -45,7 +46,7 @@ from pathlib import Path
 from logwatch.model import Line, Origin
 from logwatch.sources.discovery import expand, watch_dirs
 from logwatch.sources.framing import KeepSpans, LineFramer
-from logwatch.sources.host import HostFacts, limit_warnings, read_host
+from logwatch.sources.host import FD_RESERVE, HostFacts, limit_warnings, read_host
 from logwatch.sources.identity import (
     Probe,
     Verdict,
@@ -160,6 +161,7 @@ class Tailer:
         # nor any name in it, so no scan would glob them again: they are tried on their
         # own events (attrib, modify, close) and at each scan. Usually empty: free.
         self._refused: dict[str, _Refused] = {}
+        self._max_open: int | None = None  # log files held open at once; set by ``start``
         self.counters = TailCounters()
 
     # -- the API the pipeline drives -----------------------------------------
@@ -171,6 +173,10 @@ class Tailer:
         dirs, files = len(watch_dirs(specs)), len(expand(specs))
         for warning in limit_warnings(host, dirs=dirs, files=files):
             logger.warning("%s", warning)
+        if host.open_files is not None:
+            # leave the store, the notifiers' sockets and the inotify instance their
+            # descriptors: log files taking them all would stall delivery, not reading
+            self._max_open = max(host.open_files - FD_RESERVE, host.open_files // 2)
         self._watcher.start(host.mounts)
 
     def stop(self) -> None:
@@ -601,7 +607,7 @@ class Tailer:
             if (current.st_size, current.st_mtime_ns) == (reader.size, reader.mtime_ns):
                 return
             try:
-                fd = open_readonly(reader.path)
+                fd = self._open(reader.path)
             except OSError:
                 return
             try:
@@ -672,13 +678,17 @@ class Tailer:
         refused = self._refused.pop(path, None)
         whole = whole or (refused is not None and refused.whole)
         try:
-            fd = open_readonly(path)
+            fd = self._open(path)
         except OSError as exc:
             if not isinstance(exc, FileNotFoundError):
                 if refused is None:  # once, not at every retry
                     self.counters.unreadable += 1
-                    logger.warning("cannot read %s: %s; trying again when it changes",
-                                   path, exc)
+                    if exc.errno == errno.EMFILE:  # one warning for all: start() said why
+                        self._report("EMFILE", "cannot open %s (nor further logs): %s; "
+                                     "each is tried again at every scan", path, exc)
+                    else:
+                        logger.warning("cannot read %s: %s; trying again when it changes",
+                                       path, exc)
                 error = f"[Errno {exc.errno}] {exc.strerror}" if exc.strerror else str(exc)
                 self._refused[path] = _Refused(source, error, whole)
             return
@@ -687,6 +697,14 @@ class Tailer:
         reader = self._adopt(fd, path, source, now, whole=whole)
         if reader is not None:
             self._by_path[path] = reader.uid
+
+    def _open(self, path: str) -> int:
+        """Open a log file to follow it, unless that would take a descriptor the rest of
+        the daemon needs; then it is refused like a file we may not read, and tried again."""
+        if self._max_open is not None and len(self._open_inodes) >= self._max_open:
+            raise OSError(errno.EMFILE, f"{self._max_open} log files open already, the "
+                          f"open-file limit less {FD_RESERVE} kept for the rest", path)
+        return open_readonly(path)
 
     def _adopt(
         self, fd: int, path: str, source: str, now: float, *, whole: bool = False
