@@ -101,6 +101,7 @@ class FileState:
     lineno: int
     marker: bytes
     state: str = "active"
+    updated: float = 0.0  # when it was committed last (epoch seconds); 0: not yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +253,8 @@ class Store:
 
     def files(self) -> list[FileState]:
         rows = self._db.execute(
-            "SELECT uid, source, path, dev, ino, head, offset, lineno, marker, state FROM files"
+            "SELECT uid, source, path, dev, ino, head, offset, lineno, marker, state, updated"
+            " FROM files"
         ).fetchall()
         return [FileState(*row) for row in rows]
 

@@ -5,6 +5,7 @@ Without logrotate these tests are skipped loudly, and fail when CI=true.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import threading
@@ -251,3 +252,32 @@ def test_a_file_pruned_while_stopped_leaves_its_newer_generations_to_read(
     second.pump()
     assert sorted(second.texts()) == ["gen2", "gen3"]
     assert first.uid_of(log) in second.retired
+
+
+def test_a_file_removed_by_hand_while_stopped_leaves_older_generations_unread(
+    tmp_path: Path, logs: Path, tailers: list[Tailer]
+) -> None:
+    """Its siblings written before its last commit are history, not news: reading them
+    whole would flood old alerts. One written since is read."""
+    log = logs / "app.log"
+    old = logs / "app.log.1"
+    old.write_text("from before the first start\n", encoding="utf-8")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    append(log, "read\n")
+    first = recorder(tailers, Tailer([source(log)], [], first_start=True))
+    first.pump()
+    first.tailer.stop()
+    # as the store has it: committed a minute ago, long after the old generation was written
+    committed = [dataclasses.replace(row, updated=time.time() - 60)
+                 for row in first.committed.values()]
+    log.unlink()
+    second = recorder(tailers, Tailer([source(log)], committed, first_start=False))
+    second.pump()
+    assert second.texts() == []
+    assert first.uid_of(log) in second.retired
+    (logs / "app.log.2").write_text("written since\n", encoding="utf-8")
+    log.unlink(missing_ok=True)
+    third = recorder(tailers, Tailer([source(log)], committed, first_start=False))
+    third.pump()
+    assert third.texts() == ["written since"]

@@ -652,9 +652,9 @@ class Tailer:
             )
             reader.state = ReaderState.DRAINING
         # generations rotated after it were never seen: read them whole. If it is gone
-        # altogether (pruned by `rotate N`), every sibling left is newer than it, since
-        # logrotate prunes the oldest first; ones we read before resume by identity.
-        newer = found.newer if found is not None else tuple(rotated_siblings(row.path))
+        # altogether (pruned by `rotate N`), the siblings written since it was last
+        # committed are; ones we read before resume by identity.
+        newer = found.newer if found is not None else _written_since(row)
         for path in reversed(newer):
             try:
                 fd = open_readonly(path)
@@ -959,3 +959,21 @@ class Tailer:
         if key not in self._reported:
             self._reported.add(key)
             logger.warning(message, *args)
+
+
+def _written_since(row: FileState) -> list[str]:
+    """The rotated siblings of ``row``'s path written to after it was last committed.
+
+    They were the live file after it: an older generation (one kept from before
+    the first start, where ``row``'s file was removed by hand) was last written
+    before it, and is no news.
+    """
+    newer = []
+    for path in rotated_siblings(row.path):
+        try:
+            written = Path(path).stat().st_mtime
+        except OSError:
+            continue
+        if written > row.updated:
+            newer.append(path)
+    return newer
