@@ -134,6 +134,15 @@ class TestPayload:
         assert payload["text"].startswith("[RESOLVED] ")
         assert all(not text.startswith("```") for text in all_strings(payload))
 
+    def test_a_resolved_alert_shows_a_note_not_the_traceback_again(self) -> None:
+        """As the other chats do: the traceback was in the firing message."""
+        alert = sample_alert(status=AlertStatus.RESOLVED)
+        assert alert.text.strip()
+        texts = [block.get("text", {}).get("text", "") for block in slack.render(alert)["blocks"]]
+        assert not any("```" in text for text in texts)
+        since = alert.last_seen.isoformat(timespec="seconds")
+        assert f"Resolved: no new occurrence since {since}." in texts
+
     def test_fits_the_documented_block_limits(self) -> None:
         """Header ≤150, section text ≤3000, field text ≤2000, whatever the alert holds."""
         huge = "x" * 10_000

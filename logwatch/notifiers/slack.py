@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from logwatch.config.fields import Duration
 from logwatch.model import Alert, AlertStatus
-from logwatch.notifiers import _http
+from logwatch.notifiers import _chat, _http
 from logwatch.notifiers.base import NotifierOptions, RateLimit, Receipt
 from logwatch.notifiers.escaping import (
     cut_end,
@@ -88,8 +88,11 @@ def render(alert: Alert) -> dict[str, Any]:
         {"type": "section", "text": _text(f"*{title}*")},
         {"type": "section", "fields": [_text(f"*{k}*\n{v}") for k, v in _facts(alert)]},
     ]
-    if alert.text.strip():
+    if _chat.shows_traceback(alert):
         blocks.append({"type": "section", "text": _text(traceback_block(alert))})
+    elif alert.status is AlertStatus.RESOLVED:
+        # as in the other chats: a notice that it went quiet, not the traceback again
+        blocks.append({"type": "section", "text": _text(slack_escape(_chat.resolved_note(alert)))})
     blocks.append({"type": "context", "elements": [_text(_context(alert))]})
     fallback = (
         f"[{label}] {cut_end(alert.title, FALLBACK_TITLE_CHARS)} ({alert.rule} on {alert.host})"
