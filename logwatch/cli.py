@@ -210,6 +210,8 @@ def _human_replay(record: dict[str, Any]) -> str:
     )
     rule = record["rule"] or "-"
     said = f"{what}: {text}" if text else what  # `raise KeyboardInterrupt` says nothing more
+    if what == "-" and not text and record["title"]:
+        said = record["title"]  # a traceback cut off before its exception line, no record
     return f"{where} [{rule}] {said} {verdict}"
 
 

@@ -128,6 +128,14 @@ class ExceptionInfo:
     group_members: tuple[ExceptionInfo, ...] = ()  # for ExceptionGroup
 
 
+# Flags of an event that holds a traceback but no exception chain: "cut", one
+# whose final exception line never came (its writer was killed mid-print, or
+# the file ends there); "faulthandler", the interpreter's own dump of its
+# threads' stacks (a crash, a watchdog timeout, a signal). A stack printed on
+# purpose (traceback.print_stack(), logging's stack_info) is no traceback.
+TRACEBACK_FLAGS = frozenset(("cut", "faulthandler"))
+
+
 # Never changed once built (dataclasses.replace makes a new one), but not
 # declared frozen, for the same reason as Line: a frozen __init__ with fifteen
 # fields costs microseconds for every record.
@@ -147,11 +155,19 @@ class Event:
     timestamp: datetime | None = None  # the record's own time, when the header has one
     chain: tuple[ExceptionInfo, ...] = ()  # printed order; the last is the one raised
     fingerprint: str | None = None
-    flags: frozenset[str] = frozenset()  # partial, truncated, interleaved, json, ...
+    flags: frozenset[str] = frozenset()  # partial, cut, truncated, stack, crash, json, ...
     fields: Mapping[str, Any] = field(default_factory=dict)  # JSON record fields
     # The lines just before the event, when a source or rule asks for context;
     # filled in by the reader (it alone sees the stream), not by the assembler.
     context: tuple[str, ...] = ()
+
+    @property
+    def has_traceback(self) -> bool:
+        """Whether it holds a traceback: a chain, or frames with no exception line to parse."""
+        if self.chain:
+            return True
+        flags = self.flags  # most records have none: no set operation for them
+        return bool(flags) and not TRACEBACK_FLAGS.isdisjoint(flags)
 
     @property
     def exc_type(self) -> str | None:

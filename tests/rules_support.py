@@ -8,10 +8,15 @@ daemon builds (``build_engine``), or ``logwatch replay``'s ``replay_inputs``.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from logwatch.config import Config, load_config_text
@@ -68,8 +73,46 @@ class Log:
             self.logger.exception(message)
         return self
 
+    def write(self, text: str) -> Log:
+        """Another writer's text between the records (a process's stderr, same file)."""
+        self._stream.write(text)
+        return self
+
     def text(self) -> str:
         return self._stream.getvalue()
+
+
+# A worker that dies of an uncaught exception, raised two calls deep.
+UNCAUGHT = """\
+def gateway(order):
+    raise ConnectionError(f"gateway timeout for order {order}")
+
+
+def charge(order):
+    gateway(order)
+
+
+charge(42)
+"""
+
+
+def stderr_of(script: str) -> str:
+    """What CPython prints on stderr running ``script`` (as a file, so frames show source)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "worker.py"
+        path.write_text(script, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, str(path)], capture_output=True, text=True, timeout=60, check=False
+        )
+    return done.stderr
+
+
+@functools.cache
+def killed_traceback() -> str:
+    """``UNCAUGHT``'s traceback as a worker killed before its exception line left it."""
+    *printed, last = stderr_of(UNCAUGHT).splitlines(keepends=True)
+    assert last.startswith("ConnectionError: gateway timeout for order 42"), [*printed, last]
+    return "".join(printed)
 
 
 def distinct_error(index: int) -> Exception:

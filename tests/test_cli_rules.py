@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon_harness import logwatch
-from tests.rules_support import Log
+from tests.rules_support import Log, killed_traceback
 
 GRADING = Path(__file__).parent.parent / "examples" / "grading.yaml"
 
@@ -150,6 +151,31 @@ class TestExamples:
         missing = logwatch("replay", str(sample), env={"LOGWATCH_CONFIG": str(tmp_path / "no")})
         assert missing.returncode == 2
         assert "no" in missing.stderr
+
+    def test_replay_without_c_alerts_on_a_traceback_cut_off_before_its_exception_line(
+        self, tmp_path: Path
+    ) -> None:
+        """Built in, every traceback alerts: one whose worker was killed mid-print too,
+        closed by the next record or by the end of the file."""
+        sample = tmp_path / "worker.log"
+        log = Log().at(0).write(killed_traceback())
+        log.at(1).logger.info("worker restarted")
+        sample.write_text(log.write(killed_traceback()).text(), encoding="utf-8")
+
+        result = logwatch("replay", "--json", str(sample), env={"LOGWATCH_CONFIG": ""})
+        plain = logwatch("replay", str(sample), env={"LOGWATCH_CONFIG": ""})
+
+        assert result.returncode == plain.returncode == 0, result.stderr + plain.stderr
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [(r["first_line"], r["rule"], r["severity"], r["suppressed"]) for r in records] == [
+            (1, "traceback", "error", None), (9, "traceback", "error", None),
+        ]
+        for record in records:
+            assert "cut" in record["flags"]
+            assert re.fullmatch(
+                r'Traceback cut off: File ".*worker\.py", line 2, in gateway', record["title"]
+            )
+        assert plain.stdout.count("[traceback] Traceback cut off: File ") == 2
 
 
 def _check_source(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:

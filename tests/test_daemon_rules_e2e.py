@@ -9,6 +9,7 @@ alone.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, wait_for
-from tests.rules_support import Log
+from tests.rules_support import Log, killed_traceback
 
 INJECTION = "order 7 {{ ''.__class__.__mro__ }} {% for x in range(3) %}x{% endfor %}"
 SECRETS = ("hunter2", "s3cr3tpw", "4711", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
@@ -101,6 +102,25 @@ class TestSilencesLive:
             app_log.exception(3)
             wait_for(lambda: receiver.count() == 3, 10, "the traceback after the expiry")
             assert titles(receiver)[2] == "ValueError: card declined for order 3"
+
+
+class TestCutTracebacksLive:
+    def test_a_traceback_cut_off_by_a_killed_worker_alerts_when_the_next_record_comes(
+        self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, app_log: AppLog
+    ) -> None:
+        """Frames and no exception line: a `traceback: true` rule takes it, level ERROR."""
+        rules = "  - {name: tracebacks, match: {traceback: true}, notify: [hook]}\n"
+        config = write_config(tmp_path, httpserver.url_for("/alerts"), rules)
+        with running_daemon(config, tmp_path):
+            log = Log().write(killed_traceback())
+            log.logger.info("worker restarted")
+            append(app_log, log)
+            wait_for(lambda: receiver.count() == 1, 10, "the cut traceback's alert")
+        [body] = receiver.bodies
+        assert (body["rule"], body["severity"], body["exc_type"]) == ("tracebacks", "error", None)
+        assert (body["first_line"], body["last_line"]) == (2, 8)
+        assert re.fullmatch(r'Traceback cut off: File ".*worker\.py", line 2, in gateway',
+                            body["title"])
 
 
 class TestTemplatesLive:

@@ -156,6 +156,62 @@ class TestLatency:
         assert event.level == "INFO"
 
 
+def without_line(data: bytes, lineno: int) -> bytes:
+    """The file as if line ``lineno`` (1-based) had never been written."""
+    lines = data.split(b"\n")
+    return b"\n".join(lines[: lineno - 1] + lines[lineno:])
+
+
+class TestCutTracebacks:
+    def test_an_uncaught_traceback_killed_before_its_exception_line_is_cut(
+        self, samples: Samples
+    ) -> None:
+        """Closed by the next record or by the file's end, it is a traceback flagged "cut"."""
+        for version in samples.versions:
+            data = samples.log(version, "uncaught").read_bytes()
+            truth = samples.events(version, "uncaught")[1]
+            first, last = truth["first_line"], truth["last_line"]
+            killed = without_line(data, last)
+            for cut_data in (killed, b"\n".join(killed.split(b"\n")[: last - 1]) + b"\n"):
+                event = next(e for e in assemble(cut_data) if e.first_line == first)
+                assert (event.last_line, event.exc_type, event.level) == (last - 1, None, None)
+                assert event.flags == {"cut", "partial"}, version
+                assert event.has_traceback
+
+    def test_a_logged_traceback_killed_before_its_exception_line_is_cut(
+        self, basic: tuple[list[Line], tuple[int, int]]
+    ) -> None:
+        """Under its record header it keeps the record's level and message, and is cut."""
+        lines, (first, last) = basic
+        data = b"".join(line.text.encode() + b"\n" for line in lines)
+        event = next(e for e in assemble(without_line(data, last)) if e.first_line == first)
+        assert (event.last_line, event.level, event.message) == (
+            last - 1, "ERROR", "payment failed for order 42",
+        )
+        assert event.flags == {"cut", "partial"}
+        assert event.has_traceback
+
+    def test_stacks_printed_on_purpose_are_no_tracebacks_but_faulthandler_dumps_are(
+        self, samples: Samples
+    ) -> None:
+        """print_stack() and stack_info show frames of a program going on; faulthandler
+        reports a crash, a hang or a signal."""
+        misc = {e.first_line: e for e in assemble(samples.log(NEWEST, "stderr_misc").read_bytes())}
+        kinds = [(t["kind"], t["first_line"]) for t in samples.events(NEWEST, "stderr_misc")]
+        [printed] = [misc[first] for kind, first in kinds if kind == "stack"]
+        crash, dump = [misc[first] for kind, first in kinds if kind == "crash"]
+        assert (printed.flags, printed.has_traceback) == (frozenset({"stack"}), False)
+        assert (crash.flags, crash.level, crash.has_traceback) == (
+            frozenset({"crash", "faulthandler"}), "CRITICAL", True,
+        )
+        assert (dump.flags, dump.level, dump.has_traceback) == (
+            frozenset({"faulthandler", "stack"}), None, True,
+        )
+        [logged, *_] = assemble(samples.log(NEWEST, "stack_info").read_bytes())
+        assert "Stack (most recent call last):" in logged.text
+        assert (logged.flags, logged.has_traceback) == (frozenset(), False)
+
+
 class TestLimits:
     def test_a_long_traceback_keeps_its_head_and_its_tail(self, samples: Samples) -> None:
         """Past max_lines the middle is elided; the final exception line is never lost."""

@@ -13,6 +13,9 @@ from logwatch.config import MatchConfig
 from logwatch.model import Event, ExceptionInfo, Origin
 from logwatch.rules import Matcher, level_rank
 from logwatch.rules.alerts import group_key, occurrence_id, title
+from logwatch.rules.match import effective_level
+from tests.multiline_support import wrap
+from tests.rules_support import events, killed_traceback, stderr_of
 
 
 def event(**overrides: Any) -> Event:
@@ -277,3 +280,76 @@ def test_constraints_are_all_checked_whatever_their_order() -> None:
         {"message": "could not reach", "chain": (ExceptionInfo("OperationalError", "no"),)},
     ):
         assert not matches(match, **spoiler), spoiler
+
+
+# Scripts whose stderr shows frames but no exception line.
+PRINT_STACK = "import traceback\n\n\ndef audit():\n    traceback.print_stack()\n\n\naudit()\n"
+DUMP = (
+    "import faulthandler\nimport sys\n\n\ndef hang():\n"
+    "    faulthandler.dump_traceback(sys.stderr, all_threads=False)\n\n\nhang()\n"
+)
+CRASH = (
+    "import faulthandler\nimport resource\n\n"
+    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"  # no core file
+    "faulthandler.enable()\n\n\ndef crash():\n    faulthandler._sigsegv()\n\n\ncrash()\n"
+)
+
+
+@pytest.fixture
+def cut() -> Event:
+    """The event of a traceback whose worker was killed before its exception line."""
+    [found] = events(killed_traceback())
+    return found
+
+
+class TestTracebacksWithoutExceptionLine:
+    def test_a_traceback_cut_off_is_a_traceback_at_level_error(self, cut: Event) -> None:
+        """A worker killed mid-print leaves frames and no exception line: still a traceback."""
+        verdicts = {
+            name: Matcher(MatchConfig.model_validate(match))(cut)
+            for name, match in (
+                ("traceback", {"traceback": True}),
+                ("no traceback", {"traceback": False}),
+                ("error", {"level": ["ERROR"]}),
+                ("critical", {"min_level": "CRITICAL"}),
+                ("any exception", {"exception": ["*"]}),  # its type was never printed
+            )
+        }
+        assert verdicts == {
+            "traceback": True,
+            "no traceback": False,
+            "error": True,
+            "critical": False,
+            "any exception": False,
+        }
+
+    @pytest.mark.parametrize("envelope", [None, "docker", "cri", "syslog"])
+    def test_a_traceback_cut_off_is_titled_by_the_last_frame_it_shows(
+        self, envelope: str | None
+    ) -> None:
+        """No exception, no record: the title says so, and where Python had got to,
+        whatever envelope a container runtime or log daemon put around the lines."""
+        data = killed_traceback().encode()
+        if envelope is not None:
+            data, _, _ = wrap(data, envelope)
+        [found] = events(data.decode())
+        assert "cut" in found.flags
+        assert re.fullmatch(
+            r'Traceback cut off: File ".*worker\.py", line 2, in gateway',
+            title(found.exc_type, found.exc_message, found.message, found.text, cut=True),
+        )
+
+    def test_faulthandler_dumps_are_tracebacks_stacks_printed_on_purpose_are_not(self) -> None:
+        """print_stack() shows a program going on; faulthandler, a crash, a hang or a signal.
+        A crash keeps its own level, CRITICAL; the others count as ERROR."""
+        is_traceback = Matcher(MatchConfig.model_validate({"traceback": True}))
+        no_traceback = Matcher(MatchConfig.model_validate({"traceback": False}))
+        seen = {}
+        for name, script in (("print_stack", PRINT_STACK), ("dump", DUMP), ("crash", CRASH)):
+            [found] = events(stderr_of(script))
+            seen[name] = (is_traceback(found), no_traceback(found), effective_level(found))
+        assert seen == {
+            "print_stack": (False, True, None),
+            "dump": (True, False, "ERROR"),
+            "crash": (True, False, "CRITICAL"),
+        }

@@ -31,6 +31,7 @@ from logwatch.sources.coldlines import RECORD_HEADER, ColdLines, cold_lines_for
 from logwatch.sources.framing import LineFramer
 from logwatch.store import Store
 from tests.coldlines_support import RULES, events_with_context, replay_both, write_config
+from tests.rules_support import Log, killed_traceback
 
 STAMP = "2026-03-01 12:00:{:02d},{:03d}"
 TRACEBACK = [
@@ -203,7 +204,7 @@ class TestColdLines:
         for event in dropped:
             assert RECORD_HEADER.match(lines[event.first_line - 1])
             assert all(line[:1].isdigit() for line in lines[event.first_line : event.last_line])
-            assert not event.chain
+            assert not event.has_traceback  # no rule on tracebacks could take it
             text = event.text.encode()
             assert not any(literal in text for literal in literals.exact)
             assert not any(literal in text.lower() for literal in literals.folded)
@@ -228,7 +229,7 @@ class TestColdLines:
         assert [e for e in full.events if e not in dropped] == kept.events
         assert sum(e.last_line - e.first_line + 1 for e in dropped) == kept.passed
         for event in dropped:
-            assert not event.chain
+            assert not event.has_traceback  # no rule on tracebacks could take it
             assert b"could not connect" not in event.text.encode()
 
     @pytest.mark.parametrize("context", [1, 4, 25])
@@ -379,6 +380,30 @@ class TestReplay:
         fast, slow = replay_both(config, log, monkeypatch)
         assert fast == slow
         assert [record["suppressed"] for record in fast].count("dropped-by-rule") == 2999
+
+    def test_a_traceback_cut_off_is_kept_when_only_a_traceback_rule_could_take_it(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A worker killed before its exception line left frames with no type, no message
+        and no level: the filter keeps them all the same, within the file and at its end."""
+        rules = (
+            "  - {name: db, match: {message: 'could not connect'}, notify: [hook]}\n"
+            "  - {name: tracebacks, match: {traceback: true}, notify: [hook]}\n"
+        )
+        config = load_config(write_config(tmp_path, rules))
+        log = Log()
+        for second in range(2000):
+            if second == 1000:
+                log.write(killed_traceback())
+            log.at(second).logger.info("GET /api/orders/%d 200", second)
+        log.write(killed_traceback())
+        path = tmp_path / "app.log"
+        path.write_text(log.text(), encoding="utf-8")
+        fast, slow = replay_both(config, path, monkeypatch)
+        assert fast == slow
+        assert [(r["first_line"], r["rule"], "cut" in r["flags"]) for r in fast] == [
+            (1001, "tracebacks", True), (2008, "tracebacks", True),
+        ]
 
     def test_replay_attaches_the_same_context_lines_with_the_filter_on(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

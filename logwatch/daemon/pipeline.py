@@ -340,7 +340,7 @@ class Pipeline:
     def _emit(self, stream: _Stream, events: Sequence[Event]) -> None:
         for event in events:
             self.counters.events += 1
-            _bump(self.counters.events_by_kind, "traceback" if event.chain else "plain")
+            _bump(self.counters.events_by_kind, "traceback" if event.has_traceback else "plain")
             event = stream.recent.attach(event)
             try:
                 decisions = self._engine.evaluate(event, self._wall_clock())

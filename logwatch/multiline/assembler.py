@@ -308,6 +308,7 @@ class Assembler:
             message = "\n".join(record)
         if draft.fault:
             message = clean[0]
+            flags.add("faulthandler")
             if clean[0].startswith(_FATAL):
                 flags.add("crash")
                 level = "CRITICAL"  # a dying interpreter prints no level; this is one
@@ -317,9 +318,13 @@ class Assembler:
         elif chain:
             key = chain_key
         elif not record and body:
-            flags.add("stack")
+            # Closed inside a traceback (partial): its exception line never came.
+            # Otherwise a stack printed on purpose: print_stack(), stack_info.
+            flags.add("cut" if draft.partial else "stack")
             key = fingerprint_frames("stack", parse_frames(body))
         else:
+            if draft.partial and body:
+                flags.add("cut")  # a record's traceback, cut off as above
             key = fingerprint_record(level, header.logger if header else None, message)
         if draft.partial:
             flags.add("partial")

@@ -10,6 +10,9 @@ import hashlib
 from collections.abc import Mapping
 
 from logwatch.model import Event, Severity
+from logwatch.multiline.ansi import strip_ansi
+from logwatch.multiline.envelopes import unwrap
+from logwatch.multiline.kinds import FRAME_LINE
 from logwatch.rules.match import effective_level
 
 TITLE_MAX = 200
@@ -49,8 +52,13 @@ def short_type(type_name: str) -> str:
     return type_name.rsplit(".", 1)[-1]
 
 
-def title(exc_type: str | None, exc_message: str | None, message: str, text: str) -> str:
+def title(
+    exc_type: str | None, exc_message: str | None, message: str, text: str, *, cut: bool = False
+) -> str:
     """`"ShortType: message"` for a traceback, else the record's message, cut to TITLE_MAX.
+
+    ``cut``: a traceback whose exception line never came. Without a record
+    around it there is no message either: it is named by the last frame it shows.
 
     Call it with redacted parts: cutting first could leave half a secret that
     no pattern recognises any more.
@@ -58,9 +66,23 @@ def title(exc_type: str | None, exc_message: str | None, message: str, text: str
     if exc_type is not None:
         short = short_type(exc_type)
         line = f"{short}: {exc_message}" if exc_message else short
+    elif cut and not message.strip():
+        line = _cut_title(text)
     else:
         line = message.strip() or text.strip().split("\n", 1)[0]
     return clip(line)
+
+
+def _cut_title(text: str) -> str:
+    # The last frame printed is the innermost one Python got to: where it was
+    # raised, or as far as the writer got before it died. The text is the
+    # file's: a container runtime's envelope may still be around each line.
+    for line in reversed(text.split("\n")):
+        wrapped = unwrap(line)
+        frame = FRAME_LINE.search(strip_ansi(wrapped.text if wrapped else line))
+        if frame is not None:
+            return f"Traceback cut off: {frame.group(0)}"
+    return "Traceback cut off"
 
 
 def clip(line: str) -> str:

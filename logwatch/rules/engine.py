@@ -252,7 +252,7 @@ class RuleEngine:
 
     def evaluate(self, event: Event, now: datetime) -> list[Decision]:
         """Decide what to do about one event; an event no rule matches gives []."""
-        if event.chain:
+        if event.has_traceback:
             exc_message = event.exc_message
             rules = self._with_chain.candidates(event.message, exc_message)
         else:
@@ -563,7 +563,9 @@ class RuleEngine:
             status=AlertStatus.FIRING,
             rule=rule.name,
             severity=severity,
-            title=alerts.title(event.exc_type, exc_message, message, text),
+            title=alerts.title(
+                event.exc_type, exc_message, message, text, cut="cut" in event.flags
+            ),
             host=self._host,
             source=event.origin.source,
             file=event.origin.path,

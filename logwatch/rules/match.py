@@ -72,11 +72,12 @@ def effective_level(event: Event) -> str | None:
     """The event's level, canonical; a traceback without a header counts as ERROR.
 
     An uncaught exception printed to stderr carries no level, yet an operator
-    who writes ``level: [ERROR]`` means it too.
+    who writes ``level: [ERROR]`` means it too; so does one cut off before its
+    exception line, and a faulthandler dump (a crash has its level: CRITICAL).
     """
     if event.level:
         return canonical_level(event.level)
-    return "ERROR" if event.chain else None
+    return "ERROR" if event.has_traceback else None
 
 
 def canonical_level(name: str) -> str:
@@ -123,7 +124,8 @@ class Matcher:
     def __init__(self, spec: MatchSpec) -> None:
         message = spec.message
         self._message = message if message is not None and message.groupindex else None
-        # Only a traceback satisfies these; an event without one never matches.
+        # Only a traceback satisfies these; an event without one (``Event.has_traceback``)
+        # never matches.
         self.needs_chain = bool(
             spec.traceback or spec.exception or spec.function or spec.module
         )
@@ -227,10 +229,11 @@ def _checks(
 ) -> Iterator[tuple[int, _Check]]:
     """Each constraint with a rough cost per event; the message regex itself comes last."""
     if spec.traceback is not None:
+        # A traceback cut off before its exception line is one too (``has_traceback``).
         if spec.traceback:
-            yield 0, lambda event, exc_message: bool(event.chain)
+            yield 0, lambda event, exc_message: event.has_traceback
         else:
-            yield 0, lambda event, exc_message: not event.chain
+            yield 0, lambda event, exc_message: not event.has_traceback
     if spec.source:
         sources = frozenset(spec.source)
         yield 1, lambda event, exc_message: event.origin.source in sources
