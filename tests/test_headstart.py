@@ -314,6 +314,10 @@ def _replay_both_ways(
     replay with the head start printed what the replay without it did."""
     expected = _replayed(path, log, None)
     head, scan = _begun(path, log)
+    # The helper runs at the idle class: on a machine busy with other work it may not
+    # run at all before replay has scanned every read itself. Its first answer is
+    # waited for, so that replay has one to take (or, for a wrong guess, to refuse).
+    assert scan._poll.poll(60_000), "the head start's helper answered nothing in 60 s"
     started = _count_starts(monkeypatch)
     try:
         assert _replayed(path, log, head) == expected
