@@ -48,6 +48,7 @@ def utc(text: str) -> datetime:
             {**NIGHTS, "location": "Asia/Shanghai"}, "2026-01-05 23:30", False, id="tz: 07:30"
         ),
         pytest.param({}, "2026-01-05 12:00", True, id="empty holds always"),
+        pytest.param({"days_of_month": ["25:-1"]}, "2026-02-27 12:00", True, id="25th to last"),
     ],
 )
 def test_contains(spec: dict[str, Any], now: str, expected: bool) -> None:
@@ -64,6 +65,12 @@ def test_contains(spec: dict[str, Any], now: str, expected: bool) -> None:
         ({"days_of_month": ["0"]}, "day of month 0 is outside"),
         ({"months": ["13"]}, "month 13 is outside"),
         ({"location": "Mars/Olympus"}, "unknown time zone"),
+        # Alertmanager refuses these too: as written they would never hold.
+        ({"weekdays": ["friday:monday"]}, "weekday range 'friday:monday' ends before"),
+        ({"months": ["december:january"]}, "month range 'december:january' ends before"),
+        ({"days_of_month": ["20:10"]}, "day of month range '20:10' ends before"),
+        ({"days_of_month": ["-1:-7"]}, "ends before it starts"),
+        ({"years": ["2027:2026"]}, "ends before it starts"),
     ],
 )
 def test_bad_intervals_are_refused_with_a_remedy(spec: dict[str, Any], error: str) -> None:

@@ -60,6 +60,13 @@ def _ranges(
         first, sep, last = item.partition(":")
         start = value(first)
         end = value(last) if sep else start
+        # Mixed signs (days "25:-1") are resolved per month; an inverted range
+        # of one sign would never hold, so quiet hours would never start.
+        if (start < 0) == (end < 0) and start > end:
+            raise ValueError(
+                f"{what} range {item.strip()!r} ends before it starts; "
+                "split a range over the end of the week, month or year in two"
+            )
         ranges.append((start, end))
     return tuple(ranges)
 
