@@ -351,7 +351,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
     from logwatch.config import parse_duration
     from logwatch.errors import ConfigError, StateError
-    from logwatch.rules import LabelMatcher, SilenceStore
+    from logwatch.rules import SilenceStore, parse_matcher
 
     try:
         config = _load(args)
@@ -366,7 +366,8 @@ def cmd_silence(args: argparse.Namespace) -> int:
     try:
         if args.silence_command == "add":
             try:
-                matchers = [LabelMatcher.parse(text) for text in args.match]
+                # parsed as routes are: amtool's quoted `host=~"web-.*"` must match web-1
+                matchers = [parse_matcher(text) for text in args.match]
                 ends_at = now + timedelta(seconds=parse_duration(args.duration))
                 silence = store.add(
                     matchers,

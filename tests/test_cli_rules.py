@@ -309,6 +309,15 @@ class TestSilenceCommands:
         everything = logwatch("silence", "list", "-c", str(config), "--all")
         assert f"{silence_id}  expired" in everything.stdout
 
+    def test_alertmanager_quotes_are_taken_off_as_in_routes(self, config: Path) -> None:
+        """`host=~"web-.*"` (amtool's form) matches web-1, as it does in a route."""
+        added = logwatch("silence", "add", "-c", str(config), "--match", 'rule="db-down"',
+                         "--match", 'host=~"web-.*"', "--for", "1h", "--comment", "drill")
+        assert added.returncode == 0, added.stderr
+        listed = logwatch("silence", "list", "-c", str(config), "--json")
+        [item] = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert item["matchers"] == ["rule=db-down", "host=~web-.*"]
+
     def test_bad_matcher_and_unknown_label(self, config: Path) -> None:
         """A malformed matcher is refused; a label no alert carries is warned about."""
         bad = logwatch("silence", "add", "-c", str(config), "--match", "rule",
