@@ -430,6 +430,33 @@ class TestSqliteState:
         assert resolved.status is AlertStatus.RESOLVED
         after.close()
 
+    def test_a_shorter_cooldown_applies_after_a_reload(self, tmp_path: Path) -> None:
+        """A cooldown grown to 2h under the old config ends after the new 1m, not the old 2h."""
+        state = SqliteRuleState(tmp_path / "state.db")
+        grown = {"cooldown": "1h", "cooldown_growth": {"max": "8h"}}
+        old = engine(rule("db", **grown), state=state)
+        old.evaluate(event(0), at(0))
+        old.evaluate(event(1), at(10))
+        [summary] = sent(old.tick(at(3600)))  # the storm went on: the next cooldown is 2h
+        assert summary.count == 1
+
+        reloaded = engine(rule("db", cooldown="1m"), state=state)
+        [decision] = reloaded.evaluate(event(2), at(3600 + 61))
+        assert decision.suppressed is None
+        state.close()
+
+    def test_a_lower_growth_max_applies_after_a_reload(self, tmp_path: Path) -> None:
+        """A cooldown grown past the new `cooldown_growth.max` is cut down to it."""
+        state = SqliteRuleState(tmp_path / "state.db")
+        old = engine(rule("db", cooldown="1h", cooldown_growth={"max": "8h"}), state=state)
+        old.evaluate(event(0), at(0))
+        old.evaluate(event(1), at(10))
+        old.tick(at(3600))  # next cooldown 2h
+        reloaded = engine(rule("db", cooldown="1h", cooldown_growth={"max": "90m"}), state=state)
+        assert reloaded.evaluate(event(2), at(3600 + 5399))[0].suppressed == "cooldown"
+        assert reloaded.evaluate(event(3), at(3600 + 5400))[0].suppressed is None
+        state.close()
+
     def test_state_of_a_removed_rule_is_dropped(self, tmp_path: Path) -> None:
         """After a reload without the rule, its pending timers send nothing."""
         state = SqliteRuleState(tmp_path / "state.db")

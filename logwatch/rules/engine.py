@@ -755,10 +755,12 @@ class RuleEngine:
 
     def _cooldown(self, rule: _Rule, group: GroupState | None) -> float:
         """The group's current cooldown: grown, or the rule's first span."""
-        initial = rule.spec.cooldown or 0.0
-        if initial and group is not None and group.cooldown_s is not None:
-            return group.cooldown_s
-        return initial
+        initial, growth = rule.spec.cooldown or 0.0, rule.spec.cooldown_growth
+        if not initial or growth is None or group is None or group.cooldown_s is None:
+            return initial
+        # The stored span was grown under the config of its time: a reload may
+        # since have shortened the cooldown or its max, or turned growth off.
+        return min(max(group.cooldown_s, initial), max(growth.max, initial))
 
     def _next_cooldown(self, rule: _Rule, group: GroupState | None, *, grow: bool) -> float | None:
         """The cooldown after a send: grown while the storm goes on, reset after quiet."""
