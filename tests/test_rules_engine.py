@@ -403,6 +403,22 @@ class TestSilencer:
         assert after.suppressed is None
 
 
+    def test_a_silence_added_during_a_cooldown_mutes_its_summary(self) -> None:
+        """Occurrences held back before a silence began are not summed up while it holds."""
+
+        class From30s:
+            def silenced(self, alert: Alert, now: datetime) -> bool:
+                return now >= at(30)
+
+        rules_engine = RuleEngine(
+            [rule("db", cooldown="1m")], host="h", labels={}, silencer=From30s()
+        )
+        assert sent(rules_engine.evaluate(event(0), at(0)))
+        assert rules_engine.evaluate(event(1), at(10))[0].suppressed == "cooldown"
+        assert rules_engine.tick(at(60)) == []
+        assert rules_engine.tick(at(3600)) == []
+
+
 class TestSqliteState:
     def test_cooldown_survives_a_new_engine_on_the_same_file(self, tmp_path: Path) -> None:
         """A restart keeps the cooldown: no second page, and the summary still comes."""

@@ -451,6 +451,36 @@ class TestQuietHours:
         assert [a.notifiers for a in alerts] == [("pager",)]
 
 
+    EVENING = -9 * 3600 + 3 * 3600 - 300  # 02:55 UTC: 21:55 in New York, before the nights
+
+    def test_a_cooldown_summary_due_in_quiet_hours_is_muted(self) -> None:
+        """Held back at 21:56, the count due at 22:05 is muted; after it, alerts start afresh."""
+        log = Log()
+        for seconds in (self.EVENING, self.EVENING + 60, self.EVENING + 10 * 3600):
+            log.at(seconds).exception("charge failed", ConnectionError("gateway timeout"))
+        yaml_text = (self.YAML % "mute_during").replace(
+            "notify: [chat]", "notify: [chat], cooldown: 10m"
+        )
+        rules = engine(yaml_text)
+        first, held, morning = events(log.text())
+        assert [d.suppressed for d in run(rules, [first, held])] == [None, "cooldown"]
+        assert rules.tick(at(self.EVENING + 600)) == []
+        [alert] = sent(run(rules, [morning]))  # 07:55 in New York
+        assert alert.count == 1
+
+    def test_a_batch_due_in_quiet_hours_is_muted(self) -> None:
+        """A batch opened at 21:55 on a route muted at night is not sent at 22:05."""
+        log = Log()
+        log.at(self.EVENING).exception("charge failed", ConnectionError("gateway timeout"))
+        yaml_text = self.YAML.split("rules:")[0] + (
+            "rules:\n  - {name: r, match: {}}\n"
+            "routes:\n  - {notify: [chat], group_wait: 10m, mute_during: [nights]}\n"
+        ) + NOTIFIERS
+        rules = engine(yaml_text)
+        assert [d.suppressed for d in run(rules, events(log.text()))] == ["grouped"]
+        assert rules.tick(at(self.EVENING + 600)) == []
+
+
 class TestSilences:
     def test_silence_stops_a_rule_and_its_expiry_restores_it(self, tmp_path: Path) -> None:
         """The store the CLI writes mutes matching alerts until it ends or is expired."""

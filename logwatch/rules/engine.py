@@ -364,13 +364,8 @@ class RuleEngine:
         destinations = self._destinations(rule, alert)
         if not destinations:
             return suppressed(NO_ROUTE)
-        # A muted route still takes the alert (first match stays first); it sends
-        # nothing. A rule's own `notify` has no mute intervals (those are the silencer's).
-        if destinations is not rule.own_destination:
-            destinations = [dest for dest in destinations if not dest.muted(now)]
-        if not destinations or (
-            self._silencer is not None and self._silencer.silenced(alert, now)
-        ):
+        destinations = self._unmuted(rule, alert, destinations, now)
+        if not destinations:
             self._held_back(rule, key, group, at, pending=False)
             return suppressed(SILENCED)
 
@@ -415,6 +410,18 @@ class RuleEngine:
         return seen["kind"]
 
     # -- where alerts go ---------------------------------------------------
+
+    def _unmuted(
+        self, rule: _Rule, alert: Alert, destinations: Sequence[Destination], now: datetime
+    ) -> Sequence[Destination]:
+        """The destinations that may hear the alert at ``now``; none while it is silenced."""
+        # A muted route still takes the alert (first match stays first); it sends
+        # nothing. A rule's own `notify` has no mute intervals (those are the silencer's).
+        if destinations is not rule.own_destination:
+            destinations = [dest for dest in destinations if not dest.muted(now)]
+        if destinations and self._silencer is not None and self._silencer.silenced(alert, now):
+            return []
+        return destinations
 
     def _destinations(self, rule: _Rule, alert: Alert) -> Sequence[Destination]:
         """The rule's own notifiers, else what the routes say; the rule's timers win."""
@@ -528,13 +535,26 @@ class RuleEngine:
         decisions: list[Decision] = []
         if batch.pending and batch.snapshot.get("first") is not None:
             alert, items = digest.flush(key, batch)
-            decisions.append(self._decision(rule, alert, items))
+            if self._batch_heard(rule, key, alert, at):
+                decisions.append(self._decision(rule, alert, items))
         emptied = digest.after_flush(batch, at)
         if emptied is None:
             self._state.delete(key)
         else:
             self._state.put(key, emptied)
         return decisions
+
+    def _batch_heard(self, rule: _Rule, key: str, alert: Alert, at: float) -> bool:
+        """Whether a due batch may go out now: its route not muted, the rule not silenced."""
+        now = _datetime(at)
+        routes = [
+            dest
+            for dest in self._destinations(rule, alert)
+            if digest.key(rule.name, dest.key, alert.notifiers) == key
+        ]
+        if any(dest.muted(now) for dest in routes):
+            return False
+        return self._silencer is None or not self._silencer.silenced(alert, now)
 
     def _build(
         self,
@@ -701,19 +721,7 @@ class RuleEngine:
             rule, group
         )
         if group.pending and (cooldown_over or resolving):
-            summary = self._summary(group, key)
-            destinations = self._destinations(rule, summary)
-            decisions.extend(self._send(rule, summary, destinations, at, batch=False))
-            group = group.replace(
-                last_sent_at=at,
-                last_sent_id=summary.id,
-                pending=0,
-                pending_first_seen=None,
-                pending_last_id=None,
-                hosts=(),
-                snapshot=summary.payload(),
-                cooldown_s=self._next_cooldown(rule, group, grow=True),
-            )
+            group = self._send_summary(rule, key, group, at, decisions)
         if resolving:
             resolved = self._resolved(group, key)
             destinations = self._destinations(rule, resolved)
@@ -726,6 +734,33 @@ class RuleEngine:
         else:
             self._state.put(key, self._schedule(rule, group))
         return decisions
+
+    def _send_summary(
+        self, rule: _Rule, key: str, group: GroupState, at: float, decisions: list[Decision]
+    ) -> GroupState:
+        """Send what the cooldown held back (into ``decisions``); return the group after it."""
+        summary = self._summary(group, key)
+        # Muted and silenced as of now, when it would go out: quiet hours may
+        # have begun, or a silence been added, since the occurrences came.
+        destinations = self._unmuted(
+            rule, summary, self._destinations(rule, summary), _datetime(at)
+        )
+        if not destinations:
+            # Like an occurrence muted on arrival: nothing sent, no cooldown begun.
+            return group.replace(
+                pending=0, pending_first_seen=None, pending_last_id=None, hosts=()
+            )
+        decisions.extend(self._send(rule, summary, destinations, at, batch=False))
+        return group.replace(
+            last_sent_at=at,
+            last_sent_id=summary.id,
+            pending=0,
+            pending_first_seen=None,
+            pending_last_id=None,
+            hosts=(),
+            snapshot=summary.payload(),
+            cooldown_s=self._next_cooldown(rule, group, grow=True),
+        )
 
     def _summary(self, group: GroupState, key: str) -> Alert:
         """The alert for what the cooldown held back: how many, since when."""
