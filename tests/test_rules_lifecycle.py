@@ -583,3 +583,48 @@ class TestContextLines:
         [alert] = sent(run(engine(self.YAML), events(log.text(), context_lines=2)))
         assert alert.context == ()
         assert "context" not in alert.payload()
+
+
+class TestResolveAfterABatch:
+    """A `resolved` notice never goes out before the alert it resolves: found by the
+    rules audit with resolve_after 2m and a group_interval of 5m (PagerDuty would
+    have been left with an incident that nothing resolves)."""
+
+    @pytest.mark.parametrize("timers", [
+        "notify: [chat], group_wait: 0s, group_interval: 5m",  # the rule's own
+        "group_interval: 5m",  # the rule's, over its routes'
+    ])
+    def test_the_batched_alert_goes_first(self, timers: str) -> None:
+        log = Log()
+        log.at(0).exception("payment failed", ValueError("declined"))
+        log.at(10).exception("payment failed", ValueError("declined"))
+        yaml_text = (
+            f"rules:\n  - {{name: r, match: {{}}, resolve_after: 2m, {timers}}}\n"
+            "routes:\n  - notify: [chat]\n" + NOTIFIERS
+        )
+        rules = engine(yaml_text)
+        first = sent(run(rules, events(log.text())))
+        statuses = [a.status for a in first]
+        for second in range(11, 700):
+            statuses += [a.status for a in sent(rules.tick(at(second)))]
+        assert statuses == [AlertStatus.FIRING, AlertStatus.FIRING, AlertStatus.RESOLVED]
+
+    def test_a_route_that_batches_longer_delays_the_resolve(self) -> None:
+        """resolve_after 1m under a route batching for 3m: the resolve waits the 3m and a
+        tick, counted from the last occurrence, as the batch does at the latest."""
+        log = Log()
+        log.at(0).exception("payment failed", ValueError("declined"))
+        log.at(10).exception("payment failed", ValueError("declined"))
+        yaml_text = (
+            "rules:\n  - {name: r, match: {}, resolve_after: 1m}\n"
+            "routes:\n  - {notify: [chat], group_interval: 3m}\n" + NOTIFIERS
+        )
+        rules = engine(yaml_text)
+        seen = [(0, a.status) for a in sent(run(rules, events(log.text())))]
+        for second in range(11, 400):
+            seen += [(second, a.status) for a in sent(rules.tick(at(second)))]
+        assert seen == [
+            (0, AlertStatus.FIRING),  # the first goes at once, the next waits for 3m
+            (180, AlertStatus.FIRING),
+            (10 + 180 + 1, AlertStatus.RESOLVED),
+        ]

@@ -54,6 +54,8 @@ GROUPED = "grouped"  # waits in a batch; a digest (or the alert itself) follows 
 NEW = "new"
 REGRESSION = "regression"
 EVERY = "every"
+# The daemon ticks the rules this often: what falls due one tick after another goes after it.
+_TICK_S = 1.0
 
 
 class ThresholdSpec(Protocol):
@@ -241,6 +243,7 @@ class RuleEngine:
             [rule for rule in compiled if not rule.matcher.needs_chain]
         )
         self._router = router if router is not None else Router(())
+        self._resolve_after = {rule.name: self._quiet_for(rule) for rule in self._rules}
         # context_lines of each source: what a rule without its own gets
         self._source_context = dict(source_context or {})
         self._by_name = {rule.name: rule for rule in self._rules}
@@ -422,6 +425,21 @@ class RuleEngine:
         if destinations and self._silencer is not None and self._silencer.silenced(alert, now):
             return []
         return destinations
+
+    def _quiet_for(self, rule: _Rule) -> float | None:
+        """How long a group must be quiet to resolve: ``resolve_after``, or longer
+        than a firing alert of the rule may wait in a batch (``group_wait``,
+        ``group_interval``), so that its `resolved` notice never goes out first."""
+        spec = rule.spec
+        if not spec.resolve_after:
+            return None
+        wait, interval = spec.group_wait, spec.group_interval
+        if not rule.own_destination:  # the rule's timers win over its routes'
+            wait = wait if wait is not None else self._router.longest("group_wait")
+            interval = interval if interval is not None else self._router.longest("group_interval")
+        batching = max(wait or 0.0, interval or 0.0)
+        # a tick later than the batch at the latest: both due at once, either could go first
+        return max(spec.resolve_after, batching + _TICK_S) if batching else spec.resolve_after
 
     def _destinations(self, rule: _Rule, alert: Alert) -> Sequence[Destination]:
         """The rule's own notifiers, else what the routes say; the rule's timers win."""
@@ -692,7 +710,7 @@ class RuleEngine:
         """Set when `tick` next has work for the group, and when it may be forgotten."""
         due: list[float] = []
         keep: list[float] = [group.last_seen]
-        cooldown, resolve_after = self._cooldown(rule, group), rule.spec.resolve_after
+        cooldown, resolve_after = self._cooldown(rule, group), self._resolve_after[rule.name]
         if cooldown and group.last_sent_at is not None:
             keep.append(group.last_sent_at + cooldown)
             if group.pending:
@@ -709,9 +727,8 @@ class RuleEngine:
     def _tick_group(
         self, rule: _Rule, key: str, group: GroupState, at: float
     ) -> list[Decision]:
-        spec = rule.spec
         decisions: list[Decision] = []
-        resolve_after = spec.resolve_after
+        resolve_after = self._resolve_after[rule.name]
         resolving = (
             bool(resolve_after)
             and group.incident_id is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from logwatch.rules.silences import LabelMatcher
 from logwatch.rules.timeintervals import TimeInterval, holds
@@ -98,6 +98,16 @@ class Router:
 
     def __bool__(self) -> bool:
         return bool(self._children)
+
+    def longest(self, timer: Literal["group_wait", "group_interval"]) -> float:
+        """The longest ``timer`` any route has (0: none batches)."""
+        longest = 0.0
+        nodes = list(self._children)
+        while nodes:
+            node = nodes.pop()
+            longest = max(longest, getattr(node.destination, timer) or 0.0)
+            nodes.extend(node.children)
+        return longest
 
     def destinations(self, labels: dict[str, str]) -> list[Destination]:
         """Every destination the labels reach; empty when no route with notifiers matches."""
