@@ -224,13 +224,18 @@ class Store:
         The log is found by the database's path: where another database file was
         put in this one's place, it would take this one's pages for its own.
         """
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StateError(f"the journal of {self.path} is in use by another connection")
 
     def write_back(self) -> None:
         """Write the database, deleted from its path, to a new file there.
 
-        Atomically, and never over a file that appeared there meanwhile.
+        Atomically, and never over a file that appeared there meanwhile. The
+        journal is emptied first: `rm state.db` leaves it at the path, and the
+        next open would lay its pages over the copy, whose layout VACUUM changed.
         """
+        self.empty_journal()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         copy = self.path.with_name(f"{self.path.name}.restoring")
         copy.unlink(missing_ok=True)

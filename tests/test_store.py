@@ -132,3 +132,26 @@ def test_a_database_is_never_written_back_over_a_file_that_appeared(tmp_path: Pa
     with pytest.raises(FileExistsError):
         store.write_back()
     assert path.read_bytes() == b"someone else's"
+
+
+def test_a_database_deleted_without_its_journal_is_written_back_whole(tmp_path: Path) -> None:
+    """`rm state.db` leaves this run's -wal at the path: the copy written back must not
+    have its pages, laid out for the deleted file, replayed onto it at the next open."""
+    path = tmp_path / "state.db"
+    store = Store(path)
+    for n in range(300):
+        store.set_meta(f"k{n}", "x" * 500)
+    with sqlite3.connect(path) as other:  # pages freed: the copy (VACUUM) is laid out anew
+        other.execute("DELETE FROM meta WHERE k LIKE 'k%' AND CAST(substr(k, 2) AS INT) % 2 = 0")
+    other.close()
+    store.empty_journal()  # the database file holds all that; the journal only what follows
+    for n in range(300, 400):
+        store.set_meta(f"k{n}", "y" * 500)
+    path.unlink()  # the database alone, not its -wal and -shm
+    store.write_back()
+    store.close()
+    with sqlite3.connect(path) as reopened:
+        assert reopened.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        kept = reopened.execute("SELECT count(*) FROM meta WHERE k LIKE 'k%'").fetchone()
+    reopened.close()
+    assert kept == (250,)

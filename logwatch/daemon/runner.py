@@ -220,7 +220,7 @@ class Daemon:
         if how == "replaced":
             try:
                 self._store.empty_journal()
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, StateError) as exc:
                 logger.error("this run's journal of %s not emptied (%s)", path, exc)
             logger.critical(
                 "the state database %s was replaced while running; stopping with an error:"
@@ -229,7 +229,7 @@ class Daemon:
             return
         try:
             self._store.write_back()
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StateError) as exc:
             logger.critical(
                 "the state database %s was deleted while running and cannot be written back"
                 " (%s); stopping with an error: the next start is a first start", path, exc,
