@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
+import subprocess
 import sys
 import types
 from collections.abc import Callable
@@ -21,7 +23,13 @@ import pytest
 from logwatch.model import Event, ExceptionInfo
 from logwatch.multiline import fingerprint
 from logwatch.multiline.fingerprint import is_in_app, module_of, normalise_message
-from tests.multiline_support import Samples, assemble, find_interpreters, generate_samples
+from tests.multiline_support import (
+    Interpreter,
+    Samples,
+    assemble,
+    find_interpreters,
+    generate_samples,
+)
 
 ORDERS = """\
 def lookup(orders, order_id):
@@ -233,3 +241,83 @@ class TestNormalisation:
         assert module_of(site) == module_of(other_site) == "requests/adapters"
         assert module_of("/srv/app/main.py") == module_of("app/main.py") == "app/main"
         assert module_of("<string>") == "<string>"
+
+
+LEDGER = """\
+import logging
+
+
+class LedgerError(Exception):
+    pass
+
+
+def post(amounts):
+    return [100 / amount for amount in amounts]
+
+
+def close_books():
+    raise LedgerError("books for 2026-01 do not balance")
+
+
+logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+log = logging.getLogger("app.ledger")
+try:
+    post([4, 0])
+except ZeroDivisionError:
+    log.exception("posting failed")
+try:
+    close_books()
+except LedgerError:
+    log.exception("closing failed")
+close_books()
+"""
+
+
+def ledger_events(tmp_path: Path, python: Interpreter) -> list[Event]:
+    """Run the ledger app under ``python`` (its path absolute, as 3.9+ prints it) and assemble
+    its stderr: the logged ZeroDivisionError, the logged LedgerError, the uncaught one."""
+    script = tmp_path / "app" / "ledger.py"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(LEDGER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FORCE_COLOR"))}
+    result = subprocess.run(
+        [python.path, str(script)], capture_output=True, timeout=60, env=env, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    events = assemble(result.stderr)
+    assert [event.exc_type for event in events][:2] == ["ZeroDivisionError", "LedgerError"]
+    assert len(events) == 3
+    return events
+
+
+@pytest.fixture(scope="module")
+def ledgers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
+    interpreters = find_interpreters()
+    if len(interpreters) < 2:
+        pytest.skip(f"only {interpreters} found; install more CPythons with pyenv")
+    root = tmp_path_factory.mktemp("ledger")
+    return {python.version: ledger_events(root, python) for python in interpreters}
+
+
+class TestSameBugAcrossInterpreters:
+    def test_an_uncaught_error_of_the_main_module_groups_with_the_logged_one(
+        self, ledgers: dict[str, list[Event]]
+    ) -> None:
+        """3.8-3.10's excepthook prints "__main__.LedgerError", logging "LedgerError": one bug."""
+        for version, (_, logged, uncaught) in ledgers.items():
+            assert uncaught.exc_type in ("LedgerError", "__main__.LedgerError"), version
+            assert uncaught.fingerprint == logged.fingerprint, version
+
+    def test_each_bug_keeps_its_fingerprint_from_one_cpython_to_the_next(
+        self, ledgers: dict[str, list[Event]]
+    ) -> None:
+        """A failing list comprehension (a frame of its own before 3.12, inlined after) and an
+        uncaught error of the main module group the same under every CPython."""
+        for position in range(3):
+            keys = {version: events[position].fingerprint for version, events in ledgers.items()}
+            assert len(set(keys.values())) == 1, (position, keys)
+
+    def test_the_bugs_stay_apart(self, ledgers: dict[str, list[Event]]) -> None:
+        """The division and the ledger error are different bugs under every CPython."""
+        for version, (division, logged, _) in ledgers.items():
+            assert division.fingerprint != logged.fingerprint, version

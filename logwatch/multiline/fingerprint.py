@@ -6,8 +6,11 @@ directory, so a different checkout, venv or container prefix does not
 matter), function and whitespace-normalised first source line. Line numbers
 are left out, so a deploy that shifts code does not open a new group;
 recursion is collapsed, so the depth a RecursionError reached does not matter
-either. Without in-app frames all frames count; without any frames the
-message does, with numbers, hex ids, UUIDs and quoted values blanked out.
+either, and so is what one CPython prints and another does not: the
+``__main__.`` before a type (3.8-3.10's excepthook) and the frame of a list,
+dict or set comprehension (inlined from 3.12 on). Without in-app frames all
+frames count; without any frames the message does, with numbers, hex ids,
+UUIDs and quoted values blanked out.
 
 Events without an exception are keyed by level, logger and normalised
 message, so repeated identical error lines group too.
@@ -27,6 +30,9 @@ _MAX_CYCLE = 8  # longest mutual-recursion cycle collapsed
 
 _STDLIB = re.compile(r"[/\\](?:lib(?:64)?[/\\]python\d(?:\.\d+)?|Lib)[/\\]")
 _PACKAGES = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
+# Frames 3.12 no longer has (PEP 709 inlines these comprehensions into their caller).
+_INLINED = frozenset(("<listcomp>", "<dictcomp>", "<setcomp>"))
+_MAIN_PREFIX = "__main__."
 _HINT = re.compile(r"\. Did you (?:mean: '[^']*'|forget to import '[^']*')\?")
 # One pass over a message; earlier alternatives win (a UUID is not five numbers).
 # The lookahead (every alternative's possible first characters) lets a position
@@ -72,6 +78,8 @@ def frame_keys(frames: Sequence[Frame]) -> list[str]:
     chosen = [frame for frame in frames if is_in_app(frame.filename)] or list(frames)
     keys: list[str] = []
     for frame in chosen:
+        if frame.function in _INLINED:
+            continue  # its caller's frame shows the same source line
         keys.append(_frame_key(frame))
         _collapse_cycle(keys)
     return keys
@@ -112,7 +120,8 @@ def _placeholder(match: re.Match[str]) -> str:
 
 
 def _types(exc: ExceptionInfo) -> Iterable[str]:
-    yield exc.type
+    # 3.8-3.10's excepthook prints "__main__.Error" where logging prints "Error"
+    yield exc.type.removeprefix(_MAIN_PREFIX)
     if exc.group_members:
         # members of a group can finish in any order: their set, not their sequence
         yield "[" + ",".join(sorted({kind for m in exc.group_members for kind in _types(m)})) + "]"
