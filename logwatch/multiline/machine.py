@@ -87,6 +87,7 @@ class Machine:
         self._group_closed = False
         self._fault = False
         self._tentative = False  # a WARNING record took a traceback; its first frame decides
+        self._frameless = False  # the record took a "Type: msg" line under it for its exception
         self._last_text = ""
 
     # ------------------------------------------------------------------ API
@@ -235,6 +236,7 @@ class Machine:
             if self._takes_frameless(row):
                 self._enter(row, Phase.EXC)
                 self._note_message_start(row)
+                self._frameless = True
                 return True
         elif kind is Kind.TRACEBACK and self._takes_tentatively():
             self._tentative = True
@@ -314,6 +316,8 @@ class Machine:
             return self._enter(row, Phase.SEP)
         if kind is Kind.STACK or (kind is Kind.CALL_STACK and self._logerr):
             return self._enter(row, Phase.STACK)
+        if kind is Kind.TRACEBACK and self._frameless:
+            return self._take_back_frameless(row)
         if kind in (Kind.TRACEBACK, Kind.FRAME):
             # A message may quote a whole traceback ("child failed:\nTraceback ...")
             # or lines shaped like frames (a template error); otherwise this is the
@@ -340,6 +344,8 @@ class Machine:
             return True
         if kind is Kind.SEPARATOR:
             return self._enter(row, Phase.SEP)
+        if kind is Kind.TRACEBACK and self._frameless:
+            return self._take_back_frameless(row)
         if self._headered and kind not in _STARTS and kind is not Kind.BLANK:
             # in a stream of headed records, text after a blank line is still the
             # message (SQLAlchemy's "(Background on this error at: ...)")
@@ -429,6 +435,7 @@ class Machine:
 
     def _enter(self, row: Row, phase: Phase) -> bool:
         """Take ``row`` (after any held blank lines) and move to ``phase``."""
+        self._frameless = False  # moving on: the frameless reading stands
         self._append_blanks()
         self._append(row)
         self._phase = phase
@@ -458,6 +465,14 @@ class Machine:
         self._reset()
         self._begin(traceback, Phase.TB_START)
         return False
+
+    def _take_back_frameless(self, row: Row) -> bool:
+        """The record's own traceback follows, so the "Type: msg" line under its header,
+        taken for a frameless exception (``sys.tracebacklimit = 0``), and the lines
+        after it were its message going on: ``logger.exception("bad port: %s: %s", ...)``
+        with a line break after the colon."""
+        self._record_rows = self._held.count
+        return self._enter(row, Phase.TB_START)
 
     def _close_and_retry(self, out: list[Draft]) -> bool:
         self._close(out)

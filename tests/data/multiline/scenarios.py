@@ -482,6 +482,11 @@ def s_multiline_message(r: Recorder) -> None:
         raise TypeError("expected int\ngot: str\nValueError: not really")
     except TypeError:
         r.exception(log, "looks like structure")
+    try:
+        parse_port("eighty")
+    except ValueError as exc:
+        # the message's second line reads like a frameless exception line
+        r.exception(log, "bad port:\n%s: %s", type(exc).__name__, exc)
     r.log(log, "INFO", "multi-line\nrecord message\n  indented too")
     r.log(log, "ERROR", "multi-line error\nsecond line")
 
