@@ -176,3 +176,41 @@ class TestHangingWebhook:
         assert code == 0
         ids = receiver.ids()
         assert len(ids) == len(set(ids)) == 5
+
+
+def test_a_reload_whose_notifiers_cannot_be_built_is_refused(
+    tmp_path: Path, server: HTTPServer
+) -> None:
+    """An email notifier whose ca_file holds no certificate passes validation and fails
+    when built. Before, the reload went on: the rules routed alerts to it, the old
+    notifiers kept sending, and its alerts were dead-lettered as not configured."""
+    receiver = Receiver()
+    server.expect_request("/alerts", method="POST").respond_with_handler(receiver.handle)
+    config = write_config(tmp_path, server.url_for("/alerts"))
+    log = tmp_path / "logs" / "app.log"
+    log.write_text("2026-01-01 12:00:00,000 INFO app started\n", encoding="utf-8")
+    not_pem = tmp_path / "ca.txt"
+    not_pem.write_text("no certificate here\n", encoding="utf-8")
+    broken = config.read_text(encoding="utf-8").replace("notify: [hook]", "notify: [mail]")
+    broken = broken.replace(
+        "notifiers:\n",
+        "notifiers:\n  mail: {type: email, host: 127.0.0.1, port: 9, from: a@example.com,"
+        f" to: [b@example.com], ca_file: '{not_pem}'}}\n",
+    )
+    notify = NotifySocket(tmp_path / "notify.sock")
+    try:
+        with running_daemon(config, tmp_path, notify=notify) as process:
+            config.write_text(broken, encoding="utf-8")
+            process.send_signal(signal.SIGHUP)
+            notify.wait_for_count("READY=1", 2)
+            with log.open("a", encoding="utf-8") as out:
+                out.write(record(1))
+            wait_for(lambda: receiver.count() == 1, 10, "the alert, through the old notifier")
+            code, _ = stop(process)
+    finally:
+        notify.close()
+    assert code == 0
+    stderr = (tmp_path / "daemon.stderr").read_text(encoding="utf-8")
+    assert "reload refused, keeping the running config: the notifiers cannot be built:" in stderr
+    assert "config reloaded" not in stderr
+    assert "Exception in callback" not in stderr

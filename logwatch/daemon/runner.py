@@ -260,6 +260,12 @@ class Daemon:
         if config.state_dir != self.config.state_dir:
             logger.error("reload refused: state_dir cannot change while running")
             return
+        try:
+            notifiers = self._sender.prepare(sender_settings(config))
+        except Exception as exc:  # noqa: BLE001 - a notifier's own code: the old ones stay
+            logger.error("reload refused, keeping the running config: the notifiers"
+                         " cannot be built: %s: %s", type(exc).__name__, exc)
+            return
         if config.state != self.config.state:
             logger.warning("state settings changed; they take effect at the next restart")
         self.pipeline.reconfigure(config, self._engine_for(config))
@@ -267,7 +273,7 @@ class Daemon:
         self._warn_of_idle_settings()
         self._ops.reconfigure(config)
         # not waited for: sends to an endpoint that hangs would stop reading for the grace
-        self._sender.reload(sender_settings(config), config.delivery.grace_on_stop)
+        self._sender.reload(notifiers, config.delivery.grace_on_stop)
         logger.info("config reloaded from %s", self._config_path)
 
 

@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 NotifierBuilder = Callable[[httpx.AsyncClient], Mapping[str, Notifier]]
 
 CANCEL_WAIT_S = 1.0  # after the grace period: how long cancelled sends get to unwind
+# How long a reload waits for its notifiers to be built in the sending loop, which
+# never blocks (sends are awaited): building takes milliseconds.
+PREPARE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,15 @@ class SenderSettings:
     batch: int
     timeout_s: float
     rates: Mapping[str, Sequence[RateLimit]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A reload's notifiers, built in the sending loop and not sending yet (``prepare``)."""
+
+    settings: SenderSettings
+    client: httpx.AsyncClient
+    notifiers: Mapping[str, Notifier]
 
 
 class SenderThread:
@@ -83,14 +95,27 @@ class SenderThread:
         if self._wake is not None:
             self._in_loop(self._wake.set)
 
-    def reload(self, settings: SenderSettings, grace_s: float) -> None:
-        """Send through the notifiers of ``settings`` from now on; return at once.
+    def prepare(self, settings: SenderSettings) -> Prepared:
+        """Build the notifiers of ``settings`` for ``reload``; raise what building raises.
+
+        Before anything else is reloaded: a notifier that cannot be built (a CA
+        file that holds no certificate, a plugin's bug) refuses the reload, where
+        the rest of the daemon would already route alerts to it.
+        """
+        loop = self._loop
+        if loop is None or not self.alive:
+            raise RuntimeError("the delivery thread is not running")
+        built = asyncio.run_coroutine_threadsafe(self._build(settings), loop)
+        return built.result(PREPARE_TIMEOUT_S)
+
+    def reload(self, prepared: Prepared, grace_s: float) -> None:
+        """Send through the notifiers ``prepare`` built from now on; return at once.
 
         The old worker starts no more sends; those in flight get ``grace_s`` to
         finish, then are cancelled and their rows stay pending. The new worker
         sends every other row at once, and those rows once the old one has ended.
         """
-        self._in_loop(functools.partial(self._replace, settings, grace_s))
+        self._in_loop(functools.partial(self._replace, prepared, grace_s))
 
     def stop(self, grace_s: float) -> None:
         """Finish what is in flight for up to ``grace_s``, then cancel it and end the thread.
@@ -124,15 +149,21 @@ class SenderThread:
         for task in self._workers:
             task.cancel()
 
-    def _replace(self, settings: SenderSettings, grace_s: float) -> None:
+    async def _build(self, settings: SenderSettings) -> Prepared:
+        client = new_client(httpx.Timeout(settings.timeout_s))
+        try:
+            return Prepared(settings, client, settings.build_notifiers(client))
+        except BaseException:
+            await client.aclose()
+            raise
+
+    def _replace(self, prepared: Prepared, grace_s: float) -> None:
         loop = asyncio.get_running_loop()
-        # built before the old worker retires: a plugin that fails to build leaves it sending
-        client, notifiers = self._open(settings)
         for task, (_, stop) in self._workers.items():
             if not stop.is_set():
                 stop.set()
                 loop.call_later(grace_s, self._give_up, task, grace_s)
-        self._start_worker(settings, client, notifiers)
+        self._start_worker(prepared.settings, prepared.client, prepared.notifiers)
 
     def _give_up(self, task: asyncio.Task[None], grace_s: float) -> None:
         if task.done():
