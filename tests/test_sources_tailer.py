@@ -790,3 +790,28 @@ class TestManyFiles:
             assert open_fds() <= before + cap
         assert len(rec.lines) == 1000
         assert rec.tailer.unreadable() == []
+
+    @pytest.mark.parametrize("new_files_from", ["beginning", "end"])
+    def test_a_file_past_the_limit_at_the_first_start_skips_what_it_held_then(
+        self, thousand_files: Path, follow: Follow, clock: FakeClock, new_files_from: str
+    ) -> None:
+        """start_at: end skips each file's history, the ones refused a descriptor at the
+        first start too: once opened they start where they ended then, so the lines
+        written since are read and the history is not (found by a second reading: they
+        were read whole, or, with new_files_from: end, from where they were then)."""
+        limit = 2 * FD_RESERVE + 100
+        cap = limit - FD_RESERVE
+        rec = follow(
+            source(thousand_files / "*.log", start_at="end", new_files_from=new_files_from),
+            close_inactive_s=2.0, host=lambda: HostFacts(open_files=limit),
+        )
+        rec.tailer.start()
+        rec.pump()
+        assert rec.lines == {}
+        assert len(rec.tailer.unreadable()) == 1000 - cap
+        for i in range(1000):
+            append(thousand_files / f"f{i:04d}.log", f"news {i}\n")
+        for _ in range(60):  # quiet files give their descriptors back; scans retry the rest
+            tick(clock, rec, 2.0)
+        assert rec.tailer.unreadable() == []
+        assert sorted(rec.texts()) == sorted(f"news {i}" for i in range(1000))

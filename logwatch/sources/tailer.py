@@ -79,6 +79,9 @@ class _Refused:
     source: str
     error: str
     whole: bool  # it replaced a followed file: read it whole once it opens
+    # (dev, ino, size) when first refused, where the start policy then said "from its
+    # end": once it opens, what it held then is passed over as it would have been
+    skip: tuple[int, int, int] | None = None
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -681,6 +684,7 @@ class Tailer:
             fd = self._open(path)
         except OSError as exc:
             if not isinstance(exc, FileNotFoundError):
+                skip = refused.skip if refused is not None else None
                 if refused is None:  # once, not at every retry
                     self.counters.unreadable += 1
                     if exc.errno == errno.EMFILE:  # one warning for all: start() said why
@@ -689,12 +693,15 @@ class Tailer:
                     else:
                         logger.warning("cannot read %s: %s; trying again when it changes",
                                        path, exc)
+                    if not whole and self._policy(source) == "end":
+                        skip = _as_found(path)
                 error = f"[Errno {exc.errno}] {exc.strerror}" if exc.strerror else str(exc)
-                self._refused[path] = _Refused(source, error, whole)
+                self._refused[path] = _Refused(source, error, whole, skip)
             return
         if refused is not None:
             logger.info("%s is readable now; following it", path)
-        reader = self._adopt(fd, path, source, now, whole=whole)
+        skip = refused.skip if refused is not None else None
+        reader = self._adopt(fd, path, source, now, whole=whole, skip=skip)
         if reader is not None:
             self._by_path[path] = reader.uid
 
@@ -707,16 +714,18 @@ class Tailer:
         return open_readonly(path)
 
     def _adopt(
-        self, fd: int, path: str, source: str, now: float, *, whole: bool = False
+        self, fd: int, path: str, source: str, now: float, *, whole: bool = False,
+        skip: tuple[int, int, int] | None = None,
     ) -> FileReader | None:
         """Follow the file open at ``fd``, known or new; close ``fd`` if we do not.
 
         ``whole``: the file continues a log we follow (it replaced a followed
         path, or is a generation rotated while we were not looking), so a new
-        one is read from its start whatever the start policy says.
+        one is read from its start whatever the start policy says. ``skip``: the
+        file as found when it was refused (``_Refused.skip``).
         """
         try:
-            return self._identify(fd, path, source, now, whole=whole)
+            return self._identify(fd, path, source, now, whole=whole, skip=skip)
         except OSError as exc:
             os.close(fd)  # no I/O follows handing fd to a reader, so it is still ours
             self.counters.unreadable += 1
@@ -724,7 +733,8 @@ class Tailer:
             return None
 
     def _identify(
-        self, fd: int, path: str, source: str, now: float, *, whole: bool
+        self, fd: int, path: str, source: str, now: float, *, whole: bool,
+        skip: tuple[int, int, int] | None = None,
     ) -> FileReader | None:
         st = os.fstat(fd)
         followed = self._reader_of(st)
@@ -763,10 +773,21 @@ class Tailer:
         elif verdict is Verdict.INODE_REUSE:
             self.counters.inode_reuses += 1
             logger.info("%s reuses the inode of a file we knew: reading it from the start", path)
-        spec = self._specs[source]
-        policy = spec.start_at if source in self._fresh_sources else spec.new_files_from
-        from_end = verdict is Verdict.NEW and policy == "end" and not whole
+        if verdict is Verdict.NEW and skip is not None and skip[:2] == (st.st_dev, st.st_ino):
+            # refused when the policy said "from its end": what it held then is history
+            offset, lineno = last_line_end(fd, min(skip[2], st.st_size))
+            return self._new_reader(
+                self._new_uid(), source, path, fd, st, head, now,
+                offset=offset, lineno=lineno, marker=read_marker(fd, offset),
+            )
+        from_end = verdict is Verdict.NEW and self._policy(source) == "end" and not whole
         return self._follow_new(fd, path, source, now, from_end=from_end, st=st, head=head)
+
+    def _policy(self, source: str) -> str:
+        """Where a file of ``source`` found now, and never seen before, starts: "end" or
+        "beginning" (its ``start_at`` in the first round, ``new_files_from`` after)."""
+        spec = self._specs[source]
+        return spec.start_at if source in self._fresh_sources else spec.new_files_from
 
     def _follow_new(
         self, fd: int, path: str, source: str, now: float, *, from_end: bool,
@@ -977,3 +998,12 @@ def _written_since(row: FileState) -> list[str]:
         if written > row.updated:
             newer.append(path)
     return newer
+
+
+def _as_found(path: str) -> tuple[int, int, int] | None:
+    """(dev, ino, size) of the file at ``path``, or None where even that cannot be had."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size
