@@ -494,21 +494,22 @@ TRACEBACK = "Traceback (most recent call last):\nValueError: boom\n"
 
 
 class TestUnreadable:
-    def test_a_file_unreadable_at_start_is_read_whole_once_a_chmod_fixes_it(
+    def test_a_file_unreadable_at_start_is_read_once_a_chmod_fixes_it(
         self,
         tmp_path: Path,
         started: list[Tailer],
         monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        """No write, no name changed: the chmod's attrib event alone retries it, and what
-        it held before is read, as a file that appeared later is (new_files_from)."""
+        """No write, no name changed: the chmod's attrib event alone retries it. It starts
+        where it stood when first refused (start_at: end): what was written while it
+        could not be read is read, its history from before the start is not."""
         refuse_unreadable(monkeypatch)
         logs = tmp_path / "logs"
         logs.mkdir()
         secret = logs / "secret.log"
-        append(secret, TRACEBACK)
-        secret.chmod(0)
+        append(secret, "2026-01-01 11:00:00,000 ERROR app history from before the start\n")
+        secret.chmod(0o200)  # nobody may read it; its owner may still write it
         append(logs / "ok.log", "history\n")
         _settle(logs, monkeypatch)
         caplog.set_level(logging.INFO, logger="logwatch.sources.tailer")
@@ -520,6 +521,7 @@ class TestUnreadable:
         assert rec.texts() == []
         assert tailer.unreadable() == [
             Unreadable(str(secret), "app", "[Errno 13] Permission denied")]
+        append(secret, TRACEBACK)
         secret.chmod(0o640)
         rec.until(lambda: rec.texts() == TRACEBACK.splitlines())
         assert tailer.unreadable() == []
