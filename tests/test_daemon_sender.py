@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from logwatch.daemon.sender import SenderSettings, SenderThread
+from logwatch.model import Alert
+from logwatch.notifiers.base import Receipt
+from logwatch.store import Delivery, Store
+from logwatch.testing import sample_alert
 from tests.daemon_harness import (
     NotifySocket,
     Receiver,
@@ -214,3 +220,47 @@ def test_a_reload_whose_notifiers_cannot_be_built_is_refused(
     assert "reload refused, keeping the running config: the notifiers cannot be built:" in stderr
     assert "config reloaded" not in stderr
     assert "Exception in callback" not in stderr
+
+
+class _Recording:
+    """A notifier plugin's shape: records what it is sent; ``broken_close`` raises on close."""
+
+    def __init__(self, name: str, *, broken_close: bool = False) -> None:
+        self.name = name
+        self.sent: list[str] = []
+        self._broken_close = broken_close
+
+    async def send(self, alert: Alert) -> Receipt:
+        self.sent.append(alert.id)
+        return Receipt(None, "ok")
+
+    async def aclose(self) -> None:
+        if self._broken_close:
+            raise RuntimeError("plugin bug on close")
+
+
+def test_a_plugin_that_fails_to_close_at_a_reload_leaves_delivery_running(
+    tmp_path: Path,
+) -> None:
+    """Before, its exception ended the retired worker's task with an error, which ended
+    the delivery thread: nothing was sent after the reload."""
+    old = _Recording("n", broken_close=True)
+    new = _Recording("n")
+
+    def settings(notifier: _Recording) -> SenderSettings:
+        return SenderSettings(lambda client: {"n": notifier}, initial_backoff_s=0.1,
+                              max_backoff_s=0.5, batch=10, timeout_s=5.0)
+
+    store = Store(tmp_path / "state.db")
+    sender = SenderThread(store.path, settings(old))
+    sender.start()
+    try:
+        sender.reload(sender.prepare(settings(new)), 5.0)
+        store.commit((), [Delivery(sample_alert(id="after-the-reload"), "n")], now=time.time())
+        sender.wake()
+        wait_for(lambda: new.sent == ["after-the-reload"], 10, "the send after the reload")
+        assert sender.alive
+    finally:
+        sender.stop(1.0)
+        store.close()
+    assert old.sent == []

@@ -218,8 +218,12 @@ class SenderThread:
         try:
             await worker.run(self._wake, stop)
         finally:
-            for notifier in notifiers.values():
-                await notifier.aclose()
+            for name, notifier in notifiers.items():
+                try:
+                    await notifier.aclose()
+                except Exception:
+                    # a plugin's: the others still close, and delivery goes on
+                    logger.exception("notifier %s failed to close", name)
             await client.aclose()
 
     def _main(self) -> None:
