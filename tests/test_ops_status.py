@@ -415,16 +415,16 @@ class TestStatusOfARunningDaemon:
     def test_a_file_unreadable_at_start_is_listed_then_alerted_once_readable(
         self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
     ) -> None:
-        """Its traceback, written before its permissions were fixed, is alerted after the
-        chmod alone (no write, no name changed in its directory)."""
+        """Its traceback, written while it could not be read, is alerted after the chmod
+        alone (no write, no name changed in its directory); its history from before
+        the start is not (start_at: end)."""
         receiver = Receiver()
         httpserver.expect_request("/alerts").respond_with_handler(receiver.handle)
         config = write_config(tmp_path, httpserver.url_for("/alerts"))
         secret = tmp_path / "logs" / "secret.log"
         writer = AppLog(secret, name="app.secret")
-        written = writer.exception(11)
-        writer.close()
-        secret.chmod(0)
+        writer.exception(10)  # history
+        secret.chmod(0o200)  # nobody may read it; its writer still writes it
 
         def status() -> dict[str, Any]:
             result = logwatch("status", "--json", "-c", str(config))
@@ -439,6 +439,8 @@ class TestStatusOfARunningDaemon:
             assert "unreadable (read as soon as their permissions allow):" in text
             assert str(secret) in text
             assert receiver.count() == 0
+            written = writer.exception(11)
+            writer.close()
             secret.chmod(0o644)
             wait_for(lambda: receiver.count() == 1, 15, "the alert of the traceback")
             body = receiver.bodies[0]
