@@ -69,6 +69,10 @@ class Machine:
         # one, so a header-less line after an exception is the message going on;
         # in a header-less stream it is as likely the next record.
         self._headered = False
+        # Whether a plain line stood alone here: records of their message alone
+        # ("%(message)s", Django's default). Until then, a header-less stream is a
+        # program's stderr, where the text after an exception line is its notes.
+        self._plain_records = False
         self._reset()
 
     def _reset(self) -> None:
@@ -88,6 +92,7 @@ class Machine:
         self._fault = False
         self._tentative = False  # a WARNING record took a traceback; its first frame decides
         self._frameless = False  # the record took a "Type: msg" line under it for its exception
+        self._bare_lines = 0  # text lines after the exception line, in a stream without headers
         self._last_text = ""
 
     # ------------------------------------------------------------------ API
@@ -214,8 +219,10 @@ class Machine:
             self._begin(row, Phase.SEP)
         elif kind is Kind.TEXT and _INTRODUCES.search(row.text):
             self._open_record(row, glue=True, continues=False)
+            self._plain_records = True
         else:
             out.append(Draft((row,), 1, 0, 0, None))
+            self._plain_records = self._plain_records or kind is Kind.TEXT
         return True
 
     def _record(self, row: Row, out: list[Draft]) -> bool:
@@ -330,8 +337,23 @@ class Machine:
                 self._append(row)
                 return True
             return self._close_and_retry(out)
-        if kind in _STARTS or not (self._headered or self._embedded or kind is Kind.SOURCE):
+        if kind in _STARTS:
             return self._close_and_retry(out)
+        if not (self._headered or self._embedded or kind is Kind.SOURCE):
+            # No header in this stream says where its next record begins. Where no
+            # plain line stood alone before either, the lines CPython prints right
+            # after the exception line, its notes (3.11+) and its message's own
+            # lines, are taken; but only a few, since a program may print on after
+            # `traceback.print_exc()`, and none that reads like a record of a
+            # format not known here (a time, a level).
+            if (
+                kind is not Kind.TEXT
+                or self._plain_records
+                or self._bare_lines >= _MAX_BARE_LINES
+                or _RECORD_LIKE.match(row.text) is not None
+            ):
+                return self._close_and_retry(out)
+            self._bare_lines += 1
         self._append(row)
         if row.text.strip() == '"""':
             self._quoted = True
@@ -436,6 +458,7 @@ class Machine:
     def _enter(self, row: Row, phase: Phase) -> bool:
         """Take ``row`` (after any held blank lines) and move to ``phase``."""
         self._frameless = False  # moving on: the frameless reading stands
+        self._bare_lines = 0
         self._append_blanks()
         self._append(row)
         self._phase = phase
@@ -515,4 +538,9 @@ _STARTS = frozenset(
         Kind.STACK,
     )
 )
+# Notes and message lines taken after a bare traceback's exception line, at most.
+_MAX_BARE_LINES = 10
+# A line that opens a record of its own in a format the assembler does not read:
+# a time or a bracket first, or a level name early on.
+_RECORD_LIKE = re.compile(r"[\d\[<]|.{0,60}?\b(?:DEBUG|INFO|WARN(?:ING)?|ERROR|CRITICAL|FATAL)\b")
 _FRAME_CONTENT = frozenset((Kind.FRAME, Kind.SOURCE, Kind.CARET, Kind.REPEAT, Kind.GUTTER))
