@@ -10,12 +10,13 @@ import gzip
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from logwatch.sources import Tailer
+from logwatch.store import FileState
 from tests.test_sources_support import Logrotate, Recorder, append, assert_numbered, source
 
 
@@ -93,6 +94,13 @@ def tailers() -> Iterator[list[Tailer]]:
 def recorder(tailers: list[Tailer], tailer: Tailer) -> Recorder:
     tailers.append(tailer)
     return Recorder(tailer)
+
+
+def restarted(tailers: list[Tailer], log: Path, committed: Sequence[FileState]) -> Recorder:
+    """A tailer started again on ``committed``, as the daemon restarts, after one pump."""
+    again = recorder(tailers, Tailer([source(log)], list(committed), first_start=False))
+    again.pump()
+    return again
 
 
 def test_create_rotation_with_a_live_writer_loses_and_repeats_nothing(
@@ -198,10 +206,7 @@ def test_rotations_while_stopped_are_caught_up_after_restart(
     append(log, "gen2\n")
     rotate.rotate()  # gen1 is now app.log.2.gz: out of reach; gen2 is app.log.1
     append(log, "gen3\n")
-    second = recorder(
-        tailers, Tailer([source(log)], list(first.committed.values()), first_start=False)
-    )
-    second.pump()
+    second = restarted(tailers, log, list(first.committed.values()))
     # gen1's rest was compressed unread (no delaycompress can help after two cycles),
     # but finding it there tells that app.log.1 is a generation we never saw
     assert sorted(second.texts()) == ["gen2", "gen3"]
@@ -220,10 +225,7 @@ def test_one_rotation_while_stopped_reads_the_rest_of_the_old_file(
     append(log, "unread\n")
     rotate.rotate()
     append(log, "new\n")
-    second = recorder(
-        tailers, Tailer([source(log)], list(first.committed.values()), first_start=False)
-    )
-    second.pump()
+    second = restarted(tailers, log, list(first.committed.values()))
     uid = first.uid_of(log)
     assert second.texts(uid) == ["unread"]
     assert_numbered(first.lines[uid] + second.lines[uid])
@@ -246,10 +248,7 @@ def test_a_file_pruned_while_stopped_leaves_its_newer_generations_to_read(
     append(log, "gen2\n")
     rotate.rotate()  # gen1 is pruned; gen2 is app.log.1
     append(log, "gen3\n")
-    second = recorder(
-        tailers, Tailer([source(log)], list(first.committed.values()), first_start=False)
-    )
-    second.pump()
+    second = restarted(tailers, log, list(first.committed.values()))
     assert sorted(second.texts()) == ["gen2", "gen3"]
     assert first.uid_of(log) in second.retired
 
@@ -272,12 +271,10 @@ def test_a_file_removed_by_hand_while_stopped_leaves_older_generations_unread(
     committed = [dataclasses.replace(row, updated=time.time() - 60)
                  for row in first.committed.values()]
     log.unlink()
-    second = recorder(tailers, Tailer([source(log)], committed, first_start=False))
-    second.pump()
+    second = restarted(tailers, log, committed)
     assert second.texts() == []
     assert first.uid_of(log) in second.retired
     (logs / "app.log.2").write_text("written since\n", encoding="utf-8")
     log.unlink(missing_ok=True)
-    third = recorder(tailers, Tailer([source(log)], committed, first_start=False))
-    third.pump()
+    third = restarted(tailers, log, committed)
     assert third.texts() == ["written since"]
