@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -151,6 +152,8 @@ class Daemon:
                     # the gap doubled to WatchdogSec itself.
                     wait_s = min(wait_s, max(last_ping + watchdog_s - time.monotonic(), 0.0))
                 self.pipeline.step(self._stop, max_wait_s=wait_s)
+                # A silence added on this host reaches the fleet even if no alert asks.
+                self._memory.refresh(datetime.now(UTC))
                 self._ops.report("shared_state", self._memory.status())
                 self._ops.report("unreadable", [asdict(u) for u in self._tailer.unreadable()])
                 self._ops.tick()

@@ -10,6 +10,7 @@ silences as well as its own (``rules.redis_silences``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from logwatch.config import Config
@@ -27,6 +28,7 @@ class RuleMemory:
         self.silencer: Silencer = self.silences
         self._status: Callable[[], dict[str, Any]] | None = None  # set when shared
         self._close_shared: Callable[[], None] | None = None
+        self._refresh_silences: Callable[[datetime], None] | None = None
         if config.state.backend == "redis":
             self._share(config)
 
@@ -54,12 +56,18 @@ class RuleMemory:
         )
         link = SharedLink(retry_every_s=settings.retry_every)
         self.state = FailoverRuleState(shared, self.local, link)
-        self.silencer = AnySilencer(
-            self.silences,
-            SharedSilences(shared.client, link, prefix=settings.prefix, local=self.silences),
+        fleet_silences = SharedSilences(
+            shared.client, link, prefix=settings.prefix, local=self.silences
         )
+        self.silencer = AnySilencer(self.silences, fleet_silences)
+        self._refresh_silences = fleet_silences.refresh
         self._status = link.status
         self._close_shared = shared.close
+
+    def refresh(self, now: datetime) -> None:
+        """Exchange silences with the fleet when due, whether or not alerts need them."""
+        if self._refresh_silences is not None:
+            self._refresh_silences(now)
 
     def status(self) -> dict[str, Any]:
         """For `logwatch status`: which backend, and whether the fleet's state is in use."""

@@ -105,10 +105,19 @@ class SharedSilences:
         self._expire = client.register_script(_EXPIRE)
 
     def silenced(self, alert: Alert, now: datetime) -> bool:
+        self.refresh(now)
+        return self._cached.silenced(alert, now)
+
+    def refresh(self, now: datetime) -> None:
+        """Publish this host's silences and read the fleet's, at most every refresh_every_s.
+
+        The daemon calls this on its own as well: a host that sees no alerts
+        (the one an operator silences from, or one whose own silence mutes
+        everything it sees) must still publish.
+        """
         if self._clock() >= self._refresh_at:
             self._refresh_at = self._clock() + self._refresh_every_s
             self._link.call(lambda: self._refresh(now), lambda: None)
-        return self._cached.silenced(alert, now)
 
     def _refresh(self, now: datetime) -> None:
         try:
