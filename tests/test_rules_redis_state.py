@@ -151,6 +151,20 @@ class TestPruning:
         assert 0 < client.ttl("fleet:group:k") <= 600 + 86_400
         assert 0 < client.ttl("fleet:window:w") <= 60 + 86_400
 
+    def test_indexes_expire_too_and_outlive_what_they_list(
+        self, redis_server: RedisServer
+    ) -> None:
+        """The due, expires and windows indexes expire as well, never before a record
+        they list: a shorter-lived record written later does not shorten them."""
+        state = daemon(redis_server)
+        state.put("long", GroupState(rule="r", last_seen=0.0, due_at=5.0, expires_at=600.0))
+        state.put("short", GroupState(rule="r", last_seen=0.0, due_at=5.0, expires_at=1.0))
+        state.window_add("w", "a", 0.0, 60.0)
+        client = redis_server.client()
+        for index in ("fleet:due", "fleet:expires"):
+            assert client.ttl("fleet:group:long") <= client.ttl(index) <= 600 + 86_400
+        assert client.ttl("fleet:window:w") <= client.ttl("fleet:windows") <= 60 + 86_400
+
 
 class TestUnavailable:
     def test_a_hung_redis_costs_one_timeout(self, silent_port: int) -> None:

@@ -68,8 +68,24 @@ redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], 'GT', ARGV[4], ARGV[6])
+local left = redis.call('PTTL', KEYS[2])
+if left >= 0 and left < tonumber(ARGV[5]) or left == -1 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {redis.call('ZCARD', KEYS[1]), oldest[2]}
+"""
+
+# KEYS: indexes. ARGV: ttl ms. An index outlives every record it lists: each
+# write may lengthen its expiry, never shorten it (PEXPIRE GT needs Redis 7).
+_OUTLIVE = """
+for _, key in ipairs(KEYS) do
+  local left = redis.call('PTTL', key)
+  if left == -1 or left >= 0 and left < tonumber(ARGV[1]) then
+    redis.call('PEXPIRE', key, ARGV[1])
+  end
+end
+return 0
 """
 
 # KEYS: expires index, due index, windows index.
@@ -153,6 +169,7 @@ class RedisRuleState:
         self._window_add = client.register_script(_WINDOW_ADD)
         self._prune = client.register_script(_PRUNE)
         self._release = client.register_script(_RELEASE)
+        self._outlive = client.register_script(_OUTLIVE)
 
     @classmethod
     def from_url(
@@ -209,6 +226,8 @@ class RedisRuleState:
                 pipe.zrem(self._expires, key)
             else:
                 pipe.zadd(self._expires, {key: value.expires_at})
+            if ttl_ms is not None:
+                self._outlive(keys=[self._due, self._expires], args=[ttl_ms], client=pipe)
             pipe.execute()
 
     def delete(self, key: str) -> None:
