@@ -287,6 +287,28 @@ class TestSharedSilences:
         assert web2_later.silenced(alert, NOW)
         web1_store.close()
 
+    def test_the_hash_expires_a_day_after_the_last_silence_ends(
+        self, redis_server: RedisServer, tmp_path: Path
+    ) -> None:
+        """A retired fleet leaves nothing behind: the silences hash expired never (found by
+        the fleet audit); a shorter silence published later does not shorten it."""
+        store = SilenceStore(tmp_path / "web-1.db")
+        store.add([LabelMatcher.parse("rule=a")], starts_at=NOW,
+                  ends_at=NOW + timedelta(hours=2), comment="")
+        SharedSilences(redis_server.client(), SharedLink(), local=store).silenced(
+            sample_alert(), NOW)
+        client = redis_server.client()
+        day_and_two_hours = 86_400 + 7_200
+        assert day_and_two_hours - 60 <= client.ttl("logwatch:silences") <= day_and_two_hours
+        other = SilenceStore(tmp_path / "web-2.db")
+        other.add([LabelMatcher.parse("rule=b")], starts_at=NOW,
+                  ends_at=NOW + timedelta(minutes=5), comment="")
+        SharedSilences(redis_server.client(), SharedLink(), local=other).silenced(
+            sample_alert(), NOW)
+        assert client.ttl("logwatch:silences") >= day_and_two_hours - 60
+        store.close()
+        other.close()
+
     def test_expiring_anywhere_sticks(self, redis_server: RedisServer, tmp_path: Path) -> None:
         """The copy that ends first wins, even over a restarted host publishing it again."""
         web1_store = SilenceStore(tmp_path / "web-1.db")

@@ -33,13 +33,19 @@ from logwatch.rules.silences import LabelMatcher, Silence, SilenceSet
 REFRESH_EVERY_S = 2.0
 KEEP_ENDED_S = 86_400.0  # ended silences stay listed this long, as in `silence list`
 
-# KEYS: the hash. ARGV: id, json, ends_at, id, json, ends_at, ...
+# KEYS: the hash. ARGV: ttl ms, then id, json, ends_at, id, json, ends_at, ...
+# The hash lasts as long as the longest silence any host published is listed,
+# so a retired fleet leaves nothing behind: a write may lengthen it, never shorten.
 _PUBLISH = """
-for i = 1, #ARGV, 3 do
+for i = 2, #ARGV, 3 do
   local old = redis.call('HGET', KEYS[1], ARGV[i])
   if not old or tonumber(cjson.decode(old)['ends_at']) > tonumber(ARGV[i + 2]) then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
+end
+local left = redis.call('PTTL', KEYS[1])
+if left == -1 or left >= 0 and left < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return 0
 """
@@ -130,20 +136,24 @@ class SharedSilences:
                     if silence.ends_at.timestamp() >= horizon
                 )
                 if own != self._published:
-                    self.publish(own)
+                    self.publish(own, now)
                     self._published = own
             self._cached = SilenceSet(self.list(now))
         except StateUnavailableError:
             self._published = None  # Redis may have lost them: publish again once it is back
             raise
 
-    def publish(self, silences: tuple[Silence, ...]) -> None:
-        args: list[str | float] = []
+    def publish(self, silences: tuple[Silence, ...], now: datetime) -> None:
+        if not silences:
+            return
+        # listed until a day after the last one ends (``list`` drops them then)
+        last = max(silence.ends_at.timestamp() for silence in silences)
+        ttl_ms = max(1000, int((last + KEEP_ENDED_S - now.timestamp()) * 1000))
+        args: list[str | float] = [ttl_ms]
         for silence in silences:
             args += [silence.id, to_json(silence), silence.ends_at.timestamp()]
-        if args:
-            with translated("publish silences"):
-                self._publish(keys=[self._key], args=args)
+        with translated("publish silences"):
+            self._publish(keys=[self._key], args=args)
 
     def list(self, now: datetime, *, include_expired: bool = False) -> list[Silence]:
         """Every shared silence not yet ended (or ended within a day, with include_expired)."""
