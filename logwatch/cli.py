@@ -42,6 +42,13 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(_config_path(args))
 
 
+def _state_dir(args: argparse.Namespace) -> Path:
+    """The config's state_dir alone: the state commands need no secret the daemon has."""
+    from logwatch.config import load_state_dir
+
+    return load_state_dir(_config_path(args))
+
+
 def _print_config_error(exc: Exception) -> None:
     from logwatch.errors import ConfigError
 
@@ -269,12 +276,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     from logwatch.errors import StateError
     from logwatch.status import collect_status, render_status
 
-    config = _load(args)
+    state_dir = _state_dir(args)
     try:
-        status = collect_status(config.state_dir)
+        status = collect_status(state_dir)
     except StateError as exc:
         # most often: the state belongs to the service's user and we are not root
         print(f"logwatch: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(_unreadable_state(state_dir, exc), file=sys.stderr)
         return 1
     print(json.dumps(status, indent=2) if args.json else render_status(status))
     return 0
@@ -286,15 +296,18 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     from logwatch.errors import StateError
     from logwatch.store import DB_NAME, Store
 
-    config = _load(args)
-    if not (config.state_dir / DB_NAME).exists():
-        # opening it would create it, owned by whoever asked, before the daemon ever ran
-        print(f"no state yet in {config.state_dir}: the daemon has not run here")
-        return 0
+    state_dir = _state_dir(args)
     try:
-        store = Store.in_dir(config.state_dir)
+        if not (state_dir / DB_NAME).exists():
+            # opening it would create it, owned by whoever asked, before the daemon ever ran
+            print(f"no state yet in {state_dir}: the daemon has not run here")
+            return 0
+        store = Store.in_dir(state_dir)
     except StateError as exc:
         print(f"logwatch: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(_unreadable_state(state_dir, exc), file=sys.stderr)
         return 1
     try:
         if args.outbox_command == "retry":
@@ -354,8 +367,8 @@ def cmd_silence(args: argparse.Namespace) -> int:
     from logwatch.rules import SilenceStore, parse_matcher
 
     try:
-        config = _load(args)
-        store = SilenceStore.in_dir(config.state_dir)
+        state_dir = _state_dir(args)
+        store = SilenceStore.in_dir(state_dir)
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
@@ -379,10 +392,11 @@ def cmd_silence(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 print(f"logwatch: {exc}", file=sys.stderr)
                 return 2
+            known = _known_labels(args)
             for matcher in matchers:
-                if matcher.name not in _label_names(config):
+                if known is not None and matcher.name not in known:
                     print(f"warning: no alert carries the label {matcher.name!r}; known: "
-                          f"{', '.join(sorted(_label_names(config)))}", file=sys.stderr)
+                          f"{', '.join(sorted(known))}", file=sys.stderr)
             print(silence.id)
             return 0
         if args.silence_command == "expire":
@@ -402,6 +416,21 @@ def cmd_silence(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def _known_labels(args: argparse.Namespace) -> set[str] | None:
+    """The labels alerts can carry, where the whole config validates here; None: unknown."""
+    from logwatch.errors import ConfigError
+
+    try:
+        return _label_names(_load(args))
+    except ConfigError:
+        return None  # say nothing rather than warn of labels it cannot see
+
+
+def _unreadable_state(state_dir: Path, exc: OSError) -> str:
+    return (f"logwatch: cannot read the state dir {state_dir}: {exc.strerror or exc}; it belongs"
+            " to the daemon's user: run this as that user or as root (sudo)")
 
 
 def _label_names(config: Config) -> set[str]:

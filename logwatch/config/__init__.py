@@ -8,7 +8,12 @@ load_config(path)  ->  parse_document   YAML nodes -> data + positions, ${VAR} e
 """
 
 from logwatch.config.fields import LEVEL_ORDER, LEVELS, parse_duration, parse_size
-from logwatch.config.loader import default_replay_config, load_config, load_config_text
+from logwatch.config.loader import (
+    default_replay_config,
+    load_config,
+    load_config_text,
+    load_state_dir,
+)
 from logwatch.config.models import (
     Config,
     CooldownGrowthConfig,
@@ -54,6 +59,7 @@ __all__ = [
     "default_replay_config",
     "load_config",
     "load_config_text",
+    "load_state_dir",
     "parse_duration",
     "parse_size",
 ]

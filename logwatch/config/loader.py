@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from logwatch.config.checks import check_references
@@ -15,6 +16,7 @@ from logwatch.config.models import Config
 from logwatch.config.plugins import build_notifiers
 from logwatch.config.problems import START, Positions, ProblemLog
 from logwatch.defaults import DEFAULT_REPLAY_YAML
+from logwatch.envvars import ExpansionError, expand
 from logwatch.errors import ConfigError, ConfigProblem
 from logwatch.notifiers.base import SHARED_STATE
 
@@ -22,15 +24,49 @@ from logwatch.notifiers.base import SHARED_STATE
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate the config file at ``path``; raise ConfigError listing every problem."""
     path = Path(path)
+    text = _read(path)
+    # absolute(), not resolve(): paths are relative to the config as the operator named it.
+    return load_config_text(text, path=str(path), base_dir=path.absolute().parent, environ=environ)
+
+
+def load_state_dir(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Path:
+    """The ``state_dir`` of the config file at ``path``, resolved as validation resolves it.
+
+    For the commands that only read the daemon's state (`status`, `outbox`,
+    `silence`): nothing else is validated or expanded, so they work from a
+    shell without the notifiers' secrets (systemd reads those from the
+    daemon's environment file), and on a config being edited.
+    """
+    path = Path(path)
+    text = _read(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise ConfigError([ConfigProblem(str(path), line, column, f"invalid YAML: {exc}")]) from exc
+    pairs = root.value if isinstance(root, yaml.MappingNode) else []
+    node = next((value for key, value in pairs if key.value == "state_dir"), None)
+    if node is None or node.tag == "tag:yaml.org,2002:null":
+        return Path(str(Config.model_fields["state_dir"].default))
+    where = (str(path), node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError([ConfigProblem(*where, "state_dir: a path, one string")])
+    try:
+        state_dir = expand(node.value, os.environ if environ is None else environ)
+    except ExpansionError as exc:
+        raise ConfigError([ConfigProblem(*where, f"state_dir: {exc}")]) from exc
+    return path.absolute().parent / Path(state_dir).expanduser()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         problem = ConfigProblem(str(path), 1, 1, f"cannot read config: {exc.strerror or exc}")
         raise ConfigError([problem]) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigProblem(str(path), 1, 1, f"config is not UTF-8: {exc}")]) from exc
-    # absolute(), not resolve(): paths are relative to the config as the operator named it.
-    return load_config_text(text, path=str(path), base_dir=path.absolute().parent, environ=environ)
 
 
 def load_config_text(

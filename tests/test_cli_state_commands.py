@@ -1,0 +1,103 @@
+"""`status`, `outbox` and `silence` read the state dir, and need nothing else of the config.
+
+Found by an operator's audit: with the notifiers' secrets in /etc/logwatch/env (read by
+systemd, not by the operator's shell), `sudo logwatch status` refused to run: "environment
+variable ${HOOK_TOKEN} is not set". And without root, status and outbox died with a
+Python traceback on the state dir's permissions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from logwatch.cli import main
+from logwatch.config import load_config, load_state_dir
+from logwatch.errors import ConfigError
+from logwatch.store import Store
+from tests.daemon_harness import logwatch
+
+SECRET_CONFIG = """state_dir: ${{STATE:-{state}}}
+sources: [{{name: app, paths: ["{logs}/*.log"]}}]
+rules: [{{name: tb, match: {{traceback: true}}, notify: [hook]}}]
+notifiers:
+  hook: {{type: webhook, url: "https://hooks.example.com/${{HOOK_TOKEN}}"}}
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "logwatch.yaml"
+    path.write_text(SECRET_CONFIG.format(state=tmp_path / "state", logs=tmp_path / "logs"),
+                    encoding="utf-8")
+    Store.in_dir(tmp_path / "state").close()  # as a daemon that ran here leaves it
+    return path
+
+
+@pytest.mark.parametrize("command", [
+    ["status"], ["status", "--json"], ["outbox", "list"], ["silence", "list"],
+    ["silence", "add", "--match", "rule=tb", "--for", "1h", "--comment", "deploy"],
+])
+def test_state_commands_run_without_the_notifiers_secrets(
+    config: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOOK_TOKEN", raising=False)  # the child gets this environment
+    result = logwatch(*command, "-c", str(config))
+    assert "HOOK_TOKEN" not in result.stderr
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_still_names_the_unset_secret(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOOK_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match=r"\$\{HOOK_TOKEN\} is not set"):
+        load_config(config)
+
+
+class TestStateDir:
+    def test_it_is_the_state_dir_validation_gives(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path = tmp_path / "conf" / "logwatch.yaml"
+        path.parent.mkdir()
+        path.write_text("state_dir: ${WHERE}/state\nnotifiers: {c: {type: console}}\n",
+                        encoding="utf-8")
+        monkeypatch.setenv("WHERE", "relative")
+        assert load_state_dir(path) == load_config(path).state_dir == (
+            tmp_path / "conf" / "relative" / "state")
+
+    def test_without_one_it_is_the_default(self, tmp_path: Path) -> None:
+        path = tmp_path / "logwatch.yaml"
+        path.write_text("rules: []\nstate_dir:\n", encoding="utf-8")
+        assert load_state_dir(path) == Path("/var/lib/logwatch")
+
+    @pytest.mark.parametrize(("text", "problem"), [
+        ("state_dir: ${NOWHERE_SET}\n", "2:12: state_dir: environment variable"),
+        ("state_dir: [a, b]\n", "1:12: state_dir: a path, one string"),
+        ("state_dir: [\n", "invalid YAML"),
+    ])
+    def test_a_state_dir_it_cannot_read_is_a_config_error(
+        self, tmp_path: Path, text: str, problem: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("NOWHERE_SET", raising=False)
+        path = tmp_path / "logwatch.yaml"
+        path.write_text(("# a comment\n" if "NOWHERE" in text else "") + text, encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load_state_dir(path)
+        assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("command", [["status"], ["outbox", "list"]])
+def test_a_state_dir_it_may_not_read_is_said_so_without_a_traceback(
+    config: Path, command: list[str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Tests may run as root, whom permissions do not stop: the refusal is made here."""
+    def refused(self: Path, *args: object, **kwargs: object) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "exists", refused)
+    assert main([*command, "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"logwatch: cannot read the state dir {config.parent / 'state'}:"
+                          " Permission denied; it belongs to the daemon's user")
