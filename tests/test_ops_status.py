@@ -102,6 +102,17 @@ class TestHeartbeat:
         state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 60)
         assert state["state"] == "gone"
 
+    def test_a_fresh_heartbeat_of_a_dead_process_is_gone(self, store: Store) -> None:
+        """kill -9 a moment ago: its last beat still looks fresh, but the process is gone
+        (status said "running", its uptime counting on, for 15 s)."""
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        child.wait()
+        Heartbeat(store, interval_s=5, clock=Clock()).beat(COUNTS)
+        record = json.loads(store.get_meta(HEARTBEAT_KEY) or "")
+        store.set_meta(HEARTBEAT_KEY, json.dumps({**record, "pid": child.pid}))
+        state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 1)
+        assert (state["running"], state["state"]) == (False, "gone")
+
     def test_no_heartbeat_means_never_started(self) -> None:
         assert daemon_state(None, NOW) == {"running": False, "state": "never-started"}
 
@@ -452,7 +463,8 @@ class TestStatusOfARunningDaemon:
     def test_a_killed_daemon_is_reported_gone(
         self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
     ) -> None:
-        """kill -9 leaves no clean-stop mark; once the heartbeat is stale, status says so."""
+        """kill -9 leaves no clean-stop mark; status says so at once, the last beat fresh
+        or stale."""
         config = write_config(tmp_path, httpserver.url_for("/alerts"))
         with running_daemon(config, tmp_path) as process:
             process.send_signal(signal.SIGKILL)
@@ -463,7 +475,7 @@ class TestStatusOfARunningDaemon:
         assert raw is not None
         beat_at = json.loads(raw)["beat_at"]
         # a beat ages in wall-clock time: judge it as `status` would a little and a while later
-        assert daemon_state(raw, beat_at + 1)["state"] == "running"
+        assert daemon_state(raw, beat_at + 1)["state"] == "gone"
         assert daemon_state(raw, beat_at + 60)["state"] == "gone"
 
     def test_a_silence_added_while_it_runs_is_shown(

@@ -90,10 +90,11 @@ def daemon_state(raw: str | None, now: float) -> dict[str, Any]:
     }
     if record.get("stopped_at") is not None:
         return {**state, "state": "stopped"}
-    if now - beat_at <= STALE_AFTER_BEATS * float(record["interval_s"]):
-        return {**state, "state": "running", "running": True}
+    # Asked first: a daemon killed a moment ago left a heartbeat that still looks fresh.
     if record.get("host") == socket.gethostname() and not _process_exists(int(record["pid"])):
         return {**state, "state": "gone"}
+    if now - beat_at <= STALE_AFTER_BEATS * float(record["interval_s"]):
+        return {**state, "state": "running", "running": True}
     return {**state, "state": "unresponsive"}
 
 
