@@ -179,6 +179,9 @@ def _daemon_line(daemon: dict[str, Any]) -> str:
         return (f"running (pid {pid}, up {_ago(daemon['uptime_s'])},"
                 f" heartbeat {beat} ago{metrics})")
     if state == "stopped":
+        if daemon.get("exit_code"):
+            reason = daemon.get("stop_reason") or "see its log"
+            return f"stopped with an error ({reason}; exit {daemon['exit_code']}, {beat} ago)"
         return f"stopped (cleanly, {beat} ago)"
     if state == "gone":
         return f"not running (pid {pid} is gone without a clean stop; last heartbeat {beat} ago)"

@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from logwatch.daemon.instance import LOCK_NAME
 from logwatch.store import DB_NAME
-from tests.daemon_harness import AppLog, Receiver, running_daemon, stop, wait_for
+from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, stop, wait_for
 from tests.test_ops_logging import write_config
 
 
@@ -95,6 +95,9 @@ def test_a_state_dir_deleted_while_running_is_written_back_and_nothing_is_lost(
             " it was written back with everything up to now" in stderr
         )
         assert "Traceback" not in stderr
+        status = logwatch("status", "-c", str(config))
+        assert ("daemon:    stopped with an error (the state database was deleted while"
+                " running; exit 1, ") in status.stdout, status.stdout + status.stderr
         app_log.exception(2)  # while it is down
         with running_daemon(config, tmp_path, args=()):
             wait_for(lambda: len(receiver.ids()) == 2, 10, "the alert logged while down")

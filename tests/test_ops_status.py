@@ -86,6 +86,17 @@ class TestHeartbeat:
         state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 1)
         assert (state["running"], state["state"]) == (False, "stopped")
 
+    def test_an_error_stop_is_recorded_with_its_reason(self, store: Store) -> None:
+        """Exit 1 after the state database failed is no clean stop (status said it was)."""
+        heartbeat = Heartbeat(store, clock=Clock())
+        heartbeat.beat(COUNTS)
+        heartbeat.stopped(COUNTS, exit_code=1, reason="the state database failed (locked)")
+        state = daemon_state(store.get_meta(HEARTBEAT_KEY), NOW + 1)
+        assert (state["state"], state["exit_code"]) == ("stopped", 1)
+        line = render_status(collect_status(store.path.parent)).splitlines()[0]
+        assert line == ("daemon:    stopped with an error (the state database failed (locked);"
+                        f" exit 1, {line.rsplit(', ', 1)[1]}")
+
     def test_a_stale_heartbeat_of_a_live_process_is_unresponsive(self, store: Store) -> None:
         """The process exists but its loop stopped beating: a wedged daemon, said loudly."""
         Heartbeat(store, interval_s=5, clock=Clock()).beat(COUNTS)

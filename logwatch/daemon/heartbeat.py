@@ -68,9 +68,13 @@ class Heartbeat:
         last = self._last_beat_at
         return 0.0 if last is None else max(self._interval_s - (self._clock() - last), 0.0)
 
-    def stopped(self, counters: dict[str, int]) -> None:
+    def stopped(
+        self, counters: dict[str, int], *, exit_code: int = 0, reason: str | None = None
+    ) -> None:
+        """The last write: the daemon stopped, cleanly (0) or with an error and why."""
         now = self._clock()
-        self._write({**self._record, "beat_at": now, "stopped_at": now, "counters": counters})
+        self._write({**self._record, "beat_at": now, "stopped_at": now, "counters": counters,
+                     "exit_code": exit_code, "stop_reason": reason})
 
     def _write(self, record: dict[str, Any]) -> None:
         self._store.set_meta(HEARTBEAT_KEY, json.dumps(record))

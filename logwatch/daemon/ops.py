@@ -98,8 +98,9 @@ class Operations:
         self._apply_log_level(config)
         self._config = config
 
-    def close(self) -> None:
-        self._heartbeat.stopped(self._summary())
+    def close(self, *, exit_code: int = 0, reason: str | None = None) -> None:
+        """Record the stop (an error one with its reason), and end the metrics endpoint."""
+        self._heartbeat.stopped(self._summary(), exit_code=exit_code, reason=reason)
         if self._metrics is not None:
             self._metrics.close()
             self._metrics = None

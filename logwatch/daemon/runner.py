@@ -135,6 +135,7 @@ class Daemon:
         exit_code = 0
         state_checked = time.monotonic()
         displaced: str | None = None
+        why: list[str] = []  # an error stop's reasons, for `status`
         try:
             while not self._stop.is_set():
                 if self._reload.is_set():
@@ -172,12 +173,14 @@ class Daemon:
                     # would notice: fail, so that the service manager restarts us
                     logger.critical("the delivery thread has ended; stopping with an error")
                     exit_code = 1
+                    why.append("the delivery thread ended")
                     break
                 if now - state_checked >= _STATE_CHECK_S:
                     state_checked = now
                     displaced = self._store.displaced()
                     if displaced is not None:
                         exit_code = 1
+                        why.append(f"the state database was {displaced} while running")
                         break
         except (sqlite3.Error, StateError) as exc:
             # Locked by another process past the busy timeout, say. Nothing read since
@@ -187,6 +190,7 @@ class Daemon:
                 " since the last commit is read again at the next start", exc,
             )
             exit_code = 1
+            why.append(f"the state database failed ({exc})")
         finally:
             self._systemd.notify("STOPPING=1")
             logger.info("stopping: committing offsets, giving deliveries %.1fs",
@@ -197,10 +201,12 @@ class Daemon:
                 logger.error("offsets not committed at stop (%s): the files are read again"
                              " from their last commit at the next start", exc)
                 exit_code = 1
+                why.append("offsets not committed")
             self._tailer.stop()
             self._sender.stop(self.config.delivery.grace_on_stop)
             try:
-                self._ops.close()  # (the heartbeat's last write)
+                # (the heartbeat's last write)
+                self._ops.close(exit_code=exit_code, reason="; ".join(why) or None)
             except (sqlite3.Error, StateError) as exc:
                 logger.error("the heartbeat's stop not recorded (%s)", exc)
                 exit_code = 1
