@@ -148,6 +148,7 @@ class Store:
         StateError where there is no database (nor state dir) yet.
         """
         self.path = path
+        self._data_version: int | None = None
         try:
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +204,18 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def written_elsewhere(self) -> bool:
+        """Whether another connection has committed since the last call (the first: True).
+
+        A dead letter requeued by `logwatch outbox retry`, in another process,
+        is news the sender's worker would otherwise hear of at its next idle
+        recheck, up to 30 s later.
+        """
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        changed = version != self._data_version
+        self._data_version = version
+        return bool(changed)
 
     def displaced(self) -> str | None:
         """None while the path still names the file opened; else "deleted" or "replaced".

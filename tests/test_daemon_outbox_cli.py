@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
 from logwatch.store import DB_NAME, Delivery, Store
 from logwatch.testing import sample_alert
-from tests.daemon_harness import logwatch
+from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, wait_for
 
 
 def write_config(tmp_path: Path, state_dir: Path) -> Path:
@@ -84,3 +87,40 @@ class TestOutboxCommand:
         assert "Traceback" not in result.stderr
         assert DB_NAME in result.stderr
         assert time.monotonic() - started < 30
+
+
+def test_a_dead_letter_requeued_while_the_daemon_runs_goes_out_at_once(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Found by an operator's audit: `outbox retry` in another process was heard of at
+    the worker's idle recheck, 27 s later, while `outbox list` still said pending."""
+    receiver = Receiver()
+    refused = {"first": True}
+
+    def handle(request: Request) -> Response:
+        if refused.pop("first", False):
+            return Response("bad request", status=400)  # dead-lettered at once
+        return receiver.handle(request)
+
+    httpserver.expect_request("/alerts", method="POST").respond_with_handler(handle)
+    config = tmp_path / "logwatch.yaml"
+    (tmp_path / "logs").mkdir()
+    config.write_text(
+        f"""state_dir: {tmp_path / "state"}
+sources: [{{name: app, paths: ["{tmp_path / "logs"}/*.log"]}}]
+rules: [{{name: tb, match: {{traceback: true}}, notify: [hook]}}]
+notifiers: {{hook: {{type: webhook, url: "{httpserver.url_for("/alerts")}"}}}}
+""",
+        encoding="utf-8",
+    )
+    app_log = AppLog(tmp_path / "logs" / "app.log")
+    try:
+        with running_daemon(config, tmp_path):
+            app_log.exception(1)
+            dead = lambda: logwatch("outbox", "list", "--state", "dead", "-c", str(config))  # noqa: E731
+            wait_for(lambda: "HTTP 400" in dead().stdout, 10, "the dead letter")
+            retried = logwatch("outbox", "retry", "-c", str(config))
+            assert retried.stdout.strip() == "requeued 1 dead letter(s)"
+            wait_for(lambda: receiver.count() == 1, 10, "the requeued alert")
+    finally:
+        app_log.close()

@@ -168,6 +168,10 @@ class Daemon:
                     # so does a dead delivery thread; either way systemd restarts us
                     self._systemd.notify("WATCHDOG=1", self._status_line())
                     last_ping = now
+                if self._store.written_elsewhere():
+                    # the sender's own marks, a silence, a requeued dead letter: a due
+                    # query is cheap, and a requeued row goes out now, not in 30 s
+                    self._sender.wake()
                 if not self._sender.alive:
                     # nothing is delivered any more, and without systemd's watchdog no one
                     # would notice: fail, so that the service manager restarts us
