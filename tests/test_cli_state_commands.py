@@ -101,3 +101,28 @@ def test_a_state_dir_it_may_not_read_is_said_so_without_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith(f"logwatch: cannot read the state dir {config.parent / 'state'}:"
                           " Permission denied; it belongs to the daemon's user")
+
+
+class TestAStateDirThatCannotBe:
+    """Found by an operator's audit: both passed `check`; the daemon then failed on
+    'cannot open .../daemon.lock: File exists' or '...: Operation not permitted'."""
+
+    def test_a_file_is_a_config_error(self, tmp_path: Path) -> None:
+        afile = tmp_path / "afile"
+        afile.write_text("", encoding="utf-8")
+        path = tmp_path / "logwatch.yaml"
+        path.write_text(f"state_dir: {afile}\nnotifiers: {{c: {{type: console}}}}\n",
+                        encoding="utf-8")
+        result = logwatch("check", "-c", str(path))
+        assert result.returncode == 2
+        assert f"state_dir: {afile} is a file; state_dir names a directory" in result.stderr
+
+    def test_one_it_may_not_write_is_named_with_the_remedy(self, tmp_path: Path) -> None:
+        path = tmp_path / "logwatch.yaml"
+        path.write_text("state_dir: /proc/logwatch-state\nnotifiers: {c: {type: console}}\n",
+                        encoding="utf-8")
+        result = logwatch("run", "-c", str(path))
+        assert result.returncode == 1
+        assert result.stderr.startswith(
+            "logwatch: cannot write in the state dir /proc/logwatch-state (")
+        assert "state_dir must be a directory this user may write" in result.stderr

@@ -117,8 +117,10 @@ notifiers: {{hook: {{type: webhook, url: "{httpserver.url_for("/alerts")}"}}}}
     try:
         with running_daemon(config, tmp_path):
             app_log.exception(1)
-            dead = lambda: logwatch("outbox", "list", "--state", "dead", "-c", str(config))  # noqa: E731
-            wait_for(lambda: "HTTP 400" in dead().stdout, 10, "the dead letter")
+            def dead() -> str:
+                return logwatch("outbox", "list", "--state", "dead", "-c", str(config)).stdout
+
+            wait_for(lambda: "HTTP 400" in dead(), 10, "the dead letter")
             retried = logwatch("outbox", "retry", "-c", str(config))
             assert retried.stdout.strip() == "requeued 1 dead letter(s)"
             wait_for(lambda: receiver.count() == 1, 10, "the requeued alert")

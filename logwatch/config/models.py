@@ -398,7 +398,11 @@ class Config(_Frozen):
     @field_validator("state_dir")
     @classmethod
     def _resolve_state_dir(cls, state_dir: Path, info: ValidationInfo) -> Path:
-        return _resolve(state_dir, info)
+        resolved = _resolve(state_dir, info)
+        if resolved.exists() and not resolved.is_dir():
+            # `check` says so, rather than the daemon failing on "File exists"
+            raise ValueError(f"{resolved} is a file; state_dir names a directory")
+        return resolved
 
     @field_validator("log_level")
     @classmethod

@@ -35,7 +35,11 @@ class InstanceLock:
             state_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise StateError(f"cannot open {path}: {exc.strerror or exc}") from exc
+            raise StateError(
+                f"cannot write in the state dir {state_dir} ({exc.strerror or exc}): state_dir"
+                " must be a directory this user may write (under the systemd unit,"
+                " /var/lib/logwatch, its StateDirectory=)"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
