@@ -470,7 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     run = command("run", "run the daemon: tail, assemble, apply rules, deliver")
-    run.add_argument("--log-level", type=str.lower, choices=["debug", "info", "warning", "error"],
+    # the config's log_level takes the same names
+    run.add_argument("--log-level", type=str.lower,
+                     choices=["debug", "info", "warning", "error", "critical"],
                      help="overrides the config's log_level (default: info)")
     run.set_defaults(func=cmd_run)
 

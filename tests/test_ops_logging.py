@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from logwatch.cli import _setup_logging
-from tests.daemon_harness import NotifySocket, running_daemon, stop
+from tests.daemon_harness import NotifySocket, logwatch, running_daemon, stop
 
 
 @pytest.fixture
@@ -165,3 +165,11 @@ class TestDaemonLog:
                    if "logwatch running" in line]
         assert len(started) == 1
         assert " INFO logwatch.daemon.runner: logwatch running: 1 source(s)" in started[0]
+
+
+@pytest.mark.parametrize("level", ["critical", "CRITICAL"])
+def test_the_flag_takes_every_level_the_config_takes(tmp_path: Path, level: str) -> None:
+    """`log_level: critical` was valid in the config and refused by `--log-level`."""
+    result = logwatch("run", "--log-level", level, "-c", str(tmp_path / "missing.yaml"))
+    assert "invalid choice" not in result.stderr
+    assert "cannot read config" in result.stderr
