@@ -387,7 +387,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
                     starts_at=now,
                     ends_at=ends_at,
                     comment=args.comment,
-                    created_by=args.author or os.environ.get("USER", ""),
+                    created_by=args.author or _who(),
                 )
             except ValueError as exc:
                 print(f"logwatch: {exc}", file=sys.stderr)
@@ -416,6 +416,16 @@ def cmd_silence(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def _who() -> str:
+    """Who runs this: behind `sudo`, the operator, not root."""
+    import getpass
+
+    try:
+        return os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):  # a uid with no name (a container's)
+        return ""
 
 
 def _known_labels(args: argparse.Namespace) -> set[str] | None:
@@ -527,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     silence_add.add_argument("--for", dest="duration", required=True, metavar="DURATION",
                              help="how long: 30m, 2h, 1d")
     silence_add.add_argument("--comment", required=True, help="why; shown by silence list")
-    silence_add.add_argument("--author", help="who (default: $USER)")
+    silence_add.add_argument("--author", help="who (default: the user, also behind sudo)")
     silence_list = silence_commands.add_parser("list", help="active and pending silences")
     silence_list.add_argument("--all", action="store_true", help="expired ones too")
     silence_list.add_argument("--json", action="store_true", help="one JSON object per line")

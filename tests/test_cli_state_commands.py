@@ -126,3 +126,15 @@ class TestAStateDirThatCannotBe:
         assert result.stderr.startswith(
             "logwatch: cannot write in the state dir /proc/logwatch-state (")
         assert "state_dir must be a directory this user may write" in result.stderr
+
+
+def test_a_silence_is_by_the_operator_behind_sudo(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by an operator's audit: 'BY -' unless --author was given."""
+    monkeypatch.setenv("SUDO_USER", "alice")
+    added = logwatch("silence", "add", "-c", str(config), "--match", "rule=tb", "--for", "1h",
+                     "--comment", "deploy")
+    assert added.returncode == 0, added.stderr
+    listed = logwatch("silence", "list", "--json", "-c", str(config))
+    assert '"created_by": "alice"' in listed.stdout
