@@ -6,6 +6,7 @@ sooner (tests/test_sources_watcher.py), never correct.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import shutil
@@ -790,6 +791,31 @@ class TestManyFiles:
             assert open_fds() <= before + cap
         assert len(rec.lines) == 1000
         assert rec.tailer.unreadable() == []
+
+    def test_each_time_files_wait_for_descriptors_it_is_said(
+        self, thousand_files: Path, follow: Follow, clock: FakeClock,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """One warning for all the files of a wait, and one again for a later wait."""
+        limit = 2 * FD_RESERVE + 100
+        rec = follow(source(thousand_files / "*.log"), close_inactive_s=2.0,
+                     host=lambda: HostFacts(open_files=limit))
+        rec.tailer.start()
+        caplog.set_level(logging.WARNING, logger="logwatch.sources.tailer")
+
+        def waits() -> int:
+            return sum("nor further logs" in r.getMessage() for r in caplog.records)
+
+        rec.pump()
+        for _ in range(60):
+            tick(clock, rec, 2.0)
+        assert (rec.tailer.unreadable(), waits()) == ([], 1)
+        for i in range(1000):
+            append(thousand_files / f"g{i:04d}.log", f"later {i}\n")
+        for _ in range(60):
+            tick(clock, rec, 2.0)
+        assert (rec.tailer.unreadable(), waits()) == ([], 2)
+        assert len(rec.lines) == 2000
 
     @pytest.mark.parametrize("new_files_from", ["beginning", "end"])
     def test_a_file_past_the_limit_at_the_first_start_skips_what_it_held_then(

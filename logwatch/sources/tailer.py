@@ -84,6 +84,9 @@ class _Refused:
     skip: tuple[int, int, int] | None = None
 
 
+_NO_DESCRIPTOR = f"[Errno {errno.EMFILE}]"  # a _Refused's error, past the open-file cap
+
+
 @functools.lru_cache(maxsize=65_536)
 def _parent(path: str) -> str:
     """The directory of ``path``, as the watcher names it; asked every tick, so cached."""
@@ -700,6 +703,8 @@ class Tailer:
             return
         if refused is not None:
             logger.info("%s is readable now; following it", path)
+            if not any(other.error.startswith(_NO_DESCRIPTOR) for other in self._refused.values()):
+                self._reported.discard("EMFILE")  # the next time files wait, say so again
         skip = refused.skip if refused is not None else None
         reader = self._adopt(fd, path, source, now, whole=whole, skip=skip)
         if reader is not None:
