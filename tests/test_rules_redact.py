@@ -86,6 +86,22 @@ JWT = (
         pytest.param("card 4111 1111 1111 1111 declined", "card *** declined", id="visa spaced"),
         pytest.param("card 5500-0000-0000-0004", "card ***", id="mastercard dashed"),
         pytest.param("amex 378282246310005.", "amex ***.", id="amex"),
+        # a JSON record's raw text escapes the quotes of its message
+        pytest.param(
+            r'{"msg": "login password=\"hunter2\" failed"}',
+            r'{"msg": "login password=\"***\" failed"}',
+            id="escaped quotes in a JSON string",
+        ),
+        pytest.param(
+            r'{"msg": "body {\"password\": \"hunter 2\", \"user\": \"bob\"}"}',
+            r'{"msg": "body {\"password\": \"***\", \"user\": \"bob\"}"}',
+            id="JSON logged inside a JSON string",
+        ),
+        pytest.param(
+            r'{"msg": "headers {\"Authorization\": \"Basic dXNlcjpwYXNz\"}"}',
+            r'{"msg": "headers {\"Authorization\": \"Basic ***\"}"}',
+            id="authorization inside a JSON string",
+        ),
     ],
 )
 def test_default_pattern_masks(text: str, expected: str) -> None:
@@ -151,6 +167,9 @@ HOSTILE_SIZE = 150_000
         "a.",
         "eyJ-",
         'password="',
+        'password=\\"',
+        'password=\\"\\x',
+        'authorization: \\"',
         "password='\"",
         'authorization: "',
         "bearer ",

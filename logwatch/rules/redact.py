@@ -41,8 +41,8 @@ _URL_PASSWORD = re.compile(
 # closing quote; a bare one to the end of the line, since Digest credentials
 # carry quotes and commas of their own.
 _AUTHORIZATION = re.compile(
-    r"(?P<head>\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*)"
-    r"(?:(?P<quote>[\"'])(?:(?P<qscheme>[A-Za-z][\w-]*)\s+)?[^\"'\r\n]*(?P=quote)"
+    r"(?P<head>\b(?:proxy-)?authorization\b(?:\\?[\"'])?\s*[:=]\s*)"
+    r"(?:(?P<quote>\\?[\"'])(?:(?P<qscheme>[A-Za-z][\w-]*)\s+)?[^\"'\r\n]*(?P=quote)"
     r"|(?:(?P<scheme>[A-Za-z][\w-]*)\s+)?[^\r\n]+)",
     re.IGNORECASE,
 )
@@ -54,8 +54,11 @@ _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Z
 # off, at the end of the line.
 _KEY_VALUE = re.compile(
     r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key|apikey)[\w.-]{0,64})"
-    r"(?P<sep>[\"']?\s{0,8}[=:]\s{0,8})"
+    r"(?P<sep>(?:\\?[\"'])?\s{0,8}[=:]\s{0,8})"
     r"(?:(?P<quote>[\"'])(?:[^\"'\\\r\n]|\\.|(?!(?P=quote))[\"'])*(?P=quote)?"
+    # inside a JSON string (a JSON record's message, a body logged as JSON)
+    # quotes arrive escaped: `password=\"x\"`, `{\"token\": \"x\"}`
+    r"|(?P<equote>\\[\"'])(?:[^\"'\\\r\n]|\\[^\"'\r\n])*(?P=equote)?"
     r"|(?P<bare>[^\s,;&\"'}\])]+))",
     re.IGNORECASE,
 )
@@ -86,7 +89,7 @@ def _authorization(match: re.Match[str]) -> str:
 
 def _key_value(match: re.Match[str]) -> str:
     head = match["key"] + match["sep"]
-    quote = match["quote"]
+    quote = match["quote"] or match["equote"]
     if quote is not None:
         return f"{head}{quote}{MASK}{quote}"
     if match["bare"] == MASK:
