@@ -180,11 +180,13 @@ def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
     # json.dumps builds an encoder per call; records are plain trees, never
     # circular, and checking for cycles was a tenth of encoding a storm's
     encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+    # log text reaches a terminal here: its controls (ESC c, CR, BS) are shown, not obeyed
+    from logwatch.notifiers.escaping import printable
 
     def decide(events: Iterable[Event]) -> None:
         write = sys.stdout.write  # one write a record, where print makes two
         for record in replay_records(config, events, all_events=args.events):
-            write((encode(record) if args.json else _human_replay(record)) + "\n")
+            write((encode(record) if args.json else printable(_human_replay(record))) + "\n")
 
     events = file_events(
         config, args.files, all_events=args.events, on_error=report, head_start=head

@@ -152,6 +152,20 @@ class TestExamples:
         assert missing.returncode == 2
         assert "no" in missing.stderr
 
+    def test_replay_shows_control_characters_of_log_lines_instead_of_writing_them(
+        self, tmp_path: Path
+    ) -> None:
+        """A log line may not reset, recolour or overwrite the operator's terminal."""
+        sample = tmp_path / "hostile.log"
+        sample.write_text(
+            "2026-01-01 12:00:00,001 ERROR app reset\x1bc hidden\rshown \x1bP1$r\x1b\\ \x9b2J\n",
+            encoding="utf-8",
+        )
+        result = logwatch("replay", str(sample), env={"LOGWATCH_CONFIG": ""})
+        assert result.returncode == 0, result.stderr
+        assert re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", result.stdout) is None
+        assert r"reset\x1bc hidden\x0dshown" in result.stdout
+
     def test_replay_without_c_alerts_on_a_traceback_cut_off_before_its_exception_line(
         self, tmp_path: Path
     ) -> None:
