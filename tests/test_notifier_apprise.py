@@ -94,3 +94,20 @@ class TestAppriseOptions:
 
     def test_is_registered_as_apprise(self) -> None:
         assert registry.load("apprise") is AppriseNotifier
+
+
+def test_log_text_mentions_no_one_through_apprise(httpserver: HTTPServer) -> None:
+    """Found by a security audit: to Discord Apprise sends no allowed_mentions, so a
+    logged @everyone pinged the server; Slack's <!channel>, Feishu's <at>, too."""
+    httpserver.expect_oneshot_request(PATH, method="POST").respond_with_data("ok")
+    alert = sample_alert(title="db down @everyone <!channel>",
+                         text="ERROR x @here <@123456789012345678> <at user_id=\"all\">\x1bc")
+    asyncio.run(notifier(json_url(httpserver)).send(alert))
+    ((request, _),) = httpserver.log
+    sent = json.loads(request.data)
+    for field in ("title", "message"):
+        for mention in ("@e", "@h", "<!", "<@", "<at"):
+            assert mention not in sent[field]
+    assert sent["title"] == "[CRITICAL] db down @\u200beveryone <\u200b!channel>"
+    assert sent["message"].endswith(
+        "ERROR x @\u200bhere <\u200b@\u200b123456789012345678> <\u200bat user_id=\"all\">\\x1bc")

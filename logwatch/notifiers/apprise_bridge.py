@@ -19,7 +19,7 @@ from logwatch.config.fields import Duration
 from logwatch.errors import RetryableDeliveryError
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.notifiers.base import NotifierOptions, Receipt
-from logwatch.notifiers.escaping import cut_end
+from logwatch.notifiers.escaping import break_mentions, break_tags, cut_end, printable
 
 if TYPE_CHECKING:
     import apprise
@@ -58,14 +58,24 @@ class AppriseOptions(NotifierOptions):
 
 def title(alert: Alert) -> str:
     status = "RESOLVED" if alert.status is AlertStatus.RESOLVED else str(alert.severity).upper()
-    return f"[{status}] {alert.title}"
+    return f"[{status}] {inert(alert.title)}"
 
 
 def body(alert: Alert) -> str:
     facts = f"{alert.rule} on {alert.host} · {alert.file}:{alert.first_line}"
     if alert.count > 1:
         facts += f" · {alert.count} times"
-    return cut_end(f"{facts}\n\n{alert.text}" if alert.text else facts, BODY_CHARS)
+    return cut_end(f"{facts}\n\n{inert(alert.text)}" if alert.text else facts, BODY_CHARS)
+
+
+def inert(text: str) -> str:
+    """Log text that no service behind Apprise reads as a mention or a tag.
+
+    Apprise escapes markup per service, not mentions: to Discord it sends no
+    ``allowed_mentions``, so a logged ``@everyone`` pinged the whole server
+    (and with ``format=markdown`` Apprise allows the mentions it finds).
+    """
+    return break_tags(break_mentions(printable(text)))
 
 
 def notify_type(alert: Alert) -> str:
