@@ -129,7 +129,7 @@ class AppriseNotifier:
                 body=body(alert),
                 title=title(alert),
                 notify_type=notify_type(alert),
-                body_format="text",  # log text is text: Apprise escapes it per service
+                body_format="text",  # markup is escaped per service; mentions by inert()
                 interpret_escapes=False,
             )
         )
