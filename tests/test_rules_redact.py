@@ -102,6 +102,27 @@ JWT = (
             r'{"msg": "headers {\"Authorization\": \"Basic ***\"}"}',
             id="authorization inside a JSON string",
         ),
+        # chat webhooks whose path is the credential (found by a security audit)
+        pytest.param(
+            "POST https://hooks.slack.com/services/T0001/B0002/XXXXsecret failed",
+            "POST https://hooks.slack.com/services/*** failed",
+            id="slack webhook",
+        ),
+        pytest.param(
+            "https://discord.com/api/webhooks/123456789/abcDEF-t0ken_x?wait=true",
+            "https://discord.com/api/webhooks/123456789/***?wait=true",
+            id="discord webhook",
+        ),
+        pytest.param(
+            "GET https://api.telegram.org/bot123456:AAHs3cret-x/sendMessage",
+            "GET https://api.telegram.org/bot***/sendMessage",
+            id="telegram bot token",
+        ),
+        pytest.param(
+            "https://open.feishu.cn/open-apis/bot/v2/hook/0c5f7e2a-uuid",
+            "https://open.feishu.cn/open-apis/bot/v2/hook/***",
+            id="feishu webhook",
+        ),
     ],
 )
 def test_default_pattern_masks(text: str, expected: str) -> None:
@@ -123,6 +144,7 @@ def test_default_pattern_masks(text: str, expected: str) -> None:
             'File "/srv/app/lib/python3.11/site-packages/sqlalchemy/engine/base.py"', id="long path"
         ),
         pytest.param("Authorization failed for bob", id="authorization in prose"),
+        pytest.param("see https://hooks.slack.com/ for the docs", id="slack host alone"),
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -180,6 +202,8 @@ HOSTILE_SIZE = 150_000
         "Ab1/",
         "pwd:     ",
         "-----BEGIN PRIVATE KEY-----",
+        "hooks.slack.com/services/",
+        "api.telegram.org/bot",
     ],
 )
 def test_hostile_text_is_redacted_in_linear_time(unit: str) -> None:

@@ -67,6 +67,16 @@ _SECRET_KEY = re.compile(
     r"password|passwd|pwd|secret|token|api[_-]?key|apikey|authorization|credential|private[_-]?key",
     re.IGNORECASE,
 )
+# Chat webhooks whose URL path is the credential (logwatch's own notifiers send to
+# these; an application may log them too): the host and route stay, the token goes.
+_WEBHOOK_PATH = re.compile(
+    r"(?P<head>(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
+    r"|discord(?:app)?\.com/api/webhooks/\d{1,32}/"
+    r"|api\.telegram\.org/(?:file/)?bot"
+    r"|open\.(?:feishu\.cn|larksuite\.com)/open-apis/bot/v2/hook/))"
+    # Slack's token is three path segments (its routes end in "s/"); the others' one
+    r"(?P<secret>(?<=s/)[^\s?#\"'<>]{1,256}|[^\s/?#\"'<>]{1,256})"
+)
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
@@ -206,6 +216,12 @@ _DEFAULTS: tuple[_Rule, ...] = (
     _Rule(_AUTHORIZATION, _authorization, folded=("authorization",)),
     _Rule(_BEARER, _keep_head, folded=("bearer",)),
     _Rule(_JWT, _whole, exact=(".eyJ",)),
+    _Rule(
+        _WEBHOOK_PATH,
+        _keep_head,
+        # no digit in a gate: the digits no gate names are made alike (_digit_classes)
+        exact=("hooks.slack.com/", "/api/webhooks/", "api.telegram.org/", "/open-apis/bot/"),
+    ),
     _Rule(
         _KEY_VALUE,
         _key_value,
