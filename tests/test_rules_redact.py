@@ -123,6 +123,17 @@ JWT = (
             "https://open.feishu.cn/open-apis/bot/v2/hook/***",
             id="feishu webhook",
         ),
+        pytest.param("Cookie: session=abc123; theme=dark", "Cookie: ***", id="cookie header"),
+        pytest.param("Set-Cookie: sid=xyz; Path=/; HttpOnly", "Set-Cookie: ***", id="set-cookie"),
+        pytest.param(
+            '{"headers": {"Cookie": "session=abc"}}', '{"headers": {"Cookie": "***"}}',
+            id="cookie quoted",
+        ),
+        pytest.param(
+            "GET /f?X-Amz-Credential=AK/2026&X-Amz-Signature=0a1b2c3d HTTP/1.1",
+            "GET /f?X-Amz-Credential=AK/2026&X-Amz-Signature=*** HTTP/1.1",
+            id="presigned url signature",
+        ),
     ],
 )
 def test_default_pattern_masks(text: str, expected: str) -> None:
@@ -145,6 +156,7 @@ def test_default_pattern_masks(text: str, expected: str) -> None:
         ),
         pytest.param("Authorization failed for bob", id="authorization in prose"),
         pytest.param("see https://hooks.slack.com/ for the docs", id="slack host alone"),
+        pytest.param("cookies are stale, the signature is invalid", id="cookie, signature prose"),
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -204,6 +216,8 @@ HOSTILE_SIZE = 150_000
         "-----BEGIN PRIVATE KEY-----",
         "hooks.slack.com/services/",
         "api.telegram.org/bot",
+        "cookie: ",
+        "signature=",
     ],
 )
 def test_hostile_text_is_redacted_in_linear_time(unit: str) -> None:

@@ -41,7 +41,7 @@ _URL_PASSWORD = re.compile(
 # closing quote; a bare one to the end of the line, since Digest credentials
 # carry quotes and commas of their own.
 _AUTHORIZATION = re.compile(
-    r"(?P<head>\b(?:proxy-)?authorization\b(?:\\?[\"'])?\s*[:=]\s*)"
+    r"(?P<head>\b(?:(?:proxy-)?authorization|(?:set-)?cookie)\b(?:\\?[\"'])?\s*[:=]\s*)"
     r"(?:(?P<quote>\\?[\"'])(?:(?P<qscheme>[A-Za-z][\w-]*)\s+)?[^\"'\r\n]*(?P=quote)"
     r"|(?:(?P<scheme>[A-Za-z][\w-]*)\s+)?[^\r\n]+)",
     re.IGNORECASE,
@@ -53,7 +53,7 @@ _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Z
 # stays as it is anyway. A quoted value ends at its closing quote or, cut
 # off, at the end of the line.
 _KEY_VALUE = re.compile(
-    r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key|apikey)[\w.-]{0,64})"
+    r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|signature)[\w.-]{0,64})"
     r"(?P<sep>(?:\\?[\"'])?\s{0,8}[=:]\s{0,8})"
     r"(?:(?P<quote>[\"'])(?:[^\"'\\\r\n]|\\.|(?!(?P=quote))[\"'])*(?P=quote)?"
     # inside a JSON string (a JSON record's message, a body logged as JSON)
@@ -64,7 +64,8 @@ _KEY_VALUE = re.compile(
 )
 # A record field named like a credential is masked whole, whatever its value.
 _SECRET_KEY = re.compile(
-    r"password|passwd|pwd|secret|token|api[_-]?key|apikey|authorization|credential|private[_-]?key",
+    r"password|passwd|pwd|secret|token|api[_-]?key|apikey|authorization|credential"
+    r"|private[_-]?key|cookie|signature",
     re.IGNORECASE,
 )
 # Chat webhooks whose URL path is the credential (logwatch's own notifiers send to
@@ -213,7 +214,7 @@ class _Rule:
 _DEFAULTS: tuple[_Rule, ...] = (
     _Rule(_PEM, _pem, exact=("-----BEGIN ",)),
     _Rule(_URL_PASSWORD, _keep_head, exact=("://",)),
-    _Rule(_AUTHORIZATION, _authorization, folded=("authorization",)),
+    _Rule(_AUTHORIZATION, _authorization, folded=("authorization", "cookie")),
     _Rule(_BEARER, _keep_head, folded=("bearer",)),
     _Rule(_JWT, _whole, exact=(".eyJ",)),
     _Rule(
@@ -225,7 +226,7 @@ _DEFAULTS: tuple[_Rule, ...] = (
     _Rule(
         _KEY_VALUE,
         _key_value,
-        folded=("passw", "pwd", "secret", "token", "apikey", "api_key", "api-key"),
+        folded=("passw", "pwd", "secret", "token", "apikey", "api_key", "api-key", "signature"),
     ),
     _Rule(_AWS_KEY_ID, _whole, exact=("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
     _Rule(_AWS_SECRET, _aws_secret, ascii_check=_may_hold_aws_secret),
