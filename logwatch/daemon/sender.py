@@ -163,7 +163,7 @@ class SenderThread:
             if not stop.is_set():
                 stop.set()
                 loop.call_later(grace_s, self._give_up, task, grace_s)
-        self._start_worker(prepared.settings, prepared.client, prepared.notifiers)
+        self._start_worker(prepared)
 
     def _give_up(self, task: asyncio.Task[None], grace_s: float) -> None:
         if task.done():
@@ -179,20 +179,9 @@ class SenderThread:
             for row in worker.sending
         ]
 
-    @staticmethod
-    def _open(
-        settings: SenderSettings,
-    ) -> tuple[httpx.AsyncClient, Mapping[str, Notifier]]:
-        client = new_client(httpx.Timeout(settings.timeout_s))
-        return client, settings.build_notifiers(client)
-
-    def _start_worker(
-        self,
-        settings: SenderSettings,
-        client: httpx.AsyncClient,
-        notifiers: Mapping[str, Notifier],
-    ) -> None:
+    def _start_worker(self, prepared: Prepared) -> None:
         assert self._store is not None  # (runs in the loop)
+        settings, notifiers = prepared.settings, prepared.notifiers
         worker = DeliveryWorker(
             self._store,
             notifiers,
@@ -204,7 +193,7 @@ class SenderThread:
             sending_elsewhere=self._sending_elsewhere,
         )
         stop = asyncio.Event()
-        task = asyncio.create_task(self._deliver(worker, stop, client, notifiers))
+        task = asyncio.create_task(self._deliver(worker, stop, prepared.client, notifiers))
         self._workers[task] = (worker, stop)
 
     async def _deliver(
@@ -241,7 +230,7 @@ class SenderThread:
         self._wake = asyncio.Event()
         self._store = Store(self._db_path, durable=False)
         try:
-            self._start_worker(self._settings, *self._open(self._settings))
+            self._start_worker(await self._build(self._settings))
             self._ready.set()
             # until the last worker ends: stopped, cancelled by stop(), or failed
             while self._workers:
