@@ -42,6 +42,36 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(_config_path(args))
 
 
+def _env_files(args: argparse.Namespace) -> list[str]:
+    """Every --env-file, in the order given: before the command, after it, after its action."""
+    return [*args.env_files, *getattr(args, "command_env_files", []),
+            *getattr(args, "action_env_files", [])]
+
+
+def _apply_env_files(paths: Sequence[str]) -> None:
+    """Set the files' variables in this process's environment, as systemd sets the service's.
+
+    Over the variables already set, as EnvironmentFile= overrides Environment=
+    and the manager's: a command run by hand sees what the service sees, for
+    ``${NAME}`` and for what else reads the environment (HTTPS_PROXY, SSL_CERT_FILE).
+    """
+    if not paths:
+        return  # the usual case, which imports nothing more
+    from logwatch.envfile import read_env_file
+    from logwatch.errors import ConfigError, ConfigProblem
+
+    values: dict[str, str] = {}
+    problems: list[ConfigProblem] = []
+    for path in paths:
+        try:
+            values.update(read_env_file(Path(path), warn=lambda line: print(line, file=sys.stderr)))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    os.environ.update(values)
+
+
 def _state_dir(args: argparse.Namespace) -> Path:
     """The config's state_dir alone: the state commands need no secret the daemon has."""
     from logwatch.config import load_state_dir
@@ -470,6 +500,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="logwatch",
         description="Turn the exceptions in log files into alerts people act on.",
     )
+    env_file_help = (
+        "variables for ${NAME} in the config, from a file in the syntax of systemd's"
+        " EnvironmentFile= (the service's /etc/logwatch/env); they override the environment's,"
+        " and a later file's an earlier one's; repeatable"
+    )
+    # One dest for each level: a subcommand's parser would replace the list the level above made.
+    parser.add_argument("--env-file", dest="env_files", action="append", default=[],
+                        metavar="FILE", help=env_file_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
@@ -479,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "-c", "--config", help=f"config file (default: $LOGWATCH_CONFIG, then {otherwise})",
         )
+        sub.add_argument("--env-file", dest="command_env_files", action="append", default=[],
+                         metavar="FILE", help=env_file_help)
         return sub
 
     run = command("run", "run the daemon: tail, assemble, apply rules, deliver")
@@ -520,6 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
         # `logwatch outbox list -c CFG` as well as `logwatch outbox -c CFG list`
         sub.add_argument("-c", "--config", default=argparse.SUPPRESS,
                          help=f"config file (default: $LOGWATCH_CONFIG, then {DEFAULT_CONFIG})")
+        sub.add_argument("--env-file", dest="action_env_files", action="append", default=[],
+                         metavar="FILE", help=env_file_help)
     outbox.set_defaults(func=cmd_outbox)
 
     test = command("test", "rule unit tests: log text in, expected alerts out, diff on failure")
@@ -550,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("-c", "--config", default=argparse.SUPPRESS,
                          help="config file (default: $LOGWATCH_CONFIG, then "
                               f"{DEFAULT_CONFIG})")
+        sub.add_argument("--env-file", dest="action_env_files", action="append", default=[],
+                         metavar="FILE", help=env_file_help)
     silence.set_defaults(func=cmd_silence)
 
     command("schema", "print the JSON Schema of the config").set_defaults(func=cmd_schema)
@@ -561,6 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        _apply_env_files(_env_files(args))  # before anything reads the environment
         return int(args.func(args))
     except ConfigError as exc:
         # every command that reads a config reports its problems the same way
