@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -101,12 +102,19 @@ class TestDeliveryWorker:
         asyncio.run(worker.drain_once())
         assert [alert.id for alert in notifier.sent] == ["a"]
 
-    def test_rows_for_an_unconfigured_notifier_are_kept_as_dead_letters(self, store: Store) -> None:
-        """Removing a notifier from the config never silently drops its queued alerts."""
+    def test_rows_for_an_unconfigured_notifier_are_kept_as_dead_letters(
+        self, store: Store, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Removing a notifier from the config never silently drops its queued alerts:
+        they are kept, and the daemon's log says so and how to send them."""
         store.commit([], [Delivery(sample_alert(id="a"), "gone")], now=1000.0)
-        asyncio.run(worker_for(store, RecordingNotifier(), Clock()).drain_once())
+        with caplog.at_level(logging.ERROR, logger="logwatch.delivery.worker"):
+            asyncio.run(worker_for(store, RecordingNotifier(), Clock()).drain_once())
         (row,) = store.outbox("dead")
         assert row.notifier == "gone"
+        [message] = [record.getMessage() for record in caplog.records]
+        assert message == (f"alert a to gone dead-lettered: notifier 'gone' is not configured"
+                           f" (add it back, then `logwatch outbox retry {row.id}`)")
 
 
 # -- the run loop: real time, sends that hang ---------------------------------------------------

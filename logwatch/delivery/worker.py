@@ -244,8 +244,11 @@ class DeliveryWorker:
     async def _deliver(self, row: OutboxRow) -> None:
         notifier = self._notifiers.get(row.notifier)
         if notifier is None:
-            # the config no longer names it: keep the alert, visible and requeueable
+            # the config no longer names it (a reload may remove a notifier that still
+            # has incidents to resolve): keep the alert, visible and requeueable, and say so
             error = f"notifier {row.notifier!r} is not configured"
+            logger.error("alert %s to %s dead-lettered: %s (add it back, then"
+                         " `logwatch outbox retry %d`)", row.alert_id, row.notifier, error, row.id)
             self._store.mark_dead(row.id, error)
             self.failed += 1
             self._report(row, "dead", error)
