@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, wait_for
+from tests.daemon_harness import (
+    AppLog,
+    NotifySocket,
+    Receiver,
+    logwatch,
+    running_daemon,
+    wait_for,
+)
 from tests.rules_support import Log, killed_traceback
 
 INJECTION = "order 7 {{ ''.__class__.__mro__ }} {% for x in range(3) %}x{% endfor %}"
@@ -183,3 +191,42 @@ class TestSecretsLive:
             payload = json.dumps(body)
             for secret in SECRETS:
                 assert secret not in payload, (secret, payload)
+
+
+class TestReloadLive:
+    def test_a_rule_renamed_by_a_reload_still_resolves_its_incident(
+        self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, app_log: AppLog
+    ) -> None:
+        """`payments` fires to hook and pager; a SIGHUP renames it and removes pager. The
+        old incident still gets its `resolved` notice through hook, and the daemon logs
+        that pager, no longer configured, could not have it, and keeps running."""
+        pager = Receiver()
+        httpserver.expect_request("/pager", method="POST").respond_with_handler(pager.handle)
+        rules = (
+            "  - name: payments\n"
+            "    match: {traceback: true}\n"
+            "    resolve_after: 5s\n"
+            "    notify: [hook, pager]\n"
+        )
+        extra = f"  pager: {{type: webhook, url: '{httpserver.url_for('/pager')}'}}\n"
+        config = write_config(tmp_path, httpserver.url_for("/alerts"), rules, extra)
+        notify = NotifySocket(tmp_path / "notify.sock")
+        try:
+            with running_daemon(config, tmp_path, notify=notify) as process:
+                app_log.exception(1)
+                wait_for(lambda: receiver.count() == pager.count() == 1, 10, "the alert")
+                write_config(tmp_path, httpserver.url_for("/alerts"),
+                             rules.replace("payments", "card-payments").replace(", pager", ""))
+                process.send_signal(signal.SIGHUP)
+                notify.wait_for_count("READY=1", 2)
+                wait_for(lambda: receiver.count() == 2, 15, "the resolved notice")
+                assert process.poll() is None
+        finally:
+            notify.close()
+        firing, resolved = receiver.bodies
+        assert (resolved["status"], resolved["rule"]) == ("resolved", "payments")
+        assert resolved["first_seen"] == firing["first_seen"]
+        assert [body["status"] for body in pager.bodies] == ["firing"]
+        stderr = (tmp_path / "daemon.stderr").read_text(encoding="utf-8")
+        assert "rule 'payments' is no longer configured: resolved its open incident" in stderr
+        assert "to pager dead-lettered: notifier 'pager' is not configured" in stderr

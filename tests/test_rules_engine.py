@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from logwatch.config import RuleConfig
 from logwatch.model import Alert, AlertStatus, Event, ExceptionInfo, Origin, Severity
 from logwatch.rules import (
     Decision,
+    MemoryRuleState,
     Redactor,
     RuleEngine,
     RuleState,
@@ -473,14 +476,113 @@ class TestSqliteState:
         assert reloaded.evaluate(event(3), at(3600 + 5400))[0].suppressed is None
         state.close()
 
-    def test_state_of_a_removed_rule_is_dropped(self, tmp_path: Path) -> None:
-        """After a reload without the rule, its pending timers send nothing."""
+    def test_state_of_a_removed_rule_without_an_incident_is_dropped(
+        self, tmp_path: Path
+    ) -> None:
+        """After a reload without the rule, its cooldown summary is not sent, and a
+        group with no incident open (no `resolve_after`) is forgotten."""
         state = SqliteRuleState(tmp_path / "state.db")
-        old = engine(rule("db", cooldown="1m", resolve_after="5m"), state=state)
+        old = engine(rule("db", cooldown="1m"), state=state)
         old.evaluate(event(0), at(0))
         old.evaluate(event(1), at(1))
         assert engine(rule("other"), state=state).tick(at(3600)) == []
         assert state.due(at(7200).timestamp()) == []
+        assert state.prune(at(7200).timestamp()) == 0  # deleted at the tick, not left to expire
+        state.close()
+
+
+class TestIncidentsOutliveTheirRule:
+    """An incident open in PagerDuty, Opsgenie or Alertmanager is resolved even when a
+    reload or a restart took its rule, or the rule's `resolve_after`, away."""
+
+    def test_a_removed_rules_incident_resolves_as_the_rule_would_have(
+        self, tmp_path: Path
+    ) -> None:
+        """Restarted without the rule: no cooldown summary, and at the time the rule
+        would have sent it, the same `resolved` notice, to the same notifier."""
+        db = tmp_path / "state.db"
+        before = SqliteRuleState(db)
+        kept = MemoryRuleState()
+        for state in (before, kept):
+            old = engine(rule("db", cooldown="1m", resolve_after="5m"), state=state)
+            old.evaluate(event(0), at(0))
+            old.evaluate(event(1), at(1))  # held back by the cooldown
+        before.close()
+
+        after = SqliteRuleState(db)
+        restarted = engine(rule("other", notify=["mail"]), state=after)
+        assert restarted.tick(at(60)) == []
+        assert restarted.tick(at(1 + 299)) == []
+        [resolved] = restarted.tick(at(1 + 300))
+        assert resolved.alert is not None
+        assert (resolved.rule, resolved.alert.status, resolved.notifiers) == (
+            "db", AlertStatus.RESOLVED, ("slack",)
+        )
+        unchanged = engine(rule("db", cooldown="1m", resolve_after="5m"), state=kept)
+        _summary, expected = sent(unchanged.tick(at(1 + 300)))
+        assert resolved.alert == expected
+        assert restarted.tick(at(86400)) == []
+        after.close()
+
+    def test_a_rule_that_loses_resolve_after_still_resolves_its_open_incident(self) -> None:
+        """Occurrences after the reload keep the incident open, as before it; once quiet
+        for the old `resolve_after` it resolves, and no new incident opens after it."""
+        state = MemoryRuleState()
+        engine(rule("db", cooldown="1m", resolve_after="5m"), state=state).evaluate(
+            event(0), at(0)
+        )
+        reloaded = engine(rule("db", cooldown="1m"), state=state)
+        [firing] = sent(reloaded.evaluate(event(1), at(120)))
+        assert reloaded.tick(at(120 + 299)) == []
+        [resolved] = sent(reloaded.tick(at(120 + 300)))
+        assert (resolved.status, resolved.count, resolved.notifiers) == (
+            AlertStatus.RESOLVED, 2, ("slack",)
+        )
+        assert resolved.last_seen == firing.last_seen
+        assert sent(reloaded.evaluate(event(2), at(1000)))
+        assert reloaded.tick(at(86400)) == []
+
+    def test_the_resolve_also_reaches_the_notifiers_the_alert_went_to(self) -> None:
+        """A reload moved the rule from `slack` to `pager`: the incident was opened in
+        slack, so slack gets the `resolved` notice too."""
+        state = MemoryRuleState()
+        engine(rule("db", resolve_after="5m"), state=state).evaluate(event(0), at(0))
+        reloaded = engine(rule("db", resolve_after="5m", notify=["pager"]), state=state)
+        decisions = reloaded.tick(at(300))
+        assert [(d.alert.status, d.notifiers) for d in decisions if d.alert is not None] == [
+            (AlertStatus.RESOLVED, ("pager",)), (AlertStatus.RESOLVED, ("slack",))
+        ]
+
+    def test_an_incident_stored_by_an_older_version_still_resolves(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A state database written before notifiers were stored: a kept rule resolves
+        as it did then, and a removed one, with no route to send it, is dropped and
+        said so in the daemon's log."""
+        db = tmp_path / "state.db"
+        state = SqliteRuleState(db)
+        api = rule("api", resolve_after="5m", match={"source": "api"})
+        old = engine(api, rule("db", resolve_after="5m"), state=state)
+        old.evaluate(event(0), at(0))
+        old.evaluate(event(0, origin=Origin("api", "/srv/api.log", "uid-2")), at(0))
+        state.close()
+        with sqlite3.connect(db) as raw:  # as the previous version wrote them
+            for key, value in raw.execute("SELECT key, value FROM rule_groups").fetchall():
+                old_value = json.loads(value)
+                del old_value["notified"], old_value["resolve_after_s"]
+                raw.execute("UPDATE rule_groups SET value = ? WHERE key = ?",
+                            (json.dumps(old_value), key))
+        raw.close()
+
+        state = SqliteRuleState(db)
+        reloaded = engine(rule("db", resolve_after="5m"), state=state)
+        with caplog.at_level(logging.WARNING, logger="logwatch.rules.engine"):
+            decisions = reloaded.tick(at(300))
+        assert [(d.rule, d.notifiers) for d in decisions] == [("db", ("slack",))]
+        [message] = [record.getMessage() for record in caplog.records]
+        assert "rule 'api' is no longer configured" in message
+        assert "no resolved notice sent" in message
+        assert state.due(at(86400).timestamp()) == []
         state.close()
 
 

@@ -413,6 +413,45 @@ class TestResolve:
         )
 
 
+class TestResolveAcrossAReload:
+    """A rule renamed or removed by a reload: its open incidents still get `resolved`."""
+
+    def test_a_renamed_rule_resolves_its_incident_where_it_was_routed(
+        self, tmp_path: Path
+    ) -> None:
+        """Routed to pager and chat, renamed, and every route now going to log: pager
+        and chat get the `resolved` notice of the old name, chat in its own wording,
+        when the old rule would have sent it; the new name opens an incident of its own."""
+        log = Log()
+        log.at(0).logger.critical("disk full")
+        yaml_text = GRADING.replace(
+            "match: {min_level: WARNING}", "match: {min_level: WARNING}\n    resolve_after: 15m"
+        ).replace(
+            '  chat: {type: webhook, url: "http://127.0.0.1:9/chat"}',
+            '  chat: {type: webhook, url: "http://127.0.0.1:9/chat",'
+            ' template: {title: "[{{ status }}] {{ title }}"}}',
+        )
+        state = SqliteRuleState(tmp_path / "state.db")
+        firing = sent(run(engine(yaml_text, state=state), events(log.text())))
+        assert [a.notifiers for a in firing] == [("pager",), ("chat",)]
+
+        renamed = yaml_text.replace("name: graded", "name: levels").replace(
+            "notify: [pager]", "notify: [log]").replace("notify: [chat]", "notify: [log]")
+        rules = engine(renamed, state=state)
+        again = Log()
+        again.at(60).logger.critical("disk full")
+        [new] = sent(run(rules, events(again.text(), path="/srv/shop/other.log")))
+        assert (new.rule, new.notifiers) == ("levels", ("log",))
+        assert rules.tick(at(899)) == []
+        [decision] = rules.tick(at(900))
+        assert (decision.rule, decision.notifiers) == ("graded", ("pager", "chat"))
+        assert decision.alert_for("pager").status is AlertStatus.RESOLVED
+        assert decision.alert_for("chat").title == "[resolved] disk full"
+        [other] = sent(rules.tick(at(60 + 900)))
+        assert (other.rule, other.notifiers) == ("levels", ("log",))
+        state.close()
+
+
 class TestQuietHours:
     YAML = (
         "time_intervals:\n  nights:\n"

@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from logwatch.config import RuleConfig
 from logwatch.errors import StateUnavailableError
-from logwatch.rules import GroupState, LabelMatcher, SilenceStore, SqliteRuleState
+from logwatch.model import Alert, AlertStatus, Event, ExceptionInfo, Origin
+from logwatch.rules import (
+    Decision,
+    GroupState,
+    LabelMatcher,
+    RuleEngine,
+    SilenceStore,
+    SqliteRuleState,
+)
 from logwatch.rules.failover import LOCAL_TAG, FailoverRuleState, SharedLink
 from logwatch.rules.redis_silences import SharedSilences
 from logwatch.rules.redis_state import RedisRuleState, connect
@@ -347,3 +356,52 @@ class TestSharedSilences:
         assert web2.silenced(sample_alert(), NOW + timedelta(minutes=1))
         assert not link.up
         web1_store.close()
+
+
+def sent(decisions: list[Decision]) -> list[Alert]:
+    return [decision.alert for decision in decisions if decision.alert is not None]
+
+
+def _db_error(host: str, offset: int) -> Event:
+    """One traceback (one fingerprint) in ``host``'s own log file."""
+    return Event(
+        origin=Origin(source="web", path="/var/log/shop/app.log", file_uid=f"uid-{host}"),
+        first_line=offset + 1,
+        last_line=offset + 3,
+        start_offset=offset,
+        end_offset=offset + 1,
+        text="ERROR app.db query failed\nOperationalError: could not connect",
+        message="query failed",
+        level="ERROR",
+        logger="app.db",
+        chain=(ExceptionInfo("OperationalError", "could not connect"),),
+        fingerprint="fp1:db",
+    )
+
+
+class TestRollingReload:
+    def test_a_host_reloaded_without_the_rule_resolves_once_the_fleet_is_quiet(
+        self, redis_server: RedisServer
+    ) -> None:
+        """web-2 no longer has rule `db`; web-1, not reloaded yet, still alerts on it.
+        The incident stays open while web-1 feeds it, and web-2 resolves it once it
+        has been quiet for `resolve_after`, to where it fired."""
+        db = RuleConfig.model_validate({"name": "db", "match": {}, "notify": ["hook"],
+                                        "cooldown": "1m", "resolve_after": "5m"})
+        other = RuleConfig.model_validate({"name": "other", "match": {}, "notify": ["mail"]})
+        web1 = RuleEngine([db], host="web-1", labels={}, state=daemon(redis_server))
+        web2 = RuleEngine([other], host="web-2", labels={}, state=daemon(redis_server))
+
+        def at(seconds: float) -> datetime:
+            return NOW + timedelta(seconds=seconds)
+
+        assert web1.evaluate(_db_error("web-1", 0), at(0))[0].suppressed is None
+        assert web1.evaluate(_db_error("web-1", 10), at(30))[0].suppressed == "cooldown"
+        assert web2.tick(at(60)) == []  # no summary: web-2 has no rule to word it
+        [alert] = sent(web1.evaluate(_db_error("web-1", 20), at(200)))
+        assert alert.count == 2  # the one held back, too
+        assert web2.tick(at(30 + 300)) == []
+        [resolved] = sent(web2.tick(at(200 + 300)))
+        assert (resolved.rule, resolved.notifiers) == ("db", ("hook",))
+        assert (resolved.status, resolved.count) == (AlertStatus.RESOLVED, 3)
+        assert web1.tick(at(200 + 301)) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from collections.abc import Iterator
@@ -112,6 +113,15 @@ class TestGroups:
         state.put("k", group)
         assert state.get("k") == group
 
+    def test_an_incidents_notifiers_and_quiet_survive_a_round_trip(
+        self, state: RuleState
+    ) -> None:
+        """What resolves an incident after a reload took its rule away."""
+        group = GroupState(rule="r", last_seen=1.0, incident_id="i", due_at=301.0,
+                           notified=("pager", "chat"), resolve_after_s=300.0)
+        state.put("k", group)
+        assert state.get("k") == group
+
 
 _TIMES = st.sampled_from([None, 0.0, 5.0, 10.0, 20.0])
 
@@ -211,6 +221,23 @@ def test_group_state_ignores_fields_it_does_not_know() -> None:
     """A record written by a newer version still loads after a downgrade."""
     text = GroupState(rule="r", last_seen=1.0).to_json().replace("{", '{"future": 1, ', 1)
     assert GroupState.from_json(text) == GroupState(rule="r", last_seen=1.0)
+
+
+@pytest.mark.parametrize(("pending", "due_at", "quiet"), [(0, 301.0, 300.0), (2, 61.0, 60.0)])
+def test_an_incident_stored_before_its_quiet_was_resolves_when_it_was_due(
+    pending: int, due_at: float, quiet: float
+) -> None:
+    """A record of an older version: its due time is its resolve, or a cooldown end
+    before it, which resolves it early rather than never."""
+    old = GroupState(rule="r", last_seen=1.0, incident_id="i", pending=pending, due_at=due_at)
+    data = json.loads(old.to_json())
+    del data["notified"], data["resolve_after_s"]
+    upgraded = GroupState.from_json(json.dumps(data))
+    assert upgraded == old.replace(resolve_after_s=quiet)
+    no_incident = GroupState(rule="r", last_seen=1.0, pending=pending, due_at=due_at)
+    data = json.loads(no_incident.to_json())
+    del data["notified"], data["resolve_after_s"]
+    assert GroupState.from_json(json.dumps(data)) == no_incident
 
 
 def test_sqlite_state_shares_the_store_database(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ back is counted and reported by the next alert, or by ``tick`` when the
 cooldown ends). The alert is then worded by the templates of each notifier
 and sent, or batched into a digest where ``group_wait``/``group_interval``
 apply. ``tick`` sends what time alone causes: cooldown summaries, due digests
-and ``resolved`` once a firing group has been quiet for ``resolve_after``.
+and ``resolved`` once a firing group has been quiet for ``resolve_after``,
+also after a reload took its rule or the rule's ``resolve_after`` away.
 
 Everything is driven by the ``now`` passed in, so ``replay`` can run a file
 through on the records' own clock and tests need no sleeps.
@@ -19,6 +20,7 @@ through on the records' own clock and tests need no sleeps.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +44,8 @@ from logwatch.rules.templates import context as template_context
 
 if TYPE_CHECKING:
     from jinja2 import Template
+
+logger = logging.getLogger(__name__)
 
 COOLDOWN = "cooldown"
 THRESHOLD = "threshold"
@@ -252,6 +256,10 @@ class RuleEngine:
         self._state: RuleState = state if state is not None else MemoryRuleState()
         self._redact = redactor if redactor is not None else Redactor()
         self._silencer = silencer
+        # How each notifier words an alert whose rule a reload removed.
+        self._notifier_templates = {
+            name: AlertTemplate.compile(own) for name, own in by_notifier.items()
+        }
 
     def evaluate(self, event: Event, now: datetime) -> list[Decision]:
         """Decide what to do about one event; an event no rule matches gives []."""
@@ -306,9 +314,8 @@ class RuleEngine:
 
     def _tick_due(self, key: str, group: GroupState, at: float) -> list[Decision]:
         rule = self._by_name.get(group.rule)
-        if rule is None or rule.spec.action != "alert":
-            self._state.delete(key)  # the rule went away in a reload
-            return []
+        if rule is None or rule.drops:
+            return self._orphaned(key, group, at)
         if group.kind == "digest":
             return self._flush(rule, key, group, at)
         return self._tick_group(rule, key, group, at)
@@ -390,9 +397,10 @@ class RuleEngine:
             if group.hosts:
                 changes["hosts"] = _hosts(group.hosts, self._host)
             alert = dataclasses.replace(alert, **changes)
+        decisions = self._send(rule, alert, destinations, at)
         if rule.keeps_state:
-            self._sent(rule, key, group, alert, at)
-        return self._send(rule, alert, destinations, at)
+            self._sent(rule, key, group, alert, at, _notifiers(decisions))
+        return decisions
 
     def _sighting(self, event: Event, at: float, seen: dict[str, str]) -> str:
         """`new`, `regression` or `seen`: what this host knew of the event's fingerprint."""
@@ -680,18 +688,27 @@ class RuleEngine:
         self._state.put(key, self._schedule(rule, group.replace(**changes)))
 
     def _sent(
-        self, rule: _Rule, key: str, group: GroupState | None, alert: Alert, at: float
+        self,
+        rule: _Rule,
+        key: str,
+        group: GroupState | None,
+        alert: Alert,
+        at: float,
+        notifiers: tuple[str, ...],
     ) -> None:
         incident_id, incident_first, incident_count = None, None, 0
-        if rule.spec.resolve_after:
-            if group is not None and group.incident_id is not None:
-                incident_id = group.incident_id
-                incident_first = group.incident_first_seen
-                incident_count = group.incident_count + 1
-            else:
-                incident_id = alert.id
-                incident_first = alert.first_seen.timestamp()
-                incident_count = alert.count
+        notified: tuple[str, ...] = ()
+        quiet = self._quiet(rule, group)
+        if group is not None and group.incident_id is not None and quiet:
+            incident_id = group.incident_id
+            incident_first = group.incident_first_seen
+            incident_count = group.incident_count + 1
+            notified = _union(group.notified, notifiers)
+        elif quiet:
+            incident_id = alert.id
+            incident_first = alert.first_seen.timestamp()
+            incident_count = alert.count
+            notified = notifiers
         updated = GroupState(
             rule=rule.name,
             last_seen=at if group is None else max(group.last_seen, at),
@@ -700,6 +717,8 @@ class RuleEngine:
             incident_id=incident_id,
             incident_first_seen=incident_first,
             incident_count=incident_count,
+            notified=notified,
+            resolve_after_s=quiet,
             snapshot=alert.payload(),
             # Occurrences held back during the last cooldown: the storm goes on.
             cooldown_s=self._next_cooldown(rule, group, grow=bool(group and group.pending)),
@@ -710,7 +729,7 @@ class RuleEngine:
         """Set when `tick` next has work for the group, and when it may be forgotten."""
         due: list[float] = []
         keep: list[float] = [group.last_seen]
-        cooldown, resolve_after = self._cooldown(rule, group), self._resolve_after[rule.name]
+        cooldown, resolve_after = self._cooldown(rule, group), self._quiet(rule, group)
         if cooldown and group.last_sent_at is not None:
             keep.append(group.last_sent_at + cooldown)
             if group.pending:
@@ -722,13 +741,27 @@ class RuleEngine:
         if resolve_after and group.incident_id is not None:
             due.append(group.last_seen + resolve_after)
             keep.append(group.last_seen + resolve_after)
-        return group.replace(due_at=min(due) if due else None, expires_at=max(keep))
+        else:
+            resolve_after = None
+        return group.replace(
+            due_at=min(due) if due else None,
+            expires_at=max(keep),
+            resolve_after_s=resolve_after,
+        )
+
+    def _quiet(self, rule: _Rule, group: GroupState | None) -> float | None:
+        """How long the group must be quiet to resolve: as its rule says, else (a
+        reload took the rule's `resolve_after` away) as when its incident opened."""
+        quiet = self._resolve_after[rule.name]
+        if quiet is None and group is not None and group.incident_id is not None:
+            return group.resolve_after_s
+        return quiet
 
     def _tick_group(
         self, rule: _Rule, key: str, group: GroupState, at: float
     ) -> list[Decision]:
         decisions: list[Decision] = []
-        resolve_after = self._resolve_after[rule.name]
+        resolve_after = self._quiet(rule, group)
         resolving = (
             bool(resolve_after)
             and group.incident_id is not None
@@ -740,14 +773,7 @@ class RuleEngine:
         if group.pending and (cooldown_over or resolving):
             group = self._send_summary(rule, key, group, at, decisions)
         if resolving:
-            resolved = self._resolved(group, key)
-            destinations = self._destinations(rule, resolved)
-            decisions.extend(self._send(rule, resolved, destinations, at, batch=False))
-            fingerprint = resolved.fingerprint or f"message:{resolved.message}"
-            self._state.resolve_fingerprint(alerts.digest("fingerprint", fingerprint), at)
-            # Forget the group: a later occurrence opens a new incident, with
-            # no cooldown left over from this one.
-            self._state.delete(key)
+            decisions.extend(self._resolve(rule, key, group, at))
         else:
             self._state.put(key, self._schedule(rule, group))
         return decisions
@@ -767,8 +793,14 @@ class RuleEngine:
             return group.replace(
                 pending=0, pending_first_seen=None, pending_last_id=None, hosts=()
             )
-        decisions.extend(self._send(rule, summary, destinations, at, batch=False))
+        sent = self._send(rule, summary, destinations, at, batch=False)
+        decisions.extend(sent)
         return group.replace(
+            notified=(
+                _union(group.notified, _notifiers(sent))
+                if group.incident_id is not None
+                else group.notified
+            ),
             last_sent_at=at,
             last_sent_id=summary.id,
             pending=0,
@@ -791,6 +823,74 @@ class RuleEngine:
             first_seen=_datetime(group.pending_first_seen or group.last_seen),
             last_seen=_datetime(group.last_seen),
         )
+
+    def _resolve(
+        self, rule: _Rule | None, key: str, group: GroupState, at: float
+    ) -> list[Decision]:
+        """Close the group's incident and forget the group: `resolved` to where the
+        rule sends now and to every notifier its firing alerts went to.
+
+        ``rule`` is None when a reload removed it: only the latter then, or for a
+        group stored before those were, where the routes send now.
+        """
+        resolved = self._resolved(group, key)
+        decisions: list[Decision] = []
+        if rule is not None:
+            destinations = self._destinations(rule, resolved)
+            decisions = self._send(rule, resolved, destinations, at, batch=False)
+        elif not group.notified:
+            # Stored before the notifiers were: where the routes send it now, if anywhere.
+            routed = self._router.destinations(alert_labels(resolved))
+            group = group.replace(notified=_union((), [n for d in routed for n in d.notifiers]))
+        told = set(_notifiers(decisions))
+        missed = tuple(name for name in group.notified if name not in told)
+        if missed:
+            decisions.append(self._resolved_to(rule, group.rule, resolved, missed))
+        fingerprint = resolved.fingerprint or f"message:{resolved.message}"
+        self._state.resolve_fingerprint(alerts.digest("fingerprint", fingerprint), at)
+        # Forget the group: a later occurrence opens a new incident, with
+        # no cooldown left over from this one.
+        self._state.delete(key)
+        return decisions
+
+    def _orphaned(self, key: str, group: GroupState, at: float) -> list[Decision]:
+        """A group whose rule a reload removed, renamed or turned to `drop`.
+
+        Its open incident is resolved when it would have been (a provider would
+        keep it open for good otherwise); anything else goes with the rule.
+        """
+        quiet = group.resolve_after_s
+        if group.kind != "group" or group.incident_id is None or quiet is None:
+            self._state.delete(key)
+            return []
+        resolve_at = group.last_seen + quiet
+        if at < resolve_at:
+            # Due for a cooldown summary, which went with the rule.
+            expires_at = max(group.expires_at or resolve_at, resolve_at)
+            self._state.put(key, group.replace(due_at=resolve_at, expires_at=expires_at))
+            return []
+        decisions = self._resolve(None, key, group, at)
+        if decisions:
+            logger.info("rule %r is no longer configured: resolved its open incident via %s",
+                        group.rule, ", ".join(decisions[0].notifiers))
+        else:
+            logger.warning("rule %r is no longer configured, and no notifier is known for its"
+                           " open incident %s: no resolved notice sent", group.rule, key)
+        return decisions
+
+    def _resolved_to(
+        self, rule: _Rule | None, name: str, alert: Alert, notifiers: tuple[str, ...]
+    ) -> Decision:
+        """``alert`` for ``notifiers``, worded by rule ``name`` if it is still configured."""
+        alert = dataclasses.replace(alert, notifiers=notifiers)
+        if rule is not None:
+            return self._decision(rule, alert)
+        worded = {
+            notifier: render(template, alert, notifier)
+            for notifier in notifiers
+            if (template := self._notifier_templates.get(notifier)) is not None
+        }
+        return Decision(name, alert, None, notifiers, alert.severity, worded)
 
     def _resolved(self, group: GroupState, key: str) -> Alert:
         base = Alert.from_payload(group.snapshot)
@@ -832,6 +932,15 @@ def _seconds(now: datetime) -> float:
 
 def _datetime(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _notifiers(decisions: Sequence[Decision]) -> tuple[str, ...]:
+    """Every notifier the decisions reach (or batch for), each once, in order."""
+    return _union((), [name for decision in decisions for name in decision.notifiers])
+
+
+def _union(first: Sequence[str], more: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*first, *more]))
 
 
 def _hosts(hosts: Sequence[str], host: str) -> tuple[str, ...]:

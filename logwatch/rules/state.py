@@ -54,6 +54,11 @@ class GroupState:
     # Where the occurrences the next alert counts were seen (held back, or
     # below the threshold); more than one host when daemons share the state.
     hosts: tuple[str, ...] = ()
+    # Of an open incident: the notifiers its firing alerts went to, and the
+    # quiet that resolves it. A reload may remove its rule, or the rule's
+    # `resolve_after`: the incident is still resolved, there, then.
+    notified: tuple[str, ...] = ()
+    resolve_after_s: float | None = None
 
     def replace(self, **changes: Any) -> GroupState:
         return dataclasses.replace(self, **changes)
@@ -65,8 +70,17 @@ class GroupState:
     def from_json(cls, text: str) -> GroupState:
         data = json.loads(text)
         names = {f.name for f in dataclasses.fields(cls)}
-        if "hosts" in data:
-            data["hosts"] = tuple(data["hosts"])  # JSON has lists only
+        for name in ("hosts", "notified"):
+            if name in data:
+                data[name] = tuple(data[name])  # JSON has lists only
+        if (
+            "resolve_after_s" not in data
+            and data.get("incident_id") is not None
+            and data.get("due_at") is not None
+        ):
+            # Written before the span was stored: its due time is the resolve, or
+            # a cooldown end before it. Resolving then is early, never late.
+            data["resolve_after_s"] = max(data["due_at"] - data["last_seen"], 0.0)
         # Fields written by a newer version are ignored rather than fatal.
         return cls(**{k: v for k, v in data.items() if k in names})
 
