@@ -42,6 +42,9 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(_config_path(args))
 
 
+_env_files_read = False  # an --env-file was given: no hint to give one
+
+
 def _env_files(args: argparse.Namespace) -> list[str]:
     """Every --env-file, in the order given: before the command, after it, after its action."""
     return [*args.env_files, *getattr(args, "command_env_files", []),
@@ -57,6 +60,8 @@ def _apply_env_files(paths: Sequence[str]) -> None:
     """
     if not paths:
         return  # the usual case, which imports nothing more
+    global _env_files_read
+    _env_files_read = True
     from logwatch.envfile import read_env_file
     from logwatch.errors import ConfigError, ConfigProblem
 
@@ -85,6 +90,11 @@ def _print_config_error(exc: Exception) -> None:
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        unset = any("not set; set it" in problem.message for problem in exc.problems)
+        if unset and not _env_files_read:
+            # the usual cause: `check` run by hand, without the service's secrets
+            print("hint: the service's variables are in its environment file; a command run"
+                  " by hand reads it with --env-file /etc/logwatch/env", file=sys.stderr)
     else:
         print(exc, file=sys.stderr)
 

@@ -202,6 +202,23 @@ def test_every_command_that_reads_the_config_takes_the_file(
     assert "is not set" in bare.stderr
 
 
+def test_an_unset_variable_points_to_the_option(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check` run by hand without the service's variables says how to give them."""
+    for name in ("STATE", "LOGS", "HOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    bare = logwatch("check", "-c", str(setup["config"]))
+    assert bare.returncode == 2
+    assert bare.stderr.count("--env-file /etc/logwatch/env") == 1  # once, not per variable
+
+    other = write_env(setup["config"].parent / "other.env", "UNRELATED=1\n")
+    given = logwatch("check", "-c", str(setup["config"]), "--env-file", str(other))
+    assert given.returncode == 2
+    assert "is not set" in given.stderr
+    assert "--env-file" not in given.stderr  # it was given: the file lacks the variable
+
+
 @pytest.fixture
 def hook(httpserver: HTTPServer) -> str:
     """The receiver's URL without the token: only /hook/<token> answers 200."""
