@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pytest_httpserver import HTTPServer
 
@@ -16,6 +17,14 @@ COOLDOWN_RULE = """
   - name: payments
     match: {exception: [ValueError]}
     cooldown: 4s
+    notify: [hook]
+"""
+
+RESOLVING_RULE = """
+  - name: payments
+    match: {exception: [ValueError]}
+    cooldown: 2s
+    resolve_after: 4s
     notify: [hook]
 """
 
@@ -79,3 +88,30 @@ class TestThresholdAcrossHosts:
             [alert] = receiver.bodies
             assert alert["count"] == 5
             assert alert["hosts"] == ["web-1", "web-2"]
+
+
+class TestResolvedAcrossHosts:
+    def test_the_resolved_notice_names_every_host_the_incident_was_seen_on(
+        self,
+        tmp_path: Path,
+        httpserver: HTTPServer,
+        receiver: Receiver,
+        redis_server: RedisServer,
+    ) -> None:
+        """web-1 alerts, web-2's occurrence goes out later (in a summary or an alert of
+        its own): the `resolved` notice counts both, so it names both hosts."""
+        hook = httpserver.url_for("/alerts")
+        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RESOLVING_RULE) as hosts:
+            web1, web2 = hosts
+            web1.app_log.exception(7)
+            wait_for(lambda: receiver.count() >= 1, 10, "web-1's alert")
+            web2.app_log.exception(7)
+
+            def resolved() -> list[dict[str, Any]]:
+                return [body for body in receiver.bodies if body["status"] == "resolved"]
+
+            wait_for(lambda: bool(resolved()), 30, "the resolved notice")
+            [notice] = resolved()
+            assert notice["count"] == 2
+            assert notice["hosts"] == ["web-1", "web-2"]
+            assert [body["hosts"] for body in receiver.bodies[:-1]] == [["web-1"], ["web-2"]]

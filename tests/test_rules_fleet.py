@@ -6,8 +6,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from logwatch.config import RuleConfig
-from logwatch.model import Alert, Event, ExceptionInfo, Origin
-from logwatch.rules import COOLDOWN, THRESHOLD, Decision, MemoryRuleState, RuleEngine
+from logwatch.model import Alert, AlertStatus, Event, ExceptionInfo, Origin
+from logwatch.rules import (
+    COOLDOWN,
+    SILENCED,
+    THRESHOLD,
+    Decision,
+    LabelMatcher,
+    MemoryRuleState,
+    RuleEngine,
+    Silence,
+    SilenceSet,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -99,3 +109,34 @@ class TestThreshold:
         ]
         [alert] = sent(later)
         assert (alert.count, alert.hosts) == (5, ("web-1",))
+
+
+class TestResolved:
+    def test_resolved_names_every_host_of_the_incident_not_the_last_summarys(self) -> None:
+        """web-1 alerted, web-2's occurrence went out in the summary: both saw the incident
+        its `resolved` notice counts, so it names both."""
+        engines = fleet("web-1", "web-2", cooldown="10m", resolve_after="30m")
+        engines["web-1"].evaluate(event("web-1", 0), at(0))
+        engines["web-2"].evaluate(event("web-2", 0), at(5))
+        [summary] = sent(engines["web-2"].tick(at(600)))
+        assert summary.hosts == ("web-2",)
+        [resolved] = sent(engines["web-1"].tick(at(5 + 1800)))
+        assert (resolved.status, resolved.count, resolved.hosts) == (
+            AlertStatus.RESOLVED, 2, ("web-1", "web-2")
+        )
+
+    def test_silenced_occurrences_count_their_host_as_they_count_in_the_total(self) -> None:
+        """An occurrence silenced on web-2 adds to the incident's count, so web-2 is named."""
+        shared = MemoryRuleState()
+        spec = RuleConfig.model_validate(
+            {"name": "db", "match": {}, "notify": ["hook"], "resolve_after": "30m"}
+        )
+        web1 = RuleEngine([spec], host="web-1", labels={}, state=shared)
+        silence = Silence("s1", (LabelMatcher.parse("host=web-2"),), at(0), at(3600))
+        web2 = RuleEngine(
+            [spec], host="web-2", labels={}, state=shared, silencer=SilenceSet([silence])
+        )
+        web1.evaluate(event("web-1", 0), at(0))
+        assert reasons(web2.evaluate(event("web-2", 0), at(5))) == [SILENCED]
+        [resolved] = sent(web1.tick(at(5 + 1800)))
+        assert (resolved.count, resolved.hosts) == (2, ("web-1", "web-2"))

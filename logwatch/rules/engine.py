@@ -681,6 +681,7 @@ class RuleEngine:
             changes["hosts"] = _hosts(group.hosts, self._host)
         if group.incident_id is not None:
             changes["incident_count"] = group.incident_count + 1
+            changes["incident_hosts"] = _hosts(group.incident_hosts, self._host)
         if pending:
             changes["pending"] = group.pending + 1
             changes["pending_first_seen"] = group.pending_first_seen or at
@@ -698,17 +699,20 @@ class RuleEngine:
     ) -> None:
         incident_id, incident_first, incident_count = None, None, 0
         notified: tuple[str, ...] = ()
+        incident_hosts: tuple[str, ...] = ()
         quiet = self._quiet(rule, group)
         if group is not None and group.incident_id is not None and quiet:
             incident_id = group.incident_id
             incident_first = group.incident_first_seen
             incident_count = group.incident_count + 1
             notified = _union(group.notified, notifiers)
+            incident_hosts = tuple(sorted({*group.incident_hosts, *alert.hosts}))
         elif quiet:
             incident_id = alert.id
             incident_first = alert.first_seen.timestamp()
             incident_count = alert.count
             notified = notifiers
+            incident_hosts = alert.hosts
         updated = GroupState(
             rule=rule.name,
             last_seen=at if group is None else max(group.last_seen, at),
@@ -719,6 +723,7 @@ class RuleEngine:
             incident_count=incident_count,
             notified=notified,
             resolve_after_s=quiet,
+            incident_hosts=incident_hosts,
             snapshot=alert.payload(),
             # Occurrences held back during the last cooldown: the storm goes on.
             cooldown_s=self._next_cooldown(rule, group, grow=bool(group and group.pending)),
@@ -899,6 +904,9 @@ class RuleEngine:
             id=alerts.digest(key, "resolved", group.incident_id or ""),
             status=AlertStatus.RESOLVED,
             count=group.incident_count,
+            # every host the incident was seen on, not only those of the last summary;
+            # a record written before incident_hosts existed has the snapshot's
+            hosts=group.incident_hosts or base.hosts,
             first_seen=_datetime(group.incident_first_seen or group.last_seen),
             last_seen=_datetime(group.last_seen),
         )

@@ -59,6 +59,9 @@ class GroupState:
     # `resolve_after`: the incident is still resolved, there, then.
     notified: tuple[str, ...] = ()
     resolve_after_s: float | None = None
+    # Where the incident's occurrences (incident_count) were seen: the hosts of
+    # its `resolved` notice, whichever alert or summary went out last.
+    incident_hosts: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> GroupState:
         return dataclasses.replace(self, **changes)
@@ -70,7 +73,7 @@ class GroupState:
     def from_json(cls, text: str) -> GroupState:
         data = json.loads(text)
         names = {f.name for f in dataclasses.fields(cls)}
-        for name in ("hosts", "notified"):
+        for name in ("hosts", "notified", "incident_hosts"):
             if name in data:
                 data[name] = tuple(data[name])  # JSON has lists only
         if (
