@@ -336,6 +336,46 @@ class TestSharedSilences:
         assert web2.list(later) == []
         web1_store.close()
 
+    def test_the_host_that_made_a_silence_takes_an_end_made_elsewhere(
+        self, redis_server: RedisServer, tmp_path: Path
+    ) -> None:
+        """web-1 mutes with its own state dir as well as the fleet's: ended from web-2,
+        the silence must end there too, or web-1 alone would stay muted."""
+        web1_store = SilenceStore(tmp_path / "web-1.db")
+        silence = web1_store.add([LabelMatcher.parse("rule=db-down")], starts_at=NOW,
+                                 ends_at=NOW + timedelta(hours=2), comment="")
+        clock = FakeClock()
+        web1 = SharedSilences(redis_server.client(), SharedLink(), local=web1_store,
+                              refresh_every_s=1.0, clock=clock)
+        web1.refresh(NOW)
+        ended_at = NOW + timedelta(minutes=5)
+        assert SharedSilences(redis_server.client(), SharedLink()).expire(silence.id, ended_at)
+        clock.now += 2.0
+        web1.refresh(NOW + timedelta(minutes=6))
+        [mine] = web1_store.list(NOW, include_expired=True)
+        assert mine.ends_at == ended_at
+        web1_store.close()
+
+    def test_an_ended_silence_outlives_a_host_stopped_past_the_day_it_is_listed(
+        self, redis_server: RedisServer, tmp_path: Path
+    ) -> None:
+        """Ended early, a week-long silence stays in Redis for its week: web-1's daemon,
+        back after two days with the week still in its state dir, must not revive it."""
+        web1_store = SilenceStore(tmp_path / "web-1.db")
+        silence = web1_store.add([LabelMatcher.parse("rule=db-down")], starts_at=NOW,
+                                 ends_at=NOW + timedelta(days=7), comment="")
+        SharedSilences(redis_server.client(), SharedLink(), local=web1_store).refresh(NOW)
+        web2 = SharedSilences(redis_server.client(), SharedLink())
+        assert web2.expire(silence.id, NOW + timedelta(minutes=5))
+        later = NOW + timedelta(days=2)
+        assert web2.list(later, include_expired=True) == []  # listed for a day, as before
+        restarted = SharedSilences(redis_server.client(), SharedLink(), local=web1_store)
+        restarted.refresh(later)
+        assert not SharedSilences(redis_server.client(), SharedLink()).silenced(
+            sample_alert(), later)
+        assert web1_store.list(later) == []
+        web1_store.close()
+
     def test_silences_keep_muting_while_redis_is_down(
         self, redis_server: RedisServer, tmp_path: Path
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from logwatch.model import Alert, AlertStatus, Severity
 from logwatch.rules import LabelMatcher, Silence, SilenceSet, SilenceStore, alert_labels
+from logwatch.rules.silences import first_to_end
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -105,6 +107,20 @@ def test_silence_mutes_only_while_active(now: datetime, state: str, mutes: bool)
 def test_every_matcher_of_a_silence_must_hold() -> None:
     assert SilenceSet([silence("rule=db-down", "host=web-1")]).silenced(alert(), T0)
     assert not SilenceSet([silence("rule=db-down", "host=web-2")]).silenced(alert(), T0)
+
+
+class TestCopiesOfOneSilence:
+    def test_the_copy_that_ends_first_is_kept_with_the_host_either_names(self) -> None:
+        """An expiry is the newer news: `silence list` shows one silence per id, ended."""
+        mine = replace(silence("rule=db-down"), host="web-1")
+        ended = silence("rule=db-down", end=T0 + timedelta(minutes=5))
+        other = replace(silence("rule=api", start=T0 - HOUR), id="s2", host="web-2")
+        assert first_to_end([mine, other], [ended]) == [other, replace(ended, host="web-1")]
+        assert first_to_end([ended], [mine]) == [replace(ended, host="web-1")]
+
+    def test_a_host_is_recorded_only_where_silences_are_a_fleets(self) -> None:
+        assert "host" not in silence("rule=db-down").record(T0)
+        assert replace(silence("rule=db-down"), host="web-1").record(T0)["host"] == "web-1"
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ class RuleMemory:
         link = SharedLink(retry_every_s=settings.retry_every)
         self.state = FailoverRuleState(shared, self.local, link)
         fleet_silences = SharedSilences(
-            shared.client, link, prefix=settings.prefix, local=self.silences
+            shared.client, link, prefix=settings.prefix, local=self.silences, host=config.host
         )
         self.silencer = AnySilencer(self.silences, fleet_silences)
         self._refresh_silences = fleet_silences.refresh

@@ -8,9 +8,12 @@ on every host sharing the prefix, within ``refresh_every_s``.
 A silence only ever gets shorter (``silence expire`` ends it early), so when
 two copies of one silence meet, the one that ends first wins: expiring it
 anywhere sticks, even when the host that added it publishes it again after a
-restart. While Redis is unavailable the daemon keeps muting with the silences
-it last read (an operator's silence must not lapse because Redis did) and
-with its local ones, which it also consults directly.
+restart. The host that added it takes the shorter end into its own state dir
+when it reads the fleet's, since it also mutes with those directly; an ended
+copy stays in Redis as long as the silence would have lasted (and a day), so
+a host whose daemon was stopped all that while still meets it. While Redis
+is unavailable the daemon keeps muting with the silences it last read (an
+operator's silence must not lapse because Redis did) and with its local ones.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -50,12 +54,14 @@ end
 return 0
 """
 
-# KEYS: the hash. ARGV: id, now. End a silence that has not ended yet.
+# KEYS: the hash. ARGV: id, now. End a silence that has not ended yet; keep the
+# end it had (planned_ends_at), until which the ended copy is kept.
 _EXPIRE = """
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then return 0 end
 local silence = cjson.decode(old)
 if tonumber(silence['ends_at']) <= tonumber(ARGV[2]) then return 0 end
+silence['planned_ends_at'] = silence['planned_ends_at'] or silence['ends_at']
 silence['ends_at'] = tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(silence))
 return 1
@@ -70,11 +76,15 @@ def to_json(silence: Silence) -> str:
         "ends_at": silence.ends_at.timestamp(),
         "comment": silence.comment,
         "created_by": silence.created_by,
+        "host": silence.host,
     })
 
 
 def from_json(text: str) -> Silence:
-    data = json.loads(text)
+    return _silence(json.loads(text))
+
+
+def _silence(data: dict[str, Any]) -> Silence:
     return Silence(
         id=data["id"],
         matchers=tuple(LabelMatcher.build(*triple) for triple in data["matchers"]),
@@ -82,6 +92,7 @@ def from_json(text: str) -> Silence:
         ends_at=datetime.fromtimestamp(data["ends_at"], UTC),
         comment=data.get("comment", ""),
         created_by=data.get("created_by", ""),
+        host=data.get("host", ""),
     )
 
 
@@ -95,6 +106,7 @@ class SharedSilences:
         *,
         prefix: str = "logwatch:",
         local: SilenceStore | None = None,
+        host: str = "",
         refresh_every_s: float = REFRESH_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -102,6 +114,7 @@ class SharedSilences:
         self._link = link
         self._key = f"{prefix}silences"
         self._local = local
+        self._host = host  # named in what this host publishes, for `silence list`
         self._refresh_every_s = refresh_every_s
         self._clock = clock
         self._refresh_at = 0.0
@@ -109,6 +122,10 @@ class SharedSilences:
         self._cached = SilenceSet()
         self._publish = client.register_script(_PUBLISH)
         self._expire = client.register_script(_EXPIRE)
+
+    def close(self) -> None:
+        """Close the client: a command's own (the daemon's belongs to its rule state)."""
+        self._client.close()
 
     def silenced(self, alert: Alert, now: datetime) -> bool:
         self.refresh(now)
@@ -136,9 +153,12 @@ class SharedSilences:
                     if silence.ends_at.timestamp() >= horizon
                 )
                 if own != self._published:
-                    self.publish(own, now)
+                    self.publish(tuple(replace(s, host=self._host) for s in own), now)
                     self._published = own
-            self._cached = SilenceSet(self.list(now))
+            fleet = self._kept(now)
+            if self._local is not None:
+                self._end_early(self._local, fleet, now)
+            self._cached = SilenceSet(silence for silence in fleet if silence.ends_at > now)
         except StateUnavailableError:
             self._published = None  # Redis may have lost them: publish again once it is back
             raise
@@ -155,16 +175,39 @@ class SharedSilences:
         with translated("publish silences"):
             self._publish(keys=[self._key], args=args)
 
+    @staticmethod
+    def _end_early(local: SilenceStore, fleet: tuple[Silence, ...], now: datetime) -> None:
+        """End here what was ended for the fleet elsewhere: the local copy mutes too."""
+        own = {silence.id: silence for silence in local.list(now, include_expired=True)}
+        for copy in fleet:
+            mine = own.get(copy.id)
+            if mine is not None and copy.ends_at < mine.ends_at:
+                local.expire(copy.id, copy.ends_at)  # ends it then: no later than the fleet's
+
     def list(self, now: datetime, *, include_expired: bool = False) -> list[Silence]:
         """Every shared silence not yet ended (or ended within a day, with include_expired)."""
+        horizon = now.timestamp() - KEEP_ENDED_S
+        kept = [
+            s
+            for s in self._kept(now)
+            if s.ends_at > now or (include_expired and s.ends_at.timestamp() >= horizon)
+        ]
+        return sorted(kept, key=lambda s: (s.starts_at, s.id))
+
+    def _kept(self, now: datetime) -> tuple[Silence, ...]:
+        """What the hash holds, less what no host needs any more (which it forgets)."""
         with translated("list silences"):
             raw = cast("dict[str, str]", self._client.hgetall(self._key))
-            silences = [from_json(text) for text in raw.values()]
+            records = [json.loads(text) for text in raw.values()]
             horizon = now.timestamp() - KEEP_ENDED_S
-            if old := [s.id for s in silences if s.ends_at.timestamp() < horizon]:
-                self._client.hdel(self._key, *old)
-        kept = [s for s in silences if include_expired or s.ends_at > now]
-        return sorted(kept, key=lambda s: (s.starts_at, s.id))
+            gone = {
+                data["id"]
+                for data in records
+                if max(data["ends_at"], data.get("planned_ends_at", 0.0)) < horizon
+            }
+            if gone:
+                self._client.hdel(self._key, *gone)
+        return tuple(_silence(data) for data in records if data["id"] not in gone)
 
     def expire(self, silence_id: str, now: datetime) -> bool:
         """End a silence for the whole fleet; False when none has that id or it had ended."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -113,6 +113,9 @@ class Silence:
     ends_at: datetime
     comment: str = ""
     created_by: str = ""
+    # The host whose state dir holds it, where silences are a fleet's
+    # (`state: {backend: redis}`); "" where they are this host's alone.
+    host: str = ""
 
     def state(self, now: datetime) -> str:
         """``pending``, ``active`` or ``expired``, as Alertmanager names them."""
@@ -125,7 +128,7 @@ class Silence:
 
     def record(self, now: datetime) -> dict[str, Any]:
         """The silence as `silence list --json` and `status --json` print it (one shape)."""
-        return {
+        record: dict[str, Any] = {
             "id": self.id,
             "state": self.state(now),
             "matchers": [str(matcher) for matcher in self.matchers],
@@ -134,6 +137,27 @@ class Silence:
             "comment": self.comment,
             "created_by": self.created_by,
         }
+        if self.host:
+            record["host"] = self.host
+        return record
+
+
+def first_to_end(*copies: Iterable[Silence]) -> list[Silence]:
+    """One silence per id, its copy that ends first, by start then id.
+
+    A silence only ever gets shorter (``silence expire`` ends it early), so
+    of two copies the one that ends first is the newer news.
+    """
+    kept: dict[str, Silence] = {}
+    for silence in (silence for listed in copies for silence in listed):
+        other = kept.get(silence.id)
+        if other is None:
+            kept[silence.id] = silence
+        elif silence.ends_at < other.ends_at:
+            kept[silence.id] = replace(silence, host=silence.host or other.host)
+        elif not other.host:
+            kept[silence.id] = replace(other, host=silence.host)
+    return sorted(kept.values(), key=lambda s: (s.starts_at, s.id))
 
 
 class SilenceSet:
