@@ -320,7 +320,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     state_dir = _state_dir(args)
     try:
-        status = collect_status(state_dir)
+        status = collect_status(state_dir, config=_config_path(args))
     except StateError as exc:
         # most often: the state belongs to the service's user and we are not root
         print(f"logwatch: {exc}", file=sys.stderr)
@@ -329,6 +329,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(_unreadable_state(state_dir, exc), file=sys.stderr)
         return 1
     print(json.dumps(status, indent=2) if args.json else render_status(status))
+    if "silences_unreachable" in status:
+        _say_unreachable(status["silences_unreachable"])  # status reports; it does not fail
     return 0
 
 
@@ -406,11 +408,12 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
     from logwatch.config import parse_duration
     from logwatch.errors import ConfigError, StateError
-    from logwatch.rules import SilenceStore, parse_matcher
+    from logwatch.rules import parse_matcher
+    from logwatch.silencing import Silences
 
     try:
         state_dir = _state_dir(args)
-        store = SilenceStore.in_dir(state_dir)
+        silences = Silences.open(_config_path(args), state_dir)
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
@@ -424,7 +427,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
                 # parsed as routes are: amtool's quoted `host=~"web-.*"` must match web-1
                 matchers = [parse_matcher(text) for text in args.match]
                 ends_at = now + timedelta(seconds=parse_duration(args.duration))
-                silence = store.add(
+                silence = silences.add(
                     matchers,
                     starts_at=now,
                     ends_at=ends_at,
@@ -442,22 +445,45 @@ def cmd_silence(args: argparse.Namespace) -> int:
             print(silence.id)
             return 0
         if args.silence_command == "expire":
-            if not store.expire(args.id, now):
-                print(f"logwatch: no active silence {args.id!r}", file=sys.stderr)
+            ended = silences.expire(args.id, now)
+            why = silences.unreachable
+            if not ended:
+                if why is None:
+                    print(f"logwatch: no active silence {args.id!r}", file=sys.stderr)
+                else:
+                    print(f"logwatch: no active silence {args.id!r} on this host, and the"
+                          f" fleet's silences are out of reach ({why})", file=sys.stderr)
                 return 1
             print(f"expired {args.id}")
+            if why is not None:
+                # its daemon publishes the shorter end, which wins, once Redis answers
+                print(f"logwatch: ended on this host only, the fleet's silences are out of"
+                      f" reach ({why}); this host's daemon tells the fleet once Redis"
+                      " answers", file=sys.stderr)
             return 0
-        silences = store.list(now, include_expired=args.all)
-        if args.json:
-            for item in silences:
+        listed = silences.list(now, include_expired=args.all)
+        for item in listed:
+            if args.json:
                 print(json.dumps(item.record(now)))
-        for item in [] if args.json else silences:
+                continue
             shown = " ".join(str(m) for m in item.matchers)
             until = item.ends_at.isoformat(timespec="seconds")
-            print(f"{item.id}  {item.state(now):<7}  until {until}  {shown}  {item.comment}")
-        return 0
+            made_on = f"  on {item.host}" if item.host else ""
+            print(f"{item.id}  {item.state(now):<7}  until {until}{made_on}  {shown}"
+                  f"  {item.comment}")
+        # a partial list, like a replay with a file it could not read
+        return _say_unreachable(silences.unreachable)
     finally:
-        store.close()
+        silences.close()
+
+
+def _say_unreachable(why: str | None) -> int:
+    """Say on stderr that only this host's silences were seen; 1 when so, else 0."""
+    if why is None:
+        return 0
+    print(f"logwatch: the fleet's silences are out of reach, only this host's are shown"
+          f" ({why})", file=sys.stderr)
+    return 1
 
 
 def _who() -> str:
@@ -555,7 +581,8 @@ def build_parser() -> argparse.ArgumentParser:
     test_notify.add_argument("notifier", metavar="NOTIFIER")
     test_notify.set_defaults(func=cmd_test_notify)
 
-    status = command("status", "what the daemon's state directory knows")
+    status = command("status", "what the daemon's state directory knows (and the fleet's"
+                              " silences, with state backend redis)")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
 
@@ -578,7 +605,10 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("files", nargs="+", metavar="FILE", help="test files (YAML)")
     test.set_defaults(func=cmd_test)
 
-    silence = command("silence", "mute matching alerts for a while (applied live by the daemon)")
+    silence = command(
+        "silence", "mute matching alerts for a while (applied live by the daemon; with"
+        " state backend redis, by every daemon sharing it)",
+    )
     silence_commands = silence.add_subparsers(dest="silence_command", required=True)
     silence_add = silence_commands.add_parser(
         "add", help="add a silence; prints its id",
@@ -592,10 +622,20 @@ def build_parser() -> argparse.ArgumentParser:
                              help="how long: 30m, 2h, 1d")
     silence_add.add_argument("--comment", required=True, help="why; shown by silence list")
     silence_add.add_argument("--author", help="who (default: the user, also behind sudo)")
-    silence_list = silence_commands.add_parser("list", help="active and pending silences")
+    silence_list = silence_commands.add_parser(
+        "list", help="active and pending silences",
+        description="Active and pending silences: this host's, and with state backend redis"
+        " every host's, each with the host that holds it. When Redis cannot be reached,"
+        " this host's are listed, stderr says so and the exit status is 1.",
+    )
     silence_list.add_argument("--all", action="store_true", help="expired ones too")
     silence_list.add_argument("--json", action="store_true", help="one JSON object per line")
-    silence_expire = silence_commands.add_parser("expire", help="end a silence now")
+    silence_expire = silence_commands.add_parser(
+        "expire", help="end a silence now",
+        description="End a silence now; with state backend redis, one made on any host, for"
+        " every host. When Redis cannot be reached, only one of this host's can be ended"
+        " (its daemon tells the fleet once Redis answers).",
+    )
     silence_expire.add_argument("id", metavar="ID")
     for sub in (silence_add, silence_list, silence_expire):
         # `logwatch silence add -c CFG ...` as well as `logwatch silence -c CFG add ...`

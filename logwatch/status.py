@@ -17,12 +17,17 @@ from typing import Any
 
 from logwatch.daemon.heartbeat import HEARTBEAT_KEY, daemon_state
 from logwatch.rules.silence_store import SilenceStore
+from logwatch.silencing import Silences
 from logwatch.store import DB_NAME, Store
 
 RECENT = 10
 
 
-def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, Any]:
+def collect_status(
+    state_dir: Path, *, now: float | None = None, config: Path | None = None
+) -> dict[str, Any]:
+    """What ``state_dir`` knows; with the ``config`` it came from, the fleet's silences too
+    (where its rule state is shared), and ``silences_unreachable`` when they are missing."""
     now = time.time() if now is None else now
     if not (state_dir / DB_NAME).exists():
         return {"state_dir": str(state_dir), "daemon": daemon_state(None, now), "files": [],
@@ -44,7 +49,8 @@ def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, An
             for alert in (row.alert(),)
         ]
         daemon = daemon_state(store.get_meta(HEARTBEAT_KEY), now)
-        return {
+        silences, unreachable = current_silences(state_dir, now, config)
+        status = {
             "state_dir": str(state_dir),
             "daemon": daemon,
             "files": file_lags(store),
@@ -53,20 +59,29 @@ def collect_status(state_dir: Path, *, now: float | None = None) -> dict[str, An
             "outbox": outbox_summary(store, now),
             "dead_letters": dead,
             "recent_alerts": recent,
-            "silences": current_silences(state_dir, now),
+            "silences": silences,
         }
+        if unreachable is not None:
+            status["silences_unreachable"] = unreachable
+        return status
     finally:
         store.close()
 
 
-def current_silences(state_dir: Path, now: float) -> list[dict[str, Any]]:
-    """Active and pending silences, as `silence list` shows them: expired ones mute nothing."""
-    store = SilenceStore.in_dir(state_dir)
+def current_silences(
+    state_dir: Path, now: float, config: Path | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Active and pending silences, as `silence list` shows them (expired ones mute
+    nothing), and why the fleet's are missing from them, if they are."""
+    if config is None:
+        silences = Silences(SilenceStore.in_dir(state_dir))
+    else:
+        silences = Silences.open(config, state_dir)
     try:
         at = datetime.fromtimestamp(now, UTC)
-        return [silence.record(at) for silence in store.list(at)]
+        return [silence.record(at) for silence in silences.list(at)], silences.unreachable
     finally:
-        store.close()
+        silences.close()
 
 
 def file_lags(store: Store) -> list[dict[str, Any]]:
@@ -160,12 +175,17 @@ def render_status(status: dict[str, Any], *, now: float | None = None) -> str:
     if status["silences"]:
         lines.append("")
         lines.append("silences (end one with `logwatch silence expire ID`):")
-        lines += _table(
-            [("ID", "STATE", "ENDS", "MATCHERS", "BY", "COMMENT")]
-            + [(item["id"], item["state"], _silence_span(item, now), " ".join(item["matchers"]),
-                item["created_by"] or "-", item["comment"]) for item in status["silences"]],
-            indent="  ",
-        )
+        rows = [("ID", "STATE", "ENDS", "HOST", "MATCHERS", "BY", "COMMENT")]
+        rows += [(item["id"], item["state"], _silence_span(item, now), item.get("host", ""),
+                  " ".join(item["matchers"]), item["created_by"] or "-", item["comment"])
+                 for item in status["silences"]]
+        if not any("host" in item for item in status["silences"]):
+            rows = [row[:3] + row[4:] for row in rows]  # this host's alone: no fleet to tell
+        lines += _table(rows, indent="  ")
+    if "silences_unreachable" in status:
+        lines.append("")
+        lines.append("silences: THIS HOST'S ONLY; the fleet's are out of reach"
+                     f" ({status['silences_unreachable']})")
     return "\n".join(lines)
 
 

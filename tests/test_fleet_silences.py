@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 
+from logwatch.rules import LabelMatcher, SilenceStore
+from logwatch.rules.failover import SharedLink
+from logwatch.rules.redis_silences import SharedSilences
 from tests.daemon_harness import Receiver, logwatch, wait_for
-from tests.fleet_harness import fleet, receiver
+from tests.fleet_harness import Host, fleet, receiver
 from tests.redis_harness import RedisServer, redis_server
 
 __all__ = ["receiver", "redis_server"]  # fixtures
@@ -46,3 +53,187 @@ class TestSilenceAcrossHosts:
             web2.app_log.info("canary")  # not silenced: once it arrives, web-2 has decided
             wait_for(lambda: receiver.count() >= 1, 15, "the canary")
             assert [body["rule"] for body in receiver.bodies] == ["canary"]
+
+
+def add_silence(host: Host, matcher: str, comment: str) -> str:
+    """`logwatch silence add` on ``host``; its id."""
+    added = logwatch("silence", "add", "-c", str(host.config), "--match", matcher,
+                     "--for", "1h", "--comment", comment)
+    assert added.returncode == 0, added.stderr
+    return added.stdout.strip()
+
+
+def listed(host: Host, *flags: str) -> list[dict[str, Any]]:
+    """`logwatch silence list --json` on ``host``, which must succeed."""
+    result = logwatch("silence", "list", "--json", *flags, "-c", str(host.config))
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def published(redis: RedisServer, count: int) -> None:
+    """Wait until the daemons have published ``count`` silences to the fleet."""
+    client = redis.client()
+    try:
+        wait_for(lambda: len(client.hgetall("logwatch:silences")) >= count, 15,
+                 f"{count} silence(s) published")
+    finally:
+        client.close()
+
+
+class TestTheFleetsSilencesFromAnyHost:
+    def test_silence_list_shows_every_hosts_silences_once_with_their_host(
+        self,
+        tmp_path: Path,
+        httpserver: HTTPServer,
+        receiver: Receiver,
+        redis_server: RedisServer,
+    ) -> None:
+        """Both hosts mute with both silences, so each host lists both, naming who holds it."""
+        hook = httpserver.url_for("/alerts")
+        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RULE) as hosts:
+            web1, web2 = hosts
+            first = add_silence(web1, "rule=payments", "deploy")
+            second = add_silence(web2, "rule=canary", "noisy")
+            published(redis_server, 2)
+            for host in hosts:
+                shown = [(item["id"], item["host"], item["state"]) for item in listed(host)]
+                assert shown == [(first, "web-1", "active"), (second, "web-2", "active")]
+            text = logwatch("silence", "list", "-c", str(web2.config))
+            assert f"{first}  active " in text.stdout
+            assert "on web-1  rule=payments  deploy" in text.stdout
+            status = web2.status()
+            assert [(item["id"], item["host"]) for item in status["silences"]] == [
+                (first, "web-1"), (second, "web-2")]
+            assert "silences_unreachable" not in status
+            rendered = logwatch("status", "-c", str(web2.config)).stdout.splitlines()
+            header = next(line for line in rendered if line.strip().startswith("ID "))
+            assert header.split()[:5] == ["ID", "STATE", "ENDS", "HOST", "MATCHERS"]
+            [row] = [line for line in rendered if first in line]
+            assert row.split()[:2] + row.split()[4:6] == [first, "active", "web-1",
+                                                          "rule=payments"]
+
+    def test_a_silence_made_on_another_host_is_expired_for_the_whole_fleet(
+        self,
+        tmp_path: Path,
+        httpserver: HTTPServer,
+        receiver: Receiver,
+        redis_server: RedisServer,
+    ) -> None:
+        """Expired from web-2, web-1's silence ends on web-1 too, whose own state dir holds
+        it and whose daemon publishes it again and again: alerts flow on both hosts."""
+        hook = httpserver.url_for("/alerts")
+        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RULE) as hosts:
+            web1, web2 = hosts
+            silence = add_silence(web1, "rule=payments", "deploy")
+            published(redis_server, 1)
+            expired = logwatch("silence", "expire", silence, "-c", str(web2.config))
+            assert (expired.returncode, expired.stdout) == (0, f"expired {silence}\n"), (
+                expired.stderr)
+            assert listed(web1) == []
+            [ended] = listed(web1, "--all")
+            assert (ended["id"], ended["state"]) == (silence, "expired")
+            # what web-1's daemon mutes with by itself, Redis or not: its own state dir
+            own = SilenceStore.in_dir(web1.workdir / "state")
+            try:
+                wait_for(lambda: own.list(datetime.now(UTC)) == [], 15,
+                         "web-1's daemon to end its own copy")
+            finally:
+                own.close()
+            web1.app_log.exception(7)
+            web2.app_log.exception(8)
+            wait_for(lambda: receiver.count() >= 2, 15, "both hosts' alerts")
+            assert sorted(body["host"] for body in receiver.bodies) == ["web-1", "web-2"]
+            again = logwatch("silence", "expire", silence, "-c", str(web2.config))
+            assert again.returncode == 1
+            assert f"no active silence {silence!r}" in again.stderr
+
+
+def cli_config(tmp_path: Path, url: str) -> Path:
+    """web-1's config, with a notifier secret the operator's shell does not have."""
+    config = tmp_path / "logwatch.yaml"
+    config.write_text(
+        f"""
+state_dir: {tmp_path / "state"}
+host: web-1
+rules: [{{name: payments, match: {{exception: [ValueError]}}, notify: [hook]}}]
+notifiers:
+  hook: {{type: webhook, url: "https://hooks.example.com/${{HOOK_TOKEN}}"}}
+state: {{backend: redis, url: "{url}"}}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def run(config: Path, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    """Exit status, the JSON printed (one object a line, or status's one), stderr."""
+    result = logwatch(*args, "-c", str(config))
+    if args[0] == "status" and result.stdout:
+        return result.returncode, [json.loads(result.stdout)], result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.returncode, records, result.stderr
+
+
+class TestWithoutRedis:
+    def test_this_hosts_silences_are_listed_and_ended_and_the_gap_is_said(
+        self, tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Redis down: `silence list` shows this host's, says on stderr that the fleet's are
+        missing and exits 1 (a partial answer); `expire` ends this host's, not the others'."""
+        monkeypatch.delenv("HOOK_TOKEN", raising=False)
+        config = cli_config(tmp_path, redis_server.url)
+        added = logwatch("silence", "add", "-c", str(config), "--match", "rule=payments",
+                         "--for", "1h", "--comment", "deploy")
+        assert added.returncode == 0, added.stderr
+        mine = added.stdout.strip()
+        # web-2's daemon publishes web-2's own silence, as it does every 2 s
+        web2_store = SilenceStore(tmp_path / "web-2.db")
+        theirs = web2_store.add([LabelMatcher.parse("rule=canary")], starts_at=datetime.now(UTC),
+                                ends_at=datetime.now(UTC) + timedelta(hours=1), comment="noisy")
+        web2 = SharedSilences(redis_server.client(), SharedLink(), local=web2_store, host="web-2")
+        web2.refresh(datetime.now(UTC))
+        web2.close()
+        web2_store.close()
+        code, records, _ = run(config, "silence", "list", "--json")
+        assert (code, {(r["id"], r["host"]) for r in records}) == (
+            0, {(mine, "web-1"), (theirs.id, "web-2")})
+
+        redis_server.kill()
+        code, records, err = run(config, "silence", "list", "--json")
+        assert (code, [(r["id"], r["host"]) for r in records]) == (1, [(mine, "web-1")])
+        assert "the fleet's silences are out of reach, only this host's are shown" in err
+        assert "HOOK_TOKEN" not in err
+        code, _, err = run(config, "silence", "expire", theirs.id)
+        assert code == 1
+        assert f"no active silence {theirs.id!r} on this host, and the fleet's" in err
+        code, [status], err = run(config, "status", "--json")
+        assert code == 0
+        assert [item["id"] for item in status["silences"]] == [mine]
+        assert "out of reach" in err
+        rendered = logwatch("status", "-c", str(config))
+        assert "silences: THIS HOST'S ONLY; the fleet's are out of reach" in rendered.stdout
+        code, _, err = run(config, "silence", "expire", mine)
+        assert code == 0
+        assert "ended on this host only" in err
+        code, records, _ = run(config, "silence", "list", "--json")
+        assert (code, records) == (1, [])
+
+    def test_a_redis_url_in_a_variable_this_shell_lacks_is_named(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The url may live in the daemon's environment file with the other secrets."""
+        monkeypatch.delenv("HOOK_TOKEN", raising=False)
+        monkeypatch.delenv("FLEET_REDIS_URL", raising=False)
+        config = cli_config(tmp_path, "${FLEET_REDIS_URL}")
+        code, _, err = run(config, "silence", "add", "--match", "rule=payments", "--for", "1h",
+                           "--comment", "deploy")
+        assert code == 0, err
+        code, records, err = run(config, "silence", "list", "--json")
+        assert (code, len(records)) == (1, 1)
+        assert "${FLEET_REDIS_URL} is not set" in err
+        assert "HOOK_TOKEN" not in err
+        code, [status], err = run(config, "status", "--json")
+        assert code == 0
+        [shown] = status["silences"]
+        assert shown["id"] == records[0]["id"]
+        assert "${FLEET_REDIS_URL} is not set" in status["silences_unreachable"]

@@ -12,6 +12,7 @@ from logwatch.config.loader import (
     default_replay_config,
     load_config,
     load_config_text,
+    load_shared_state,
     load_state_dir,
 )
 from logwatch.config.models import (
@@ -59,6 +60,7 @@ __all__ = [
     "default_replay_config",
     "load_config",
     "load_config_text",
+    "load_shared_state",
     "load_state_dir",
     "parse_duration",
     "parse_size",

@@ -9,7 +9,7 @@ reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import yaml
@@ -30,11 +30,18 @@ def _position(mark: yaml.Mark | None) -> Position:
     return Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
 
 
-def parse_document(text: str, log: ProblemLog, environ: Mapping[str, str]) -> Any:
+def parse_document(
+    text: str,
+    log: ProblemLog,
+    environ: Mapping[str, str],
+    *,
+    only: Collection[str] | None = None,
+) -> Any:
     """Parse ``text``; record positions and problems in ``log``; return plain data.
 
     Broken YAML leaves nothing else to check: it raises ConfigError with the
-    parser's one problem at once.
+    parser's one problem at once. With ``only``, the other top-level keys are
+    left out unread: none of their ``${VAR}`` need be set.
     """
     try:
         loader = MarkedLoader(text)  # the reader rejects unprintable characters right here
@@ -42,7 +49,7 @@ def parse_document(text: str, log: ProblemLog, environ: Mapping[str, str]) -> An
             node = loader.get_single_node()
             if node is None:  # an empty file: every key takes its default
                 return {}
-            return _Converter(loader, log, environ).convert(node, ())
+            return _Converter(loader, log, environ, only).convert(node, ())
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -72,10 +79,17 @@ class _TooManyValuesError(Exception):
 
 
 class _Converter:
-    def __init__(self, loader: MarkedLoader, log: ProblemLog, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        loader: MarkedLoader,
+        log: ProblemLog,
+        environ: Mapping[str, str],
+        only: Collection[str] | None = None,
+    ) -> None:
         self._loader = loader
         self._log = log
         self._environ = environ
+        self._only = only
         self._open: set[int] = set()  # nodes being converted: an alias cycle revisits one
         self._left = MAX_VALUES
 
@@ -145,6 +159,8 @@ class _Converter:
                 continue
             # The key as written: YAML 1.1 would read `on:` or `1:` as a bool or an int.
             key = str(key_node.value)
+            if not loc and self._only is not None and key not in self._only:
+                continue
             child_loc = (*loc, key)
             if index >= merged_count:
                 if key in seen:

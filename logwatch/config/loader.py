@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from logwatch.config.checks import check_references
 from logwatch.config.document import parse_document
-from logwatch.config.models import Config
+from logwatch.config.models import Config, StateConfig
 from logwatch.config.plugins import build_notifiers
 from logwatch.config.problems import START, Positions, ProblemLog
 from logwatch.defaults import DEFAULT_REPLAY_YAML
@@ -57,6 +57,44 @@ def load_state_dir(path: str | Path, *, environ: Mapping[str, str] | None = None
     except ExpansionError as exc:
         raise ConfigError([ConfigProblem(*where, f"state_dir: {exc}")]) from exc
     return path.absolute().parent / Path(state_dir).expanduser()
+
+
+def load_shared_state(
+    path: str | Path, *, environ: Mapping[str, str] | None = None
+) -> tuple[StateConfig, str]:
+    """The ``state`` of the config file at ``path``, and its ``host`` when that state is shared.
+
+    For `silence` and `status`, which read the fleet's silences as well as
+    the state dir's: as with ``load_state_dir``, nothing else is validated or
+    expanded, so no notifier's secret is needed (the Redis url may be one).
+    """
+    path = Path(path)
+    text = _read(path)
+    environ = os.environ if environ is None else environ
+    state = _sections(text, path, ("state",), environ).state
+    if state.backend != "redis":
+        return state, ""
+    # read only now: a host named by a variable this shell lacks matters to a fleet alone
+    return state, _sections(text, path, ("state", "host"), environ).host
+
+
+def _sections(text: str, path: Path, keys: tuple[str, ...], environ: Mapping[str, str]) -> Config:
+    """A Config of the top-level ``keys`` alone, the others at their defaults."""
+    log = ProblemLog(str(path), Positions())
+    data = parse_document(text, log, environ, only=keys)
+    chosen = {
+        key: value
+        for key, value in (data.items() if isinstance(data, dict) else ())
+        if value is not None
+    }
+    try:
+        config = Config.model_validate(chosen, context={"base_dir": path.absolute().parent})
+    except ValidationError as exc:
+        log.add_validation_error(exc, Config)
+        log.raise_if_any()
+        raise  # not reached: each error was logged now
+    log.raise_if_any()  # an unset variable leaves its text as it was, which may validate
+    return config
 
 
 def _read(path: Path) -> str:
