@@ -21,7 +21,7 @@ from typing import Any
 
 from logwatch.config import Config, load_config_text
 from logwatch.daemon.engine import build_engine
-from logwatch.model import Alert, Event, Origin
+from logwatch.model import Alert, Event, ExceptionInfo, Origin
 from logwatch.multiline import Assembler
 from logwatch.multiline.context import RecentLines
 from logwatch.replay import replay_inputs
@@ -165,3 +165,20 @@ def replay(yaml_text: str, text: str, *, name: str = "app.log") -> list[dict[str
 def delivered(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The replay records that would reach a notifier."""
     return [record for record in records if record["suppressed"] is None]
+
+
+def host_event(host: str, offset: int) -> Event:
+    """The same traceback (one fingerprint) in ``host``'s own log file."""
+    return Event(
+        origin=Origin(source="web", path="/var/log/shop/app.log", file_uid=f"uid-{host}"),
+        first_line=offset + 1,
+        last_line=offset + 3,
+        start_offset=offset,
+        end_offset=offset + 1,
+        text="ERROR app.db query failed\nOperationalError: could not connect",
+        message="query failed",
+        level="ERROR",
+        logger="app.db",
+        chain=(ExceptionInfo("OperationalError", "could not connect"),),
+        fingerprint="fp1:db",
+    )

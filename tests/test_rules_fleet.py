@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from logwatch.config import RuleConfig
-from logwatch.model import Alert, AlertStatus, Event, ExceptionInfo, Origin
+from logwatch.model import Alert, AlertStatus
 from logwatch.rules import (
     COOLDOWN,
     SILENCED,
@@ -18,29 +18,13 @@ from logwatch.rules import (
     Silence,
     SilenceSet,
 )
+from tests.rules_support import host_event
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-def event(host: str, offset: int) -> Event:
-    """The same traceback (one fingerprint) in ``host``'s own log file."""
-    return Event(
-        origin=Origin(source="web", path="/var/log/shop/app.log", file_uid=f"uid-{host}"),
-        first_line=offset + 1,
-        last_line=offset + 3,
-        start_offset=offset,
-        end_offset=offset + 1,
-        text="ERROR app.db query failed\nOperationalError: could not connect",
-        message="query failed",
-        level="ERROR",
-        logger="app.db",
-        chain=(ExceptionInfo("OperationalError", "could not connect"),),
-        fingerprint="fp1:db",
-    )
 
 
 def fleet(*hosts: str, **rule: Any) -> dict[str, RuleEngine]:
@@ -63,25 +47,25 @@ def reasons(decisions: list[Decision]) -> list[str | None]:
 class TestCooldown:
     def test_the_first_host_alerts_and_the_others_are_held_back(self) -> None:
         engines = fleet("web-1", "web-2", cooldown="10m")
-        [first] = sent(engines["web-1"].evaluate(event("web-1", 0), at(0)))
+        [first] = sent(engines["web-1"].evaluate(host_event("web-1", 0), at(0)))
         assert (first.count, first.hosts) == (1, ("web-1",))
-        assert reasons(engines["web-2"].evaluate(event("web-2", 0), at(5))) == [COOLDOWN]
+        assert reasons(engines["web-2"].evaluate(host_event("web-2", 0), at(5))) == [COOLDOWN]
 
     def test_the_summary_counts_every_host_and_names_them(self) -> None:
         engines = fleet("web-1", "web-2", cooldown="10m")
-        engines["web-1"].evaluate(event("web-1", 0), at(0))
-        engines["web-2"].evaluate(event("web-2", 0), at(5))
-        engines["web-2"].evaluate(event("web-2", 100), at(6))
-        engines["web-1"].evaluate(event("web-1", 100), at(7))
+        engines["web-1"].evaluate(host_event("web-1", 0), at(0))
+        engines["web-2"].evaluate(host_event("web-2", 0), at(5))
+        engines["web-2"].evaluate(host_event("web-2", 100), at(6))
+        engines["web-1"].evaluate(host_event("web-1", 100), at(7))
         [summary] = sent(engines["web-2"].tick(at(600)))
         assert (summary.count, summary.hosts) == (3, ("web-1", "web-2"))
         assert sent(engines["web-1"].tick(at(601))) == []  # sent once, by whoever ticked first
 
     def test_after_the_cooldown_the_next_alert_counts_what_was_held_back(self) -> None:
         engines = fleet("web-1", "web-2", cooldown="10m")
-        engines["web-1"].evaluate(event("web-1", 0), at(0))
-        engines["web-2"].evaluate(event("web-2", 0), at(5))
-        [alert] = sent(engines["web-1"].evaluate(event("web-1", 100), at(600)))
+        engines["web-1"].evaluate(host_event("web-1", 0), at(0))
+        engines["web-2"].evaluate(host_event("web-2", 0), at(5))
+        [alert] = sent(engines["web-1"].evaluate(host_event("web-1", 100), at(600)))
         assert (alert.count, alert.hosts) == (2, ("web-1", "web-2"))
 
 
@@ -91,21 +75,21 @@ class TestThreshold:
         engines = fleet("web-1", "web-2", threshold={"count": 5, "within": "1m"})
         decisions = []
         for n in range(3):
-            decisions += engines["web-1"].evaluate(event("web-1", n * 100), at(n))
-        decisions += engines["web-2"].evaluate(event("web-2", 0), at(10))
-        decisions += engines["web-2"].evaluate(event("web-2", 100), at(11))
+            decisions += engines["web-1"].evaluate(host_event("web-1", n * 100), at(n))
+        decisions += engines["web-2"].evaluate(host_event("web-2", 0), at(10))
+        decisions += engines["web-2"].evaluate(host_event("web-2", 100), at(11))
         assert reasons(decisions) == [THRESHOLD] * 4 + [None]
         [alert] = sent(decisions)
         assert (alert.count, alert.hosts) == (5, ("web-1", "web-2"))
 
     def test_a_lone_host_below_the_threshold_keeps_nothing_past_the_window(self) -> None:
         engines = fleet("web-1", threshold={"count": 5, "within": "1m"})
-        engines["web-1"].evaluate(event("web-1", 0), at(0))
+        engines["web-1"].evaluate(host_event("web-1", 0), at(0))
         engines["web-1"].tick(at(120))
         later = [
             decision
             for n in range(5)
-            for decision in engines["web-1"].evaluate(event("web-1", 100 + n), at(200 + n))
+            for decision in engines["web-1"].evaluate(host_event("web-1", 100 + n), at(200 + n))
         ]
         [alert] = sent(later)
         assert (alert.count, alert.hosts) == (5, ("web-1",))
@@ -116,8 +100,8 @@ class TestResolved:
         """web-1 alerted, web-2's occurrence went out in the summary: both saw the incident
         its `resolved` notice counts, so it names both."""
         engines = fleet("web-1", "web-2", cooldown="10m", resolve_after="30m")
-        engines["web-1"].evaluate(event("web-1", 0), at(0))
-        engines["web-2"].evaluate(event("web-2", 0), at(5))
+        engines["web-1"].evaluate(host_event("web-1", 0), at(0))
+        engines["web-2"].evaluate(host_event("web-2", 0), at(5))
         [summary] = sent(engines["web-2"].tick(at(600)))
         assert summary.hosts == ("web-2",)
         [resolved] = sent(engines["web-1"].tick(at(5 + 1800)))
@@ -136,7 +120,7 @@ class TestResolved:
         web2 = RuleEngine(
             [spec], host="web-2", labels={}, state=shared, silencer=SilenceSet([silence])
         )
-        web1.evaluate(event("web-1", 0), at(0))
-        assert reasons(web2.evaluate(event("web-2", 0), at(5))) == [SILENCED]
+        web1.evaluate(host_event("web-1", 0), at(0))
+        assert reasons(web2.evaluate(host_event("web-2", 0), at(5))) == [SILENCED]
         [resolved] = sent(web1.tick(at(5 + 1800)))
         assert (resolved.count, resolved.hosts) == (2, ("web-1", "web-2"))

@@ -14,7 +14,7 @@ import pytest
 
 from logwatch.config import RuleConfig
 from logwatch.errors import StateUnavailableError
-from logwatch.model import Alert, AlertStatus, Event, ExceptionInfo, Origin
+from logwatch.model import Alert, AlertStatus
 from logwatch.rules import (
     Decision,
     GroupState,
@@ -29,6 +29,7 @@ from logwatch.rules.redis_state import RedisRuleState, connect
 from logwatch.testing import sample_alert
 from tests.daemon_harness import free_port
 from tests.redis_harness import RedisServer, redis_server
+from tests.rules_support import host_event
 
 __all__ = ["redis_server"]
 
@@ -402,23 +403,6 @@ def sent(decisions: list[Decision]) -> list[Alert]:
     return [decision.alert for decision in decisions if decision.alert is not None]
 
 
-def _db_error(host: str, offset: int) -> Event:
-    """One traceback (one fingerprint) in ``host``'s own log file."""
-    return Event(
-        origin=Origin(source="web", path="/var/log/shop/app.log", file_uid=f"uid-{host}"),
-        first_line=offset + 1,
-        last_line=offset + 3,
-        start_offset=offset,
-        end_offset=offset + 1,
-        text="ERROR app.db query failed\nOperationalError: could not connect",
-        message="query failed",
-        level="ERROR",
-        logger="app.db",
-        chain=(ExceptionInfo("OperationalError", "could not connect"),),
-        fingerprint="fp1:db",
-    )
-
-
 class TestRollingReload:
     def test_a_host_reloaded_without_the_rule_resolves_once_the_fleet_is_quiet(
         self, redis_server: RedisServer
@@ -435,10 +419,10 @@ class TestRollingReload:
         def at(seconds: float) -> datetime:
             return NOW + timedelta(seconds=seconds)
 
-        assert web1.evaluate(_db_error("web-1", 0), at(0))[0].suppressed is None
-        assert web1.evaluate(_db_error("web-1", 10), at(30))[0].suppressed == "cooldown"
+        assert web1.evaluate(host_event("web-1", 0), at(0))[0].suppressed is None
+        assert web1.evaluate(host_event("web-1", 10), at(30))[0].suppressed == "cooldown"
         assert web2.tick(at(60)) == []  # no summary: web-2 has no rule to word it
-        [alert] = sent(web1.evaluate(_db_error("web-1", 20), at(200)))
+        [alert] = sent(web1.evaluate(host_event("web-1", 20), at(200)))
         assert alert.count == 2  # the one held back, too
         assert web2.tick(at(30 + 300)) == []
         [resolved] = sent(web2.tick(at(200 + 300)))
