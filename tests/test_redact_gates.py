@@ -39,6 +39,11 @@ SECRETS = [
     "redis://:s3cret@cache:6379/0",
     "x+y.z://a:b@c",
     "amqp://guest:gu@st@rabbit/",
+    "smtp://ops@example.com:pw@mail",
+    '{"url":"redis://u:p@ss@cache","owner":"ops@example.com"}',
+    "'x://a:b'",
+    "postgres://app:cut",
+    "postgres://app:cut\r",
     # Authorization headers, bare and quoted
     "Authorization: Basic dXNlcjpwYXNz",
     "authorization=abcdef",
@@ -52,6 +57,9 @@ SECRETS = [
     "bearer\tzzz==",
     JWT,
     "eyJa.eyJb.",
+    "eyJa.eyJb",
+    # a Telegram bot token alone
+    "123456789:AAfake-telegram-token_for-tests-000",
     # key=value in every quoting
     "password=hunter2",
     "passwd=x1&next=2",
@@ -80,6 +88,10 @@ SECRETS = [
     PEM,
     "-----BEGIN PRIVATE KEY-----\nMIIEvQ\nMIIE (cut)",
     "-----BEGIN EC PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----\nMIIE\n... logwatch: 9 lines elided ...\nMIIE",
+    # and the tail of one whose BEGIN line was elided
+    "... logwatch: 9 lines elided ...\nMIIE\n  QUJD==\n  -----END RSA PRIVATE KEY-----",
+    "key: MIIE\nAB-----END PRIVATE KEY-----",
     # card numbers, and numbers that are not
     "4111 1111 1111 1111",
     "5500-0000-0000-0004",
@@ -124,6 +136,10 @@ NOISE = [
     "2026-03-01 00:00:00,003 ERROR shop.worker payment failed for order 1003",
     "KeyError: 'token'",
     "Traceback (most recent call last):",
+    "http://0.0.0.0:8080",
+    "mongodb://db1:27017,db2:27017",
+    "12:30:45",
+    "1234567:Accepted",
 ]
 CASES: list[Callable[[str], str]] = [str, str.lower, str.upper, str.swapcase, str.title]
 ALPHABET = "aAkKsSiIeEyYjJ0149 -=:/@.+_\"'\n\u017f\u212a\u0130\u0131\u0664"

@@ -22,6 +22,15 @@ JWT = (
     ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
     ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 )
+# Obviously fake: a bot id, then 35 characters in a Telegram token's shape.
+TELEGRAM_TOKEN = "123456789:AAfake-telegram-token_for-tests-000"
+# The last lines of a private key block ("NOT A REAL KEY: TEST DATA ONLY." in base64).
+KEY_TAIL = (
+    "VEVTVCBEQVRBIE9OTFkuIE5PVCBBIFJFQUwgS0VZOiBURVNUIERBVEEgT05MWS4g\n"
+    "Tk9UIEEgUkVBTCBLRVk6IFRFU1QgREFUQSBPTkxZLiA=\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+ELIDED = "... logwatch: 40 lines elided ..."
 
 
 @pytest.mark.parametrize(
@@ -123,6 +132,50 @@ JWT = (
             "https://open.feishu.cn/open-apis/bot/v2/hook/***",
             id="feishu webhook",
         ),
+        pytest.param(
+            "GET https://user:p@ss@host/path", "GET https://user:***@host/path",
+            id="url password holding @",
+        ),
+        pytest.param(
+            "smtp://ops@example.com:pw@mail.example.com:587",
+            "smtp://ops@example.com:***@mail.example.com:587",
+            id="url user name that is an e-mail address",
+        ),
+        pytest.param(
+            '{"url":"redis://u:p@ss@cache","owner":"ops@example.com"}',
+            '{"url":"redis://u:***@cache","owner":"ops@example.com"}',
+            id="quoted url ends at its quote",
+        ),
+        pytest.param(
+            "connect to postgres://app:hunt\nTraceback (most recent call last):",
+            "connect to postgres://app:***\nTraceback (most recent call last):",
+            id="url cut inside its password at a line's end",
+        ),
+        pytest.param(
+            f"getMe failed for {TELEGRAM_TOKEN}: 401", "getMe failed for 123456789:***: 401",
+            id="telegram bot token alone",
+        ),
+        pytest.param(
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0", "jwt ***", id="jwt cut before signature"
+        ),
+        pytest.param(
+            f"ERROR key load failed\n{ELIDED}\n{KEY_TAIL}\nValueError: bad key",
+            f"ERROR key load failed\n{ELIDED}\n***-----END RSA PRIVATE KEY-----\n"
+            "ValueError: bad key",
+            id="pem tail whose BEGIN line was elided",
+        ),
+        pytest.param(
+            f"    {KEY_TAIL.replace(chr(10), chr(10) + '    ')}",
+            "***-----END RSA PRIVATE KEY-----",
+            id="pem tail indented, starting the text",
+        ),
+        pytest.param(
+            f"{PEM.rsplit(chr(10), 1)[0]}\n{ELIDED}\n  File \"/srv/app.py\", line 3, in f\n"
+            "ValueError: bad key",
+            "-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----\n"
+            f"{ELIDED}\n  File \"/srv/app.py\", line 3, in f\nValueError: bad key",
+            id="pem whose END was elided is masked up to the marker",
+        ),
         pytest.param("Cookie: session=abc123; theme=dark", "Cookie: ***", id="cookie header"),
         pytest.param("Set-Cookie: sid=xyz; Path=/; HttpOnly", "Set-Cookie: ***", id="set-cookie"),
         pytest.param(
@@ -157,6 +210,17 @@ def test_default_pattern_masks(text: str, expected: str) -> None:
         pytest.param("Authorization failed for bob", id="authorization in prose"),
         pytest.param("see https://hooks.slack.com/ for the docs", id="slack host alone"),
         pytest.param("cookies are stale, the signature is invalid", id="cookie, signature prose"),
+        pytest.param("listening on http://0.0.0.0:8080", id="url port at a line's end"),
+        pytest.param("replica set mongodb://db1:27017,db2:27017", id="host list at a line's end"),
+        pytest.param("http://[::1]:8080", id="ipv6 host"),
+        pytest.param(
+            '{"url":"http://cache:6379","owner":"ops@example.com"}', id="quoted url, then an @"
+        ),
+        pytest.param("up 12:30:45, order 1234567:Accepted", id="times and ids with colons"),
+        pytest.param(
+            "shop/app.py:1234:handle_payment_request_for_customer", id="file:line:function"
+        ),
+        pytest.param("bad key\n-----END RSA PRIVATE KEY-----", id="prose before a pem end line"),
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -165,7 +229,10 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 
 def test_redaction_is_idempotent() -> None:
     """Masking masked text changes nothing, so layers can each apply the redactor."""
-    once = redact("password=x token='y' https://u:p@h Bearer z " + JWT)
+    once = redact(
+        "password=x token='y' https://u:p@h Bearer z " + JWT
+        + f" {TELEGRAM_TOKEN} postgres://a:p@s@h/ x://a:cut\n{KEY_TAIL}"
+    )
     assert redact(once) == once
 
 
@@ -218,6 +285,16 @@ HOSTILE_SIZE = 150_000
         "api.telegram.org/bot",
         "cookie: ",
         "signature=",
+        "x://a:b@@",
+        "x://a:b",
+        '"x://a:b@',
+        "x://a@:",
+        "12345:A",
+        "12345:" + "A" * 40,
+        "A\n",
+        "A-----END PRIVATE KEY-----",
+        "-----END " + "A" * 100,
+        "-----BEGIN PRIVATE KEY-----\n... logwatch: ",
     ],
 )
 def test_hostile_text_is_redacted_in_linear_time(unit: str) -> None:

@@ -16,25 +16,48 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from logwatch.multiline.tracebacks import ELISION_PREFIX
 from logwatch.rules.literals import message_literals
 
 MASK = "***"
 
 _Replacer = Callable[[re.Match[str]], str]
 
-# Private key blocks first: they span lines, and a cut-off block (a truncated
-# event) is masked to the end rather than left half visible.
-_PEM = re.compile(
-    r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?"
-    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-    re.DOTALL,
-)
 # Log lines are hostile input: every pattern starts at a literal or at the
 # start of a character run (lookbehind), and bounds what it scans, so that no
 # line makes a pattern re-scan the text from each position (quadratic time).
+
+# Private key blocks first: they span lines, and a cut-off block (a truncated
+# event) is masked to the end rather than left half visible; or, where the
+# event's middle was elided, to the marker line, behind which the rest of the
+# event (and _PEM_TAIL, any tail of the block) is still to be read.
+_PEM = re.compile(
+    r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?"
+    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|(?=\n" + re.escape(ELISION_PREFIX) + r")|\Z)",
+    re.DOTALL,
+)
+# A block whose BEGIN line was elided (or read in an earlier event) leaves its
+# last base64 lines and its END line. The match starts where a run of base64
+# and blank characters starts, so each run is scanned once; a run longer than
+# any key is no key's tail.
+_PEM_TAIL = re.compile(
+    r"(?<![A-Za-z0-9+/= \t\r\n])(?P<run>[A-Za-z0-9+/= \t\r\n]{1,65536})"
+    r"-----END (?P<kind>[A-Z0-9 ]{0,64}PRIVATE KEY)-----"
+)
+# The password runs to the last "@" before the host: people write "@" in
+# passwords (and e-mail addresses as user names) unencoded. A URL that opens
+# after a quote ends at a quote (a JSON string's "...","owner":"a@b" is no
+# password). A line cut off inside the password (longer than max_line_bytes)
+# ends the match at the line's end; all digits there are a port, and a comma
+# or colon makes a list of hosts ("h1:27017,h2:27017"), not a password.
 _URL_PASSWORD = re.compile(
-    r"(?P<head>(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^:/?#@\s]{0,256}:)"
-    r"(?P<secret>[^@/?#\s]{1,256})(?P<tail>@)"
+    # (the cheap test first: most places are inside a word)
+    r"(?P<head>(?<![a-zA-Z0-9+.-])(?=[a-zA-Z])(?:(?<=(?P<quote>[\"']))|(?<![\"']))"
+    r"[a-zA-Z][a-zA-Z0-9+.-]{0,31}://"
+    r"(?(quote)[^:/?#\s\"']{0,256}|[^:/?#\s]{0,256}):)"
+    r"(?:(?(quote)[^/?#\s\"']{1,256}|[^/?#\s]{1,256})(?P<tail>@)"
+    r"|(?![0-9]{1,256}\r?$)[^@/?#\s,;:\"']{1,256}(?=\r?$))",
+    re.MULTILINE,
 )
 # The scheme word is kept ("Authorization: Basic ***") because it tells the
 # reader which kind of credential was sent. A quoted value is masked to its
@@ -47,7 +70,10 @@ _AUTHORIZATION = re.compile(
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<head>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
-_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# The signature may be missing: an unsigned token, or one cut off before it.
+_JWT = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?"
+)
 # `key=value`, `key: value`, `"key": "value"` and Python's `'key': 'value'`.
 # The match starts at the keyword: a prefix (`db_password`, `X-Auth-Token`)
 # stays as it is anyway. A quoted value ends at its closing quote or, cut
@@ -78,6 +104,13 @@ _WEBHOOK_PATH = re.compile(
     # Slack's token is three path segments (its routes end in "s/"); the others' one
     r"(?P<secret>(?<=s/)[^\s?#\"'<>]{1,256}|[^\s/?#\"'<>]{1,256})"
 )
+# A Telegram bot token outside its URL: the bot's id, a colon, and 35
+# characters beginning with "A" (the shape secret scanners such as gitleaks
+# check; the Bot API documents only "123456:ABC-DEF1234ghIkl-..."). The id is
+# the bot's public user id and stays, so the reader knows which bot it was.
+_TELEGRAM_TOKEN = re.compile(
+    r"(?P<head>(?<![0-9])[0-9]{5,16}:)A[A-Za-z0-9_-]{34}(?![A-Za-z0-9_-])"
+)
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
@@ -90,6 +123,21 @@ def _keep_head(match: re.Match[str]) -> str:
 def _pem(match: re.Match[str]) -> str:
     kind = match["kind"]
     return f"-----BEGIN {kind}-----{MASK}-----END {kind}-----"
+
+
+def _pem_tail(match: re.Match[str]) -> str:
+    lines = match["run"].split("\n")
+    # A run starts inside its first line (after "key: ", say) unless it starts
+    # the text: that line's beginning is not the key's.
+    floor = 0 if match.start() == 0 else 1
+    end = len(lines) if lines[-1].strip() else len(lines) - 1  # not the END line's indent
+    cut = end
+    while cut > floor and len(lines[cut - 1].split()) == 1:
+        cut -= 1
+    if cut == end:
+        return match[0]
+    kept = "".join(line + "\n" for line in lines[:cut])
+    return f"{kept}{MASK}-----END {match['kind']}-----"
 
 
 def _authorization(match: re.Match[str]) -> str:
@@ -180,10 +228,18 @@ _AWS_SECRET_CLASSES = _byte_classes(
     {b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+": b"a"}
 )
 _CARD_CLASSES = _byte_classes({b"0123456789": b"d"})
+_TELEGRAM_CLASSES = _byte_classes(
+    {b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-": b"a", b":": b":"}
+)
 
 
 def _may_hold_aws_secret(data: bytes) -> bool:
     return b"a" * 40 in data.translate(_AWS_SECRET_CLASSES)
+
+
+def _may_hold_telegram_token(data: bytes) -> bool:
+    # the id's last digit, the colon, the 35 characters
+    return b"a:" + b"a" * 35 in data.translate(_TELEGRAM_CLASSES)
 
 
 def _may_hold_card(data: bytes) -> bool:
@@ -213,6 +269,7 @@ class _Rule:
 
 _DEFAULTS: tuple[_Rule, ...] = (
     _Rule(_PEM, _pem, exact=("-----BEGIN ",)),
+    _Rule(_PEM_TAIL, _pem_tail, exact=("-----END ",)),
     _Rule(_URL_PASSWORD, _keep_head, exact=("://",)),
     _Rule(_AUTHORIZATION, _authorization, folded=("authorization", "cookie")),
     _Rule(_BEARER, _keep_head, folded=("bearer",)),
@@ -223,6 +280,7 @@ _DEFAULTS: tuple[_Rule, ...] = (
         # no digit in a gate: the digits no gate names are made alike (_digit_classes)
         exact=("hooks.slack.com/", "/api/webhooks/", "api.telegram.org/", "/open-apis/bot/"),
     ),
+    _Rule(_TELEGRAM_TOKEN, _keep_head, exact=(":A",), ascii_check=_may_hold_telegram_token),
     _Rule(
         _KEY_VALUE,
         _key_value,
