@@ -20,7 +20,8 @@ the other prints no more (not the records the input's end would bring).
 
 A traceback's whole text, most of a storm's bytes, is not sent where the
 other process does not read it (``replay.decisions_read_texts``): replay
-prints no text, and only templates make anything of it.
+prints no text, and only templates make anything of it. A cut event's is:
+masking its exception types reads it.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class EventPipe:
         """Fork; OSError where a pipe or a process cannot be had.
 
         ``texts`` False: ``consume`` never reads the text of an event with a
-        traceback, which comes to it empty.
+        traceback, which comes to it empty (but for a cut one's).
         """
         # whatever this process has buffered would be printed by both
         sys.stdout.flush()
@@ -177,7 +178,7 @@ class Batches:
     """Events -> pickled batches handed to ``write``, for ``received`` to rebuild."""
 
     def __init__(self, write: Callable[[bytes], object], *, texts: bool = True) -> None:
-        """``texts`` False: an event with a traceback is sent with its text empty."""
+        """``texts`` False: an event with a traceback, not cut, is sent with its text empty."""
         self._write = write
         self._texts = texts
         self._origins: dict[Origin, int] = {}
@@ -206,7 +207,10 @@ class Batches:
             chain = self._chains[id(event.chain)] = len(self._sent)
             self._sent.append(event.chain)
             self._new_chains.append(event.chain)
-        text = event.text if self._texts or not event.chain else ""
+        # a cut event's text is read: it says which types were read from a secret's
+        # line (``redact.masked_type``)
+        cut = "truncated" in event.flags
+        text = event.text if self._texts or not event.chain or cut else ""
         self._rows.append((
             origin, event.first_line, event.last_line, event.start_offset, event.end_offset,
             text, event.message, event.level, event.logger, event.timestamp, chain,

@@ -186,9 +186,9 @@ def replay_records(
             if all_events:
                 yield event_record(event, None, redact)
             continue
-        message, exc_message = _redacted(event, decisions, redact)
+        message, exc_message, types = _redacted(event, decisions, redact)
         for decision in decisions:
-            yield _record(event, decision, message, exc_message)
+            yield _record(event, decision, message, exc_message, types)
     # what the log's own end leaves due (cooldown summaries, batches) is still shown
     if clock.now is not None:
         for decision in engine.tick(clock.now + timedelta(seconds=_horizon_s(config))):
@@ -244,25 +244,53 @@ def event_record(
         from logwatch.rules import Redactor
 
         redact = Redactor()
-    return _record(event, decision, redact(event.message), redact.optional(event.exc_message))
+    return _record(
+        event,
+        decision,
+        redact(event.message),
+        redact.optional(event.exc_message),
+        _types(event, None, redact),
+    )
 
 
 def _redacted(
     event: Event, decisions: Sequence[Decision], redact: Redactor
-) -> tuple[str, str | None]:
-    """The event's message and exception message, masked.
+) -> tuple[str, str | None, list[str]]:
+    """The event's message, exception message and chain of types, masked.
 
     An alert holds them masked already, by a redactor built from the same
     config (``build_engine``): masking the same text again would only cost time.
     """
     for decision in decisions:
-        if decision.alert is not None:
-            return decision.alert.message, decision.alert.exc_message
-    return redact(event.message), redact.optional(event.exc_message)
+        alert = decision.alert
+        if alert is not None:
+            return alert.message, alert.exc_message, _types(event, alert.text, redact)
+    return redact(event.message), redact.optional(event.exc_message), _types(event, None, redact)
+
+
+def _types(event: Event, masked: str | None, redact: Redactor) -> list[str]:
+    """The chain's types, each masked that was read from a line masked as a secret.
+
+    ``masked``: the event's text masked, if at hand; else it is masked here
+    for a cut event, the only kind where a secret's line can pass for an
+    exception line (``masked_type``).
+    """
+    types = [exc.type for exc in event.chain]
+    if not types or "truncated" not in event.flags:
+        return types
+    from logwatch.rules.redact import masked_type
+
+    if masked is None:
+        masked = redact(event.text)
+    return [masked_type(event, name, masked) for name in types]
 
 
 def _record(
-    event: Event, decision: Decision | None, message: str, exc_message: str | None
+    event: Event,
+    decision: Decision | None,
+    message: str,
+    exc_message: str | None,
+    types: list[str],
 ) -> dict[str, Any]:
     alert = decision.alert if decision else None
     return {
@@ -272,9 +300,9 @@ def _record(
         "level": event.level,
         "logger": event.logger,
         "message": message,
-        "exc_type": event.exc_type,
+        "exc_type": types[-1] if types else None,
         "exc_message": exc_message,
-        "chain": [exc.type for exc in event.chain],
+        "chain": types,
         "fingerprint": event.fingerprint,
         "rule": decision.rule if decision else None,
         "severity": str(alert.severity) if alert else None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import codecs
 import json
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -190,6 +192,68 @@ class TestExamples:
                 r'Traceback cut off: File ".*worker\.py", line 2, in gateway', record["title"]
             )
         assert plain.stdout.count("[traceback] Traceback cut off: File ") == 2
+
+
+class TestReplayMasking:
+    @pytest.mark.parametrize(
+        ("match", "flags"),
+        [
+            pytest.param("{min_level: ERROR}", [], id="alerts"),
+            pytest.param("{message: '^never'}", ["--events"], id="events no rule takes"),
+        ],
+    )
+    def test_replay_json_prints_the_new_secret_shapes_masked(
+        self, tmp_path: Path, match: str, flags: list[str]
+    ) -> None:
+        """A password holding "@", a bot token alone, a password cut with its long
+        line, and a key whose BEGIN line an elided middle took: the messages, titles
+        and exception types print masked, as the webhook would send them."""
+        token = "123456789:AAfake-telegram-token_for-tests-000"
+        key_lines = textwrap.wrap(
+            base64.b64encode(b"NOT A REAL KEY: TEST DATA ONLY. " * 24).decode(), 64
+        )
+        pem = "\n".join(
+            ["-----BEGIN RSA PRIVATE KEY-----", *key_lines, "-----END RSA PRIVATE KEY-----"]
+        )
+        log = Log()
+        log.at(0).logger.error("getMe failed for %s", token)
+        log.at(1).exception(
+            "connect failed", ConnectionError("cannot reach https://ops:p@ss@db.example.com/x")
+        )
+        log.at(2).logger.error("%s to postgres://app:not-a-real-password@db/shop", "padding " * 120)
+        log.at(3).exception("loading the signing key failed", ValueError(f"bad key:\n{pem}"))
+        text = log.text()
+        sample = tmp_path / "app.log"
+        sample.write_text(text, encoding="utf-8")
+        long_line = next(line for line in text.splitlines() if "padding" in line)
+        cut = long_line.index("not-a-real") + len("not-a-")  # inside the password
+        assert all(len(line) < cut for line in text.splitlines() if line != long_line)
+        config = tmp_path / "logwatch.yaml"
+        config.write_text(
+            f"sources:\n"
+            f"  - name: app\n"
+            f"    paths: ['{tmp_path}/*.log']\n"
+            f"    max_line_bytes: {cut}\n"
+            f"    multiline: {{max_lines: 10}}\n"
+            f"rules: [{{name: errors, match: {match}, notify: [console]}}]\n"
+            "notifiers: {console: {type: console}}\n",
+            encoding="utf-8",
+        )
+
+        result = logwatch("replay", "--json", *flags, "-c", str(config), str(sample))
+
+        assert result.returncode == 0, result.stderr
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        telegram, url, cut_url, key = records
+        assert telegram["message"] == "getMe failed for 123456789:***"
+        assert url["exc_message"] == "cannot reach https://ops:***@db.example.com/x"
+        alerted = "ConnectionError: cannot reach https://ops:***@db.example.com/x"
+        assert url["title"] == (None if flags else alerted)
+        assert cut_url["message"].endswith(" to postgres://app:***")
+        assert "truncated" in cut_url["flags"]
+        assert "truncated" in key["flags"]
+        for secret in ("AAfake-telegram", "@ss", "not-a-", *key_lines):
+            assert secret not in result.stdout, (secret, result.stdout)
 
 
 def _check_source(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:

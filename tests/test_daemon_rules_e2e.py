@@ -8,9 +8,11 @@ alone.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import signal
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,7 +55,9 @@ def append(app_log: AppLog, log: Log) -> None:
         stream.write(log.text())
 
 
-def write_config(tmp_path: Path, url: str, rules: str, extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path, url: str, rules: str, extra: str = "", source: str = ""
+) -> Path:
     config = tmp_path / "logwatch.yaml"
     config.write_text(
         f"""
@@ -63,6 +67,7 @@ sources:
   - name: app
     paths: ["{tmp_path / "logs"}/*.log"]
     context_lines: 2
+{source}
 redact: {{patterns: ['customer=(\\d+)']}}
 rules:
   - name: canary
@@ -192,6 +197,35 @@ class TestSecretsLive:
             for secret in SECRETS:
                 assert secret not in payload, (secret, payload)
 
+    def test_a_private_key_whose_begin_line_was_elided_reaches_no_payload(
+        self, tmp_path: Path, httpserver: HTTPServer, receiver: Receiver, app_log: AppLog
+    ) -> None:
+        """An event past `max_lines` keeps its head and tail: a key block in its
+        exception message loses its BEGIN line to the elided middle, and the base64
+        lines left before its END line are masked all the same."""
+        key_lines = textwrap.wrap(
+            base64.b64encode(b"NOT A REAL KEY: TEST DATA ONLY. " * 12).decode(), 64
+        )
+        pem = "\n".join(
+            ["-----BEGIN RSA PRIVATE KEY-----", *key_lines, "-----END RSA PRIVATE KEY-----"]
+        )
+        rules = "  - {name: keys, match: {message: '^loading the signing key'}, notify: [hook]}\n"
+        source = "    multiline: {max_lines: 8}"
+        config = write_config(tmp_path, httpserver.url_for("/alerts"), rules, source=source)
+        with running_daemon(config, tmp_path):
+            append(app_log, Log().exception(
+                "loading the signing key failed", ValueError(f"not a private key:\n{pem}")
+            ))
+            wait_for(lambda: receiver.count() == 1, 10, "the key's alert")
+        [body] = receiver.bodies
+        text = str(body["text"])
+        assert "truncated" not in text  # the marker line, not a flag, shows the cut
+        assert re.search(r"\n\.\.\. logwatch: \d+ lines elided \.\.\.\n", text), text
+        assert "-----BEGIN" not in text
+        assert text.endswith("\n***-----END RSA PRIVATE KEY-----"), text
+        payload = json.dumps(body)
+        for line in key_lines:
+            assert line not in payload, (line, payload)
 
 class TestReloadLive:
     def test_a_rule_renamed_by_a_reload_still_resolves_its_incident(

@@ -112,6 +112,20 @@ class TestBatches:
             dataclasses.replace(event, text="") if event.chain else event for event in events
         ]
 
+    def test_without_texts_a_cut_traceback_still_comes_with_its_text(self) -> None:
+        """Masking its exception types reads it: a secret's line may pass for the
+        exception line an elided middle took (``redact.masked_type``)."""
+        assembler = Assembler(Origin("app", "a.log", "uid:a.log"), max_lines=4)
+        data = ("2026-03-01 12:00:00,000 ERROR app failed\n" + _raised(7)).encode()
+        [event] = assembler.feed(LineFramer().feed(data)) + assembler.flush()
+        assert event.chain
+        assert "truncated" in event.flags
+        stream = io.BytesIO()
+        batches = Batches(stream.write, texts=False)
+        batches.add(event)
+        batches.end()
+        assert list(received(io.BytesIO(stream.getvalue()))) == [event]
+
     def test_a_note_is_printed_in_its_place(self, capsys: pytest.CaptureFixture[str]) -> None:
         events = _events()[:3]
         sent = _round_trip([events[0], "logwatch: cannot read b.log", events[1], events[2]])

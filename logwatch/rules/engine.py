@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from logwatch.model import Alert, AlertStatus, Event, Severity
 from logwatch.rules import alerts, digest
 from logwatch.rules.match import Extract, Matcher, MatchSpec
-from logwatch.rules.redact import MASK, Redactor
+from logwatch.rules.redact import MASK, Redactor, masked_type
 from logwatch.rules.routes import Destination, Router
 from logwatch.rules.silences import Silencer, alert_labels
 from logwatch.rules.state import GroupState, MemoryRuleState, RuleState
@@ -597,6 +597,9 @@ class RuleEngine:
         text, message, exc_message = redact.event_texts(
             event.text, event.message, event.exc_message
         )
+        exc_type = event.exc_type
+        if exc_type is not None:
+            exc_type = masked_type(event, exc_type, text)
         fields = redact.fields(event.fields)
         if extracted:
             # Groups are taken again from the redacted text: a group that overlapped
@@ -609,15 +612,13 @@ class RuleEngine:
             status=AlertStatus.FIRING,
             rule=rule.name,
             severity=severity,
-            title=alerts.title(
-                event.exc_type, exc_message, message, text, cut="cut" in event.flags
-            ),
+            title=alerts.title(exc_type, exc_message, message, text, cut="cut" in event.flags),
             host=self._host,
             source=event.origin.source,
             file=event.origin.path,
             first_line=event.first_line,
             last_line=event.last_line,
-            exc_type=event.exc_type,
+            exc_type=exc_type,
             exc_message=exc_message,
             fingerprint=event.fingerprint,
             count=count,

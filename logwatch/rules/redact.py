@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from logwatch.model import Event
 from logwatch.multiline.tracebacks import ELISION_PREFIX
 from logwatch.rules.literals import message_literals
 
@@ -171,6 +172,18 @@ def _aws_secret(match: re.Match[str]) -> str:
     )
     if not looks_random or token.count("/") > 2 or "//" in token or token.startswith("/"):
         return token
+    return MASK
+
+
+def masked_type(event: Event, name: str, masked: str) -> str:
+    """A type of ``event``'s chain; MASK if masking its text (``masked``) took it out.
+
+    Where a cut took an event's exception line, the parser may read a
+    secret's line for it: a private key's base64 line, an AWS key or a JWT is
+    a valid dotted name. Its line is masked, so the type is too.
+    """
+    if "truncated" not in event.flags or masked is event.text or name in masked:
+        return name
     return MASK
 
 
