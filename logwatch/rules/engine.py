@@ -20,7 +20,6 @@ through on the records' own clock and tests need no sleeps.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,9 +42,10 @@ from logwatch.rules.templates import (
 from logwatch.rules.templates import context as template_context
 
 if TYPE_CHECKING:
+    import logging
+
     from jinja2 import Template
 
-logger = logging.getLogger(__name__)
 
 COOLDOWN = "cooldown"
 THRESHOLD = "threshold"
@@ -877,10 +877,10 @@ class RuleEngine:
             return []
         decisions = self._resolve(None, key, group, at)
         if decisions:
-            logger.info("rule %r is no longer configured: resolved its open incident via %s",
+            _logger().info("rule %r is no longer configured: resolved its open incident via %s",
                         group.rule, ", ".join(decisions[0].notifiers))
         else:
-            logger.warning("rule %r is no longer configured, and no notifier is known for its"
+            _logger().warning("rule %r is no longer configured, and no notifier is known for its"
                            " open incident %s: no resolved notice sent", group.rule, key)
         return decisions
 
@@ -937,6 +937,13 @@ def _seconds(now: datetime) -> float:
     if now.tzinfo is None:
         raise ValueError("the rule engine needs an aware datetime (UTC), got a naive one")
     return now.timestamp()
+
+
+def _logger() -> logging.Logger:
+    # imported when needed: replay decides with this engine and never logs (its start-up)
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 def _datetime(seconds: float) -> datetime:
