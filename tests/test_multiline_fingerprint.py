@@ -273,15 +273,22 @@ close_books()
 """
 
 
-def ledger_events(tmp_path: Path, python: Interpreter) -> list[Event]:
-    """Run the ledger app under ``python`` (its path absolute, as 3.9+ prints it) and assemble
-    its stderr: the logged ZeroDivisionError, the logged LedgerError, the uncaught one."""
+def ledger_events(tmp_path: Path, python: Interpreter, *, as_typed: bool = False) -> list[Event]:
+    """Run the ledger app under ``python`` and assemble its stderr: the logged
+    ZeroDivisionError, the logged LedgerError, the uncaught one. Its path is absolute, as
+    3.9+ print it, or with ``as_typed`` it is ``python ledger.py`` from its own directory,
+    which 3.8 prints as typed."""
     script = tmp_path / "app" / "ledger.py"
     script.parent.mkdir(exist_ok=True)
     script.write_text(LEDGER)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FORCE_COLOR"))}
     result = subprocess.run(
-        [python.path, str(script)], capture_output=True, timeout=60, env=env, check=False
+        [python.path, script.name if as_typed else str(script)],
+        cwd=script.parent,
+        capture_output=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert result.returncode == 1, result.stderr
     events = assemble(result.stderr)
@@ -297,6 +304,15 @@ def ledgers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
         pytest.skip(f"only {interpreters} found; install more CPythons with pyenv")
     root = tmp_path_factory.mktemp("ledger")
     return {python.version: ledger_events(root, python) for python in interpreters}
+
+
+@pytest.fixture(scope="module")
+def typed_ledgers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
+    interpreters = find_interpreters()
+    if len(interpreters) < 2:
+        pytest.skip(f"only {interpreters} found; install more CPythons with pyenv")
+    root = tmp_path_factory.mktemp("typed-ledger")
+    return {python.version: ledger_events(root, python, as_typed=True) for python in interpreters}
 
 
 class TestSameBugAcrossInterpreters:
@@ -317,7 +333,146 @@ class TestSameBugAcrossInterpreters:
             keys = {version: events[position].fingerprint for version, events in ledgers.items()}
             assert len(set(keys.values())) == 1, (position, keys)
 
+    def test_a_script_started_from_its_own_directory_keeps_its_keys(
+        self, typed_ledgers: dict[str, list[Event]]
+    ) -> None:
+        """`python ledger.py`: 3.8 prints File "ledger.py" where 3.9+ print the absolute path,
+        and the tracebacks start at the script's top level; each bug keeps one key."""
+        if "3.8" in typed_ledgers:
+            assert typed_ledgers["3.8"][0].chain[-1].frames[0].filename == "ledger.py"
+        for position in range(3):
+            keys = {v: events[position].fingerprint for v, events in typed_ledgers.items()}
+            assert len(set(keys.values())) == 1, (position, keys)
+
     def test_the_bugs_stay_apart(self, ledgers: dict[str, list[Event]]) -> None:
         """The division and the ledger error are different bugs under every CPython."""
         for version, (division, logged, _) in ledgers.items():
             assert division.fingerprint != logged.fingerprint, version
+
+
+ORDERS_MODULE = """\
+class Checkout:
+    class Failed(Exception):
+        pass
+
+    class Pricing:
+        def average(self, prices):
+            return sum(prices) / len(prices)
+
+
+def checkout(order, pricing):
+    try:
+        return pricing.average(
+            order["prices"],
+        )
+    except ZeroDivisionError as exc:
+        raise Checkout.Failed("order %s has no prices" % order["id"]) from exc
+
+
+def refund(order):
+    return order["refund"]
+"""
+
+SHOP_MAIN = """\
+import logging
+import threading
+
+from billing import orders as billing_orders
+from shop import orders as shop_orders
+
+logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+log = logging.getLogger("shop")
+
+
+class Worker:
+    class Job:
+        def run(self, order):
+            return shop_orders.checkout(
+                order,
+                shop_orders.Checkout.Pricing(),
+            )
+
+
+def settle():
+    shop_orders.refund({"id": 11})
+
+
+def main():
+    for order_id in (7, 8):
+        try:
+            Worker.Job().run({"id": order_id, "prices": []})
+        except shop_orders.Checkout.Failed:
+            log.exception("checkout failed")
+    for orders in (shop_orders, billing_orders):
+        try:
+            orders.refund({"id": 9})
+        except KeyError:
+            log.exception("refund failed")
+    worker = threading.Thread(target=settle)
+    worker.start()
+    worker.join()
+    shop_orders.refund({"id": 10})
+
+
+main()
+"""
+
+# A script beside two packages holding the same code; what each event of its stderr is.
+SHOP_APP = {
+    "main.py": SHOP_MAIN,
+    "shop/__init__.py": "",
+    "shop/orders.py": ORDERS_MODULE,
+    "billing/__init__.py": "",
+    "billing/orders.py": ORDERS_MODULE,
+}
+SHOP_BUGS = ("checkout", "checkout", "refund", "billing refund", "refund in a thread", "uncaught")
+
+
+def shop_events(app: Path, python: Interpreter) -> list[Event]:
+    """Run the shop as ``python main.py`` from its own directory, as a container's CMD
+    does (3.8 then prints ``File "main.py"``, 3.9+ the absolute path), and assemble its
+    stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FORCE_COLOR"))}
+    result = subprocess.run(
+        [python.path, "main.py"], cwd=app, capture_output=True, timeout=60, env=env, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    events = assemble(result.stderr)
+    checkout = "shop.orders.Checkout.Failed"
+    assert [event.exc_type for event in events] == [checkout] * 2 + ["KeyError"] * 4
+    return events
+
+
+@pytest.fixture(scope="module")
+def shops(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
+    interpreters = find_interpreters()
+    if len(interpreters) < 2:
+        pytest.skip(f"only {interpreters} found; install more CPythons with pyenv")
+    app = tmp_path_factory.mktemp("shop") / "app"
+    for name, text in SHOP_APP.items():
+        (app / name).parent.mkdir(parents=True, exist_ok=True)
+        (app / name).write_text(text)
+    return {python.version: shop_events(app, python) for python in interpreters}
+
+
+class TestOneAppAcrossInterpreters:
+    def test_each_bug_has_one_fingerprint_under_every_cpython(
+        self, shops: dict[str, list[Event]]
+    ) -> None:
+        """A script and its packages, a nested class, multi-line calls, a chain: each bug
+        keeps its key from 3.8 (which prints the script's path as typed) to 3.13."""
+        if "3.8" in shops:
+            assert shops["3.8"][0].chain[-1].frames[0].filename == "main.py"
+        for position, bug in enumerate(SHOP_BUGS):
+            keys = {version: events[position].fingerprint for version, events in shops.items()}
+            assert len(set(keys.values())) == 1, (bug, keys)
+
+    def test_its_bugs_stay_apart_under_every_cpython(self, shops: dict[str, list[Event]]) -> None:
+        """Five bugs, five fingerprints over every CPython: the same refund code in another
+        package is another bug, though the script's own directory does not count."""
+        keys: dict[str, set[str | None]] = {bug: set() for bug in SHOP_BUGS}
+        for events in shops.values():
+            for bug, event in zip(SHOP_BUGS, events, strict=True):
+                keys[bug].add(event.fingerprint)
+        assert all(len(found) == 1 for found in keys.values()), keys
+        assert len(set().union(*keys.values())) == len(keys)

@@ -7,8 +7,10 @@ matter), function and whitespace-normalised first source line. Line numbers
 are left out, so a deploy that shifts code does not open a new group;
 recursion is collapsed, so the depth a RecursionError reached does not matter
 either, and so is what one CPython prints and another does not: the
-``__main__.`` before a type (3.8-3.10's excepthook) and the frame of a list,
-dict or set comprehension (inlined from 3.12 on). Without in-app frames all
+``__main__.`` before a type (3.8-3.10's excepthook), the frame of a list,
+dict or set comprehension (inlined from 3.12 on) and the directory of the
+script the process was started with (3.8 prints ``python main.py`` as typed,
+3.9+ absolute; see ``_scripts``). Without in-app frames all
 frames count; without any frames the message does, with numbers, hex ids,
 UUIDs and quoted values blanked out.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from logwatch.model import ExceptionInfo, Frame
 
@@ -53,8 +55,8 @@ _MAY_SPACE = re.compile(r"\s\s|[\t\n\r\f\v]")
 def fingerprint(chain: Sequence[ExceptionInfo]) -> str:
     """The grouping key of an exception chain (printed order, the raised one last)."""
     types = [kind for exc in chain for kind in _types(exc)]
-    frames = [frame for exc in chain for frame in exc.frames]
-    keys = frame_keys(frames)
+    blocks = [exc.frames for exc in chain]
+    keys = frame_keys([frame for frames in blocks for frame in frames], _scripts(blocks))
     if keys:
         return _digest("exception", *types, *keys)
     message = chain[-1].message.split("\n", 1)[0] if chain else ""
@@ -73,18 +75,22 @@ def fingerprint_frames(label: str, frames: Sequence[Frame]) -> str:
     return _digest("stack", normalise_message(label), *frame_keys(frames))
 
 
-def frame_keys(frames: Sequence[Frame]) -> list[str]:
-    """In-app frames (else all of them) as line-number-free keys, recursion collapsed."""
+def frame_keys(frames: Sequence[Frame], scripts: Collection[str] = ()) -> list[str]:
+    """In-app frames (else all of them) as line-number-free keys, recursion collapsed.
+
+    Frames of the files in ``scripts`` are keyed by the file's name alone.
+    """
     chosen = [frame for frame in frames if is_in_app(frame.filename)] or list(frames)
     keys: list[str] = []
     for frame in chosen:
         if frame.function in _INLINED:
             continue  # its caller's frame shows the same source line
-        keys.append(_frame_key(frame))
+        keys.append(_frame_key(frame, frame.filename in scripts))
         _collapse_cycle(keys)
     return keys
 
 
+@functools.lru_cache(maxsize=4096)  # an app has a few hundred files; every traceback asks again
 def is_in_app(filename: str) -> bool:
     """Not the standard library, not an installed package, not frozen bootstrap code."""
     if filename.startswith("<frozen"):
@@ -100,7 +106,7 @@ def module_of(filename: str) -> str:
     packages = _PACKAGES.search(filename)
     if packages is not None:
         return _strip_suffix(path[packages.end() :])
-    parts = [part for part in path.split("/") if part not in ("", ".", "..")]
+    parts = _parts(path)
     if not parts:
         return path
     stem = _strip_suffix(parts[-1])
@@ -127,10 +133,58 @@ def _types(exc: ExceptionInfo) -> Iterable[str]:
         yield "[" + ",".join(sorted({kind for m in exc.group_members for kind in _types(m)})) + "]"
 
 
-def _frame_key(frame: Frame) -> str:
+def _scripts(blocks: Sequence[Sequence[Frame]]) -> frozenset[str]:
+    """The files among ``blocks`` (one traceback each) that look like a started script.
+
+    3.8 prints a script as it was typed (``python main.py``: ``main.py``), 3.9+
+    absolute (``/srv/app/main.py``), and a script's directory only names the
+    checkout anyway. A script is where a traceback starts, after the
+    interpreter's own frames (threading, runpy): at its top level, or calling
+    into a package in its own directory. Other files keep their directory, so
+    the same code in shop/orders.py and billing/orders.py stays two bugs.
+    """
+    found: set[str] = set()
+    for frames in blocks:
+        start = next((frame for frame in frames if not _is_interpreters(frame.filename)), None)
+        if start is None or start.filename in found or not is_in_app(start.filename):
+            continue
+        if start.function == "<module>" or _calls_package_beside(start.filename, blocks):
+            found.add(start.filename)
+    return frozenset(found)
+
+
+def _calls_package_beside(script: str, blocks: Sequence[Sequence[Frame]]) -> bool:
+    """Whether another in-app frame is in a package inside the script's directory."""
+    parts = _parts(script)
+    if len(parts) < 2:
+        return False  # "main.py": no directory to leave out
+    inside = f"/{parts[-2]}/"  # its name, not its path: 3.8 may print a relative one
+    for frames in blocks:
+        for frame in frames:
+            path = "/" + frame.filename.replace("\\", "/")
+            at = path.find(inside)
+            if (
+                at >= 0
+                and path.find("/", at + len(inside)) >= 0  # below a subdirectory of it
+                and frame.filename != script
+                and is_in_app(frame.filename)
+            ):
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_interpreters(filename: str) -> bool:
+    return filename.startswith("<frozen") or _STDLIB.search(filename) is not None
+
+
+def _frame_key(frame: Frame, script: bool = False) -> str:
     # only the first source line: 3.13 prints every line of a multi-line call
     source = (frame.source or "").split("\n", 1)[0]
-    return f"{module_of(frame.filename)}|{frame.function or ''}|{_SPACE.sub(' ', source).strip()}"
+    module = module_of(frame.filename)
+    if script:
+        module = module.rsplit("/", 1)[-1]
+    return f"{module}|{frame.function or ''}|{_SPACE.sub(' ', source).strip()}"
 
 
 def _collapse_cycle(keys: list[str]) -> None:
@@ -139,6 +193,10 @@ def _collapse_cycle(keys: list[str]) -> None:
         if keys[-length:] == keys[-2 * length : -length]:
             del keys[-length:]
             return
+
+
+def _parts(path: str) -> list[str]:
+    return [part for part in path.replace("\\", "/").split("/") if part not in ("", ".", "..")]
 
 
 def _strip_suffix(name: str) -> str:
