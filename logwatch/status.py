@@ -210,6 +210,10 @@ def _daemon_line(daemon: dict[str, Any]) -> str:
 
 def _shared_line(shared: dict[str, Any], now: float) -> str:
     if shared.get("shared"):
+        if shared.get("persistent") is False:
+            return ("deciding with the fleet (shared state in redis, which KEEPS NOTHING ON"
+                    " DISK: a restart of it forgets counts, cooldowns and known fingerprints;"
+                    " set appendonly yes on it)")
         return "deciding with the fleet (shared state in redis)"
     since = shared.get("down_since")
     ago = "" if since is None else f" for {_ago(now - since)}"

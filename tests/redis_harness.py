@@ -6,7 +6,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,23 @@ import redis
 
 from tests.daemon_harness import free_port
 
+# redis-server's own settings for what it keeps on disk
+NOTHING_ON_DISK = ("--save", "", "--appendonly", "no")
+APPEND_ONLY = ("--save", "", "--appendonly", "yes")
+# managed Redis often refuses CONFIG: an ACL without it, as there
+CONFIG_DENIED = (*NOTHING_ON_DISK, "--user", "default", "on", "nopass", "~*", "&*", "+@all",
+                 "-config")
+
 
 class RedisServer:
-    """One redis-server process on 127.0.0.1, keeping nothing on disk."""
+    """One redis-server process on 127.0.0.1, keeping nothing on disk unless ``settings`` say."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, *, settings: Sequence[str] = NOTHING_ON_DISK
+    ) -> None:
         self.workdir = workdir
         self.port = port if port is not None else free_port()
+        self.settings = tuple(settings)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -36,7 +47,7 @@ class RedisServer:
         log = (self.workdir / "redis.log").open("ab")
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+             "--dir", str(self.workdir), *self.settings],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -65,14 +76,30 @@ class RedisServer:
         self.process = None
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test's own, stopped at the end."""
+def _need_redis_server() -> None:
     if shutil.which("redis-server") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("redis-server is missing; .ci/run installs it")
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, stopped at the end."""
+    _need_redis_server()
     server = RedisServer(tmp_path / "redis")
     server.start()
     yield server
     server.kill()
+
+
+@contextmanager
+def started(workdir: Path, settings: Sequence[str]) -> Iterator[RedisServer]:
+    """A redis-server with these ``settings``, for the block."""
+    _need_redis_server()
+    server = RedisServer(workdir, settings=settings)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -28,7 +28,13 @@ from logwatch.rules.redis_silences import SharedSilences
 from logwatch.rules.redis_state import RedisRuleState, connect
 from logwatch.testing import sample_alert
 from tests.daemon_harness import free_port
-from tests.redis_harness import RedisServer, redis_server
+from tests.redis_harness import (
+    APPEND_ONLY,
+    CONFIG_DENIED,
+    RedisServer,
+    redis_server,
+    started,
+)
 from tests.rules_support import host_event
 
 __all__ = ["redis_server"]
@@ -279,6 +285,56 @@ class TestFailover:
         assert state.get(LOCAL_TAG + "k") == outage
         state.delete(LOCAL_TAG + "k")
         assert [key for key, _ in state.due(100.0)] == ["shared"]
+
+
+class TestPersistence:
+    def test_a_redis_that_keeps_nothing_on_disk_is_warned_of_once(
+        self, redis_server: RedisServer, local: SqliteRuleState, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Asked at the first contact and after each outage; warned of once while the answer
+        stays the same, and shown by status."""
+        clock = FakeClock()
+        shared = daemon(redis_server)
+        link = SharedLink(retry_every_s=5.0, clock=clock, persistent=shared.persistent)
+        state = FailoverRuleState(shared, local, link)
+        with caplog.at_level(logging.WARNING, logger="logwatch.rules.failover"):
+            assert link.status()["persistent"] is None  # not asked before the first call
+            state.get("k")
+            state.get("k")
+            redis_server.kill()
+            state.get("k")
+            redis_server.start()
+            clock.now += 5.0
+            state.get("k")
+        warnings = [r.getMessage() for r in caplog.records if "in memory only" in r.getMessage()]
+        assert len(warnings) == 1, warnings
+        assert link.status()["persistent"] is False
+
+    def test_a_redis_with_an_append_only_file_is_not_warned_of(
+        self, tmp_path: Path, local: SqliteRuleState, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with started(tmp_path / "aof", APPEND_ONLY) as server:
+            shared = daemon(server)
+            link = SharedLink(persistent=shared.persistent)
+            with caplog.at_level(logging.DEBUG, logger="logwatch.rules.failover"):
+                FailoverRuleState(shared, local, link).get("k")
+        assert (link.persistent, caplog.records) == (True, [])
+
+    def test_a_redis_that_will_not_say_is_left_unjudged(
+        self, tmp_path: Path, local: SqliteRuleState, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Managed Redis often denies CONFIG: a debug line, no warning, and it still works."""
+        with started(tmp_path / "managed", CONFIG_DENIED) as server:
+            shared = daemon(server)
+            link = SharedLink(persistent=shared.persistent)
+            state = FailoverRuleState(shared, local, link)
+            with caplog.at_level(logging.DEBUG, logger="logwatch.rules.failover"):
+                state.put("k", GroupState(rule="r", last_seen=1.0))
+                assert state.get("k") == GroupState(rule="r", last_seen=1.0)
+        assert (link.persistent, link.up) == (None, True)
+        assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+            (logging.DEBUG, "could not tell whether redis keeps its data across a restart:"
+                            " it does not allow CONFIG GET")]
 
 
 class TestSharedSilences:

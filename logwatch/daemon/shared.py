@@ -54,7 +54,7 @@ class RuleMemory:
             # CLIENT SETNAME refuses spaces; operators see the hosts in CLIENT LIST
             client_name="logwatch:" + "-".join(config.host.split()),
         )
-        link = SharedLink(retry_every_s=settings.retry_every)
+        link = SharedLink(retry_every_s=settings.retry_every, persistent=shared.persistent)
         self.state = FailoverRuleState(shared, self.local, link)
         fleet_silences = SharedSilences(
             shared.client, link, prefix=settings.prefix, local=self.silences, host=config.host

@@ -8,6 +8,11 @@ without Redis), says so once, and tries Redis again at most every
 stalls for one timeout per try at most. When Redis answers again, decisions
 are shared again, with no restart.
 
+At the first contact, and again after each outage (the Redis that answers may
+have restarted with other settings), the link asks whether Redis keeps its data
+on disk, and warns when it does not: a restart of such a Redis forgets what
+the fleet decided with.
+
 Groups the local state took over during an outage still have work to do (the
 summary of what their cooldown held back, the `resolved` notice of an incident
 they opened). ``due`` keeps listing them after Redis is back, under a tagged
@@ -35,7 +40,11 @@ LOCAL_TAG = "\0local\0"
 
 
 class SharedLink:
-    """The daemon's view of Redis: up, or down since when and why; one log line per change."""
+    """The daemon's view of Redis: up, or down since when and why; one log line per change.
+
+    ``persistent`` asks Redis whether it keeps its data across a restart (None: it
+    would not say); without it, nothing is asked.
+    """
 
     def __init__(
         self,
@@ -43,15 +52,19 @@ class SharedLink:
         retry_every_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        persistent: Callable[[], bool | None] | None = None,
     ) -> None:
         self._retry_every_s = retry_every_s
         self._clock = clock
         self._wall_clock = wall_clock
+        self._ask_persistent = persistent
         self.up = True  # assume so until a call says otherwise: the first call finds out
         self.down_since: float | None = None  # wall clock, for `logwatch status`
         self.error: str | None = None
         self.outages = 0
+        self.persistent: bool | None = None  # as last found; None: not known
         self._retry_at = 0.0
+        self._asked = False  # whether Redis was asked since this contact with it began
 
     def usable(self) -> bool:
         """Whether to try Redis now: it is up, or the next retry is due."""
@@ -59,6 +72,7 @@ class SharedLink:
 
     def failed(self, exc: StateUnavailableError) -> None:
         self._retry_at = self._clock() + self._retry_every_s
+        self._asked = False
         self.error = str(exc)
         if self.up:
             self.up = False
@@ -76,6 +90,32 @@ class SharedLink:
             logger.info("shared state available again after %.1fs; deciding with the fleet",
                         down_s)
             self.up, self.down_since, self.error = True, None, None
+        if not self._asked:
+            self._asked = True
+            self._check_persistence()
+
+    def _check_persistence(self) -> None:
+        if self._ask_persistent is None:
+            return
+        try:
+            found = self._ask_persistent()
+        except StateUnavailableError as exc:
+            # the next call finds out whether Redis is gone; this is only a warning's worth
+            logger.debug("could not tell whether redis keeps its data across a restart (%s)",
+                         exc)
+            return
+        if found is None:
+            logger.debug("could not tell whether redis keeps its data across a restart:"
+                         " it does not allow CONFIG GET")
+        elif not found and self.persistent is not False:
+            logger.warning(
+                "redis keeps the fleet's state in memory only (save \"\", appendonly no): a"
+                " restart of it forgets held counts, cooldowns, open incidents and known"
+                " fingerprints (known errors alert again as new), and the fleet's silences"
+                " until each host's daemon publishes its own again; on the redis server, set"
+                " appendonly yes (or a save schedule)"
+            )
+        self.persistent = found
 
     def call(self, shared: Callable[[], T], local: Callable[[], T]) -> T:
         """``shared()`` when Redis may be used and answers, else ``local()``."""
@@ -92,7 +132,7 @@ class SharedLink:
     def status(self) -> dict[str, Any]:
         """What `logwatch status` shows about the shared state."""
         return {"backend": "redis", "shared": self.up, "down_since": self.down_since,
-                "error": self.error, "outages": self.outages}
+                "error": self.error, "outages": self.outages, "persistent": self.persistent}
 
 
 class FailoverRuleState:

@@ -3,7 +3,10 @@
 Each daemon publishes the silences of its own state dir (added there with
 ``logwatch silence add``) to one Redis hash, ``{prefix}silences``, and mutes
 what any silence in that hash matches. So a silence added on one host applies
-on every host sharing the prefix, within ``refresh_every_s``.
+on every host sharing the prefix, within ``refresh_every_s``. It publishes them
+at every refresh, so a Redis that restarted empty has them back within one.
+``logwatch silence add`` publishes the new one itself too, in the same record,
+so that a host whose daemon is stopped still tells the fleet.
 
 A silence only ever gets shorter (``silence expire`` ends it early), so when
 two copies of one silence meet, the one that ends first wins: expiring it
@@ -27,7 +30,6 @@ from typing import Any, cast
 
 import redis
 
-from logwatch.errors import StateUnavailableError
 from logwatch.model import Alert
 from logwatch.rules.failover import SharedLink
 from logwatch.rules.redis_state import translated
@@ -118,7 +120,6 @@ class SharedSilences:
         self._refresh_every_s = refresh_every_s
         self._clock = clock
         self._refresh_at = 0.0
-        self._published: tuple[Silence, ...] | None = None
         self._cached = SilenceSet()
         self._publish = client.register_script(_PUBLISH)
         self._expire = client.register_script(_EXPIRE)
@@ -143,25 +144,22 @@ class SharedSilences:
             self._link.call(lambda: self._refresh(now), lambda: None)
 
     def _refresh(self, now: datetime) -> None:
-        try:
-            if self._local is not None:
-                # Ended ones too: an expiry is news the fleet must hear.
-                horizon = now.timestamp() - KEEP_ENDED_S
-                own = tuple(
-                    silence
-                    for silence in self._local.list(now, include_expired=True)
-                    if silence.ends_at.timestamp() >= horizon
-                )
-                if own != self._published:
-                    self.publish(tuple(replace(s, host=self._host) for s in own), now)
-                    self._published = own
-            fleet = self._kept(now)
-            if self._local is not None:
-                self._end_early(self._local, fleet, now)
-            self._cached = SilenceSet(silence for silence in fleet if silence.ends_at > now)
-        except StateUnavailableError:
-            self._published = None  # Redis may have lost them: publish again once it is back
-            raise
+        if self._local is not None:
+            # Ended ones too: an expiry is news the fleet must hear. Every time, not
+            # only when they change: a Redis that restarted without persistence between
+            # two calls lost them, and no call failed to say so. Publishing what the
+            # hash already holds writes nothing.
+            horizon = now.timestamp() - KEEP_ENDED_S
+            own = tuple(
+                replace(silence, host=self._host)
+                for silence in self._local.list(now, include_expired=True)
+                if silence.ends_at.timestamp() >= horizon
+            )
+            self.publish(own, now)
+        fleet = self._kept(now)
+        if self._local is not None:
+            self._end_early(self._local, fleet, now)
+        self._cached = SilenceSet(silence for silence in fleet if silence.ends_at > now)
 
     def publish(self, silences: tuple[Silence, ...], now: datetime) -> None:
         if not silences:

@@ -45,7 +45,7 @@ from typing import Any, cast
 
 import redis
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 from redis.retry import Retry
 
 from logwatch.errors import StateUnavailableError
@@ -332,6 +332,21 @@ class RedisRuleState:
     def ping(self) -> None:
         with translated("ping"):
             self.client.ping()
+
+    def persistent(self) -> bool | None:
+        """Whether Redis keeps its data across a restart (RDB snapshots or an append-only
+        file); None when it will not say (CONFIG renamed away or denied, as on managed Redis)."""
+        with translated("config get"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.config_get("save")
+            pipe.config_get("appendonly")
+            try:
+                save, appendonly = cast("list[dict[str, str]]", pipe.execute())
+            except ResponseError:
+                return None
+        if "save" not in save or "appendonly" not in appendonly:
+            return None
+        return bool(save["save"].strip()) or appendonly["appendonly"] == "yes"
 
 
 def _fingerprint_json(value: FingerprintState) -> str:
