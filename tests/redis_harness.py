@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -67,6 +68,15 @@ class RedisServer:
                     time.sleep(0.01)
         finally:
             probe.close()
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open and nothing is answered, as on a stalled server."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL: the server vanishes mid-conversation, as in a crash."""

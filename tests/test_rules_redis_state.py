@@ -130,6 +130,32 @@ class TestHold:
         web1.release("k", token)
         assert web2.acquire("k") is not None
 
+    def test_waiting_for_a_held_group_keeps_to_the_timeout_when_redis_stalls(
+        self, redis_server: RedisServer
+    ) -> None:
+        """The timeout bounds the whole wait for a lease: a Redis that stops answering late
+        in it costs what is left of the timeout, not one more timeout on top."""
+        holder = daemon(redis_server)
+        assert holder.acquire("k") is not None
+        timeout_s = 2.0
+        started_at = time.monotonic()
+
+        def sleep(seconds: float) -> None:
+            # halfway through the wait, stall the server: the next try gets no answer
+            if time.monotonic() - started_at >= timeout_s / 2:
+                redis_server.pause()
+            time.sleep(seconds)
+
+        waiter = RedisRuleState(connect(redis_server.url, timeout_s=timeout_s), prefix="fleet:",
+                                timeout_s=timeout_s, sleep=sleep)
+        try:
+            assert waiter.acquire("k") is None  # kept off past the timeout: decide without
+            waited_s = time.monotonic() - started_at
+        finally:
+            redis_server.resume()
+        # one more full timeout (the bug) would be 3 s; the margin is for a busy machine
+        assert timeout_s * 0.9 <= waited_s < timeout_s + 0.5
+
     def test_a_lease_ends_by_itself_when_its_holder_dies(self, redis_server: RedisServer) -> None:
         crashed = daemon(redis_server, lease_s=0.2)
         assert crashed.acquire("k") is not None

@@ -315,15 +315,45 @@ class RedisRuleState:
     # -- the lease behind `hold`, apart for the fail-open wrapper --------------
 
     def acquire(self, key: str) -> str | None:
-        """Take the lease on group ``key``; None when another daemon kept it past the timeout."""
+        """Take the lease on group ``key``; None when another daemon kept it past the timeout.
+
+        The timeout bounds the whole wait, not each try: a try waits for its answer
+        only as long as is left, so a Redis that stalls late in the wait does not
+        hold up reading for one more timeout.
+        """
         token = uuid.uuid4().hex
         deadline = self._clock() + self._timeout_s
         with translated("hold"):
-            while not self.client.set(self._lease(key), token, nx=True, px=self._lease_ms):
-                if self._clock() >= deadline:
+            # the first try has the whole timeout: no answer to it is an outage like any other
+            if self._take_lease(key, token, self._timeout_s):
+                return token
+            while (left_s := deadline - self._clock()) > 0:
+                self._sleep(min(HOLD_POLL_S, left_s))
+                try:
+                    if self._take_lease(key, token, max(deadline - self._clock(), 0.0)):
+                        return token
+                except redis.TimeoutError:
+                    # no answer in what was left: decide without, as when the holder kept
+                    # it; the next call, given a whole timeout, tells a stalled Redis
                     return None
-                self._sleep(HOLD_POLL_S)
-        return token
+        return None
+
+    def _take_lease(self, key: str, token: str, wait_s: float) -> bool:
+        """SET NX PX, waiting at most ``wait_s`` for the answer (redis.TimeoutError after)."""
+        pool = self.client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command(  # type: ignore[no-untyped-call]  # redis-py leaves it bare
+                "SET", self._lease(key), token, "NX", "PX", self._lease_ms
+            )
+            if not connection.can_read(timeout=wait_s):
+                # its answer would come later, as the answer to this connection's next command;
+                # a late SET that wins holds the group for lease_s at most
+                connection.disconnect()  # type: ignore[no-untyped-call]
+                raise redis.TimeoutError(f"no answer within {wait_s:.3f}s")
+            return connection.read_response() is not None
+        finally:
+            pool.release(connection)
 
     def release(self, key: str, token: str) -> None:
         with translated("release"):
