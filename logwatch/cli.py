@@ -443,6 +443,11 @@ def cmd_silence(args: argparse.Namespace) -> int:
                     print(f"warning: no alert carries the label {matcher.name!r}; known: "
                           f"{', '.join(sorted(known))}", file=sys.stderr)
             print(silence.id)
+            if silences.unreachable is not None:
+                # kept here all the same: this host's daemon publishes what its state dir holds
+                print(f"logwatch: added on this host only, the fleet's silences are out of reach"
+                      f" ({silences.unreachable}); the fleet gets it when this host's daemon"
+                      " runs and Redis answers", file=sys.stderr)
             return 0
         if args.silence_command == "expire":
             ended = silences.expire(args.id, now)
@@ -614,7 +619,10 @@ def build_parser() -> argparse.ArgumentParser:
         "add", help="add a silence; prints its id",
         description="Matchers: NAME=VALUE, NAME!=VALUE, NAME=~REGEX, NAME!~REGEX (regexes"
         " match the whole value) on rule, severity, host, source, file, exc_type,"
-        " fingerprint, level, logger and the labels.",
+        " fingerprint, level, logger and the labels. The silence is kept in this host's"
+        " state dir; with state backend redis it is also published to the fleet at once,"
+        " whether or not this host's daemon runs. When Redis cannot be reached, stderr says"
+        " so and the fleet gets it when this host's daemon runs and Redis answers (exit 0).",
     )
     silence_add.add_argument("--match", action="append", required=True, metavar="MATCHER",
                              help="e.g. rule=db-down; repeat for more (all must hold)")

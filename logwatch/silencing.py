@@ -3,10 +3,11 @@
 This host's silences are in its state dir. With ``state: {backend: redis}``
 every daemon also publishes its own to Redis and mutes with the fleet's
 (``rules.redis_silences``), so here the fleet's are listed too, one copy per
-id, and ``expire`` ends a silence made on any host, in Redis, where the
-shorter end wins over every older copy. Without Redis (down, or its url in a
-variable this shell lacks) this host's are still listed and ended, and
-``unreachable`` says why the others are missing.
+id, ``add`` publishes the new one at once (its host's daemon may be stopped),
+and ``expire`` ends a silence made on any host, in Redis, where the shorter
+end wins over every older copy. Without Redis (down, or its url in a variable
+this shell lacks) this host's are still added, listed and ended, and
+``unreachable`` says why the fleet was left out.
 """
 
 from __future__ import annotations
@@ -84,10 +85,23 @@ class Silences:
         comment: str,
         created_by: str = "",
     ) -> Silence:
-        """Add a silence here; this host's daemon publishes it to the fleet."""
-        return self._store.add(
+        """Add a silence here and, when the rule state is shared, for the fleet.
+
+        It is published as this host's daemon publishes it (which then changes
+        nothing), so that it reaches the fleet even while that daemon is stopped.
+        When Redis cannot be reached, ``unreachable`` says why: the daemon
+        publishes it once it runs and Redis answers.
+        """
+        silence = self._store.add(
             matchers, starts_at=starts_at, ends_at=ends_at, comment=comment, created_by=created_by
         )
+        if self._fleet is not None:
+            try:
+                # added as it starts: starts_at is the now that dates the hash's expiry
+                self._fleet.publish((replace(silence, host=self._host),), starts_at)
+            except StateUnavailableError as exc:
+                self.unreachable = str(exc)
+        return silence
 
     def list(self, now: datetime, *, include_expired: bool = False) -> list[Silence]:
         """Active and pending silences (and ended ones, with include_expired), by start."""

@@ -107,3 +107,16 @@ def connected(redis: RedisServer) -> set[str]:
 def wait_for_connected(redis: RedisServer, names: list[str]) -> None:
     """Wait until every daemon talks to ``redis``: they tick every second, so they soon do."""
     wait_for(lambda: connected(redis) >= set(names), 15, f"{names} connected to redis")
+
+
+def wait_for_a_read(redis: RedisServer, marker: str, prefix: str = "logwatch:") -> None:
+    """Wait until the daemon holding silence ``marker`` has read the fleet's silences since
+    this call: each refresh publishes its own silences, then reads, so its marker, deleted
+    here, back in Redis means a read that saw what was there before."""
+    client = redis.client()
+    try:
+        client.hdel(f"{prefix}silences", marker)
+        wait_for(lambda: client.hexists(f"{prefix}silences", marker), 15,
+                 f"the next refresh of the daemon holding {marker}")
+    finally:
+        client.close()

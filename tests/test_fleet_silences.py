@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,9 @@ from pytest_httpserver import HTTPServer
 
 from logwatch.rules import LabelMatcher, SilenceStore
 from logwatch.rules.failover import SharedLink
-from logwatch.rules.redis_silences import SharedSilences
-from tests.daemon_harness import Receiver, logwatch, wait_for
-from tests.fleet_harness import Host, fleet, receiver
+from logwatch.rules.redis_silences import SharedSilences, to_json
+from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, wait_for
+from tests.fleet_harness import Host, fleet, receiver, wait_for_a_read, write_config
 from tests.redis_harness import RedisServer, redis_server
 
 __all__ = ["receiver", "redis_server"]  # fixtures
@@ -37,18 +38,14 @@ class TestSilenceAcrossHosts:
         receiver: Receiver,
         redis_server: RedisServer,
     ) -> None:
-        """The host an operator silences from need not see the error itself: its daemon
-        publishes the silence to the fleet on its own."""
+        """The host an operator silences from need not see the error itself: the silence
+        reaches the fleet without an alert there asking for it."""
         hook = httpserver.url_for("/alerts")
         with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RULE) as hosts:
             web1, web2 = hosts
-            added = logwatch("silence", "add", "-c", str(web1.config), "--match",
-                             "rule=payments", "--for", "1h", "--comment", "deploy")
-            assert added.returncode == 0, added.stderr
-            client = redis_server.client()
-            wait_for(lambda: bool(client.hgetall("logwatch:silences")), 15,
-                     "web-1's daemon to publish its silence")
-            client.close()
+            marker = add_silence(web2, "rule=maintenance", "marker")
+            add_silence(web1, "rule=payments", "deploy")
+            wait_for_a_read(redis_server, marker)
             web2.app_log.exception(7)
             web2.app_log.info("canary")  # not silenced: once it arrives, web-2 has decided
             wait_for(lambda: receiver.count() >= 1, 15, "the canary")
@@ -146,6 +143,97 @@ class TestTheFleetsSilencesFromAnyHost:
             again = logwatch("silence", "expire", silence, "-c", str(web2.config))
             assert again.returncode == 1
             assert f"no active silence {silence!r}" in again.stderr
+
+
+SILENCES = "logwatch:silences"
+
+
+def stopped_host(tmp_path: Path, name: str, redis: RedisServer, hook: str) -> Host:
+    """A host of the fleet whose daemon is not running (yet)."""
+    workdir = tmp_path / name
+    (workdir / "logs").mkdir(parents=True)
+    app_log = AppLog(workdir / "logs" / "app.log")
+    app_log.info("service started")
+    return Host(name, workdir, app_log, write_config(workdir, name, redis.url, hook, RULE))
+
+
+class TestSilenceAddWhereNoDaemonRuns:
+    def test_the_silence_reaches_the_fleet_in_the_record_the_daemon_publishes(
+        self,
+        tmp_path: Path,
+        httpserver: HTTPServer,
+        receiver: Receiver,
+        redis_server: RedisServer,
+    ) -> None:
+        """web-1's daemon is stopped: `silence add` there publishes the silence itself, and
+        web-2 mutes with it. web-1's daemon, started later, publishes the very same record."""
+        hook = httpserver.url_for("/alerts")
+        web1 = stopped_host(tmp_path, "web-1", redis_server, hook)
+        client = redis_server.client()
+        try:
+            with fleet(tmp_path, ["web-2"], redis_server, hook, RULE) as [web2]:
+                marker = add_silence(web2, "rule=maintenance", "marker")
+                published(redis_server, 1)
+                added = logwatch("silence", "add", "-c", str(web1.config), "--match",
+                                 "rule=payments", "--for", "1h", "--comment", "deploy")
+                assert added.returncode == 0, added.stderr
+                assert "out of reach" not in added.stderr
+                silence = added.stdout.strip()
+                record = client.hget(SILENCES, silence)  # at once: no daemon of web-1 ran
+                assert record is not None
+                own = SilenceStore.in_dir(web1.workdir / "state")
+                try:
+                    [kept] = own.list(datetime.now(UTC))  # and kept on web-1, as before
+                finally:
+                    own.close()
+                assert record == to_json(replace(kept, host="web-1"))
+                wait_for_a_read(redis_server, marker)
+                web2.app_log.exception(7)
+                web2.app_log.info("canary")  # not silenced: once it arrives, web-2 has decided
+                wait_for(lambda: receiver.count() >= 1, 15, "the canary")
+                assert [body["rule"] for body in receiver.bodies] == ["canary"]
+
+                with running_daemon(web1.config, web1.workdir):
+                    client.hdel(SILENCES, silence)
+                    wait_for(lambda: client.hexists(SILENCES, silence), 15,
+                             "web-1's daemon to publish its silence")
+                    assert client.hget(SILENCES, silence) == record
+        finally:
+            client.close()
+            web1.app_log.close()
+
+    def test_with_redis_out_of_reach_the_fleet_gets_it_when_the_daemon_runs(
+        self,
+        tmp_path: Path,
+        httpserver: HTTPServer,
+        redis_server: RedisServer,
+    ) -> None:
+        """Kept on this host as without Redis (exit 0), and stderr says when the fleet gets it:
+        once this host's daemon runs and Redis answers."""
+        web1 = stopped_host(tmp_path, "web-1", redis_server, httpserver.url_for("/alerts"))
+        redis_server.kill()
+        try:
+            added = logwatch("silence", "add", "-c", str(web1.config), "--match",
+                             "rule=payments", "--for", "1h", "--comment", "deploy")
+            assert added.returncode == 0, added.stderr
+            silence = added.stdout.strip()
+            assert "added on this host only, the fleet's silences are out of reach" in (
+                added.stderr)
+            assert "the fleet gets it when this host's daemon runs" in added.stderr
+            code, records, _ = run(web1.config, "silence", "list", "--json")
+            assert (code, [record["id"] for record in records]) == (1, [silence])
+
+            redis_server.start()
+            client = redis_server.client()
+            try:
+                assert not client.hexists(SILENCES, silence)
+                with running_daemon(web1.config, web1.workdir):
+                    wait_for(lambda: client.hexists(SILENCES, silence), 15,
+                             "web-1's daemon to publish its silence")
+            finally:
+                client.close()
+        finally:
+            web1.app_log.close()
 
 
 def cli_config(tmp_path: Path, url: str) -> Path:
