@@ -24,6 +24,7 @@ from logwatch.multiline.jsonrecords import read_record
 from logwatch.multiline.kinds import Kind, classify
 from logwatch.multiline.machine import Machine, Pending
 from logwatch.multiline.rows import Draft, Row
+from logwatch.multiline.timestamps import reader_for
 from logwatch.multiline.tracebacks import ELISION_PREFIX, parse_frames, parse_traceback
 
 Format = Literal["auto", "text", "json"]
@@ -49,7 +50,10 @@ class Assembler:
         max_lines: int = DEFAULT_MAX_LINES,
         max_bytes: int = DEFAULT_MAX_BYTES,
         header_pattern: re.Pattern[str] | None = None,
+        timezone: str = "UTC",
     ) -> None:
+        """``timezone``: the zone of the times the files write without one
+        (``sources[].timezone``: an IANA name, ``UTC`` or ``local``)."""
         if max_lines < 1 or max_bytes < 1:
             raise ValueError(f"max_lines and max_bytes must be positive: {max_lines}, {max_bytes}")
         self._origin = origin
@@ -57,7 +61,8 @@ class Assembler:
         self._max_lines = max_lines
         self._max_bytes = max_bytes
         self._header_pattern = header_pattern
-        self._headers = HeaderParser(header_pattern)
+        self._times = reader_for(timezone)
+        self._headers = HeaderParser(header_pattern, self._times)
         self._machines: dict[str, Machine] = {}  # one per stream (stdout/stderr, pid, ...)
         self._split: dict[str, list[tuple[Line, Unwrapped]]] = {}  # runtime-split lines
         # Records of the usual shape repeat (a storm is one bug, logged again
@@ -185,7 +190,7 @@ class Assembler:
 
     def _line(self, line: Line, drafts: list[Draft]) -> bool:
         """Take one line; True when it had no envelope (it went to the stream "")."""
-        wrapped = unwrap(line.text)
+        wrapped = unwrap(line.text, self._times)
         if wrapped is None:
             self._emit_row("", self._row(line.text, line, line, line.text, None), drafts)
             return True
@@ -243,7 +248,11 @@ class Assembler:
         doc = None
         if kind is Kind.JSON or self._format == "json":
             doc = _json_object(clean)
-            if doc is not None and wrapped is None and (inner := docker_record(doc)) is not None:
+            if (
+                doc is not None
+                and wrapped is None
+                and (inner := docker_record(doc, self._times)) is not None
+            ):
                 # a Docker record whose keys came in an unusual order
                 return self._row(inner.text, first, last, raw, inner)
             if doc is None and kind is Kind.JSON:
@@ -380,7 +389,7 @@ class Assembler:
 
     def _json_event(self, row: Row) -> Event:
         assert row.doc is not None
-        record = read_record(row.doc)
+        record = read_record(row.doc, self._times)
         if record.traceback is not None:
             chain = parse_traceback([strip_ansi(line) for line in record.traceback.splitlines()])
         else:

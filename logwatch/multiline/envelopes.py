@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from logwatch.multiline import jsontext
-from logwatch.multiline.timestamps import leading_timestamp, parse_timestamp
+from logwatch.multiline.timestamps import UTC_TIMES, TimeReader
 
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\S+) (stdout|stderr) ([FP]) ?")
 _SYSLOG = re.compile(
@@ -45,8 +45,11 @@ class Unwrapped:
     envelope: str  # "docker", "cri", "syslog", "apache"
 
 
-def unwrap(text: str) -> Unwrapped | None:
-    """Strip the envelope this line has, or return None when it has none."""
+def unwrap(text: str, times: TimeReader = UTC_TIMES) -> Unwrapped | None:
+    """Strip the envelope this line has, or return None when it has none.
+
+    ``times`` reads the envelope's time (an Apache error log's has no zone).
+    """
     first = text[:1]
     if first == "{":
         if text.startswith('{"log":'):
@@ -54,20 +57,20 @@ def unwrap(text: str) -> Unwrapped | None:
                 doc = jsontext.loads(text)
             except (ValueError, RecursionError):  # RecursionError: nested past the recursion limit
                 return None
-            return docker_record(doc) if isinstance(doc, dict) else None
+            return docker_record(doc, times) if isinstance(doc, dict) else None
         return None
     if first.isdigit():
         if text[10:11] == "T":
-            return _cri(text) or _syslog(_SYSLOG_ISO, text)
+            return _cri(text, times) or _syslog(_SYSLOG_ISO, text, times)
         return None
     if first == "<" or text[:3] in MONTHS:
-        return _syslog(_SYSLOG, text)
+        return _syslog(_SYSLOG, text, times)
     if first == "[" and "] [pid " in text[:80]:
-        return _apache(text)
+        return _apache(text, times)
     return None
 
 
-def docker_record(doc: Mapping[str, Any]) -> Unwrapped | None:
+def docker_record(doc: Mapping[str, Any], times: TimeReader = UTC_TIMES) -> Unwrapped | None:
     """A Docker json-file record, told from an application's JSON by its keys."""
     log = doc.get("log")
     if not isinstance(log, str) or "stream" not in doc or "time" not in doc:
@@ -78,12 +81,12 @@ def docker_record(doc: Mapping[str, Any]) -> Unwrapped | None:
         text=log.removesuffix("\n").removesuffix("\r"),
         stream=str(doc.get("stream") or ""),
         partial=partial,
-        timestamp=parse_timestamp(stamp) if isinstance(stamp, str) else None,
+        timestamp=times.parse(stamp) if isinstance(stamp, str) else None,
         envelope="docker",
     )
 
 
-def _cri(text: str) -> Unwrapped | None:
+def _cri(text: str, times: TimeReader) -> Unwrapped | None:
     match = _CRI.match(text)
     if match is None:
         return None
@@ -92,17 +95,17 @@ def _cri(text: str) -> Unwrapped | None:
         text=text[match.end() :],
         stream=stream,
         partial=tag == "P",
-        timestamp=parse_timestamp(stamp),
+        timestamp=times.parse(stamp),
         envelope="cri",
     )
 
 
-def _syslog(pattern: re.Pattern[str], text: str) -> Unwrapped | None:
+def _syslog(pattern: re.Pattern[str], text: str, times: TimeReader) -> Unwrapped | None:
     match = pattern.match(text)
     if match is None:
         return None
     stamp, _host, tag, pid = match.groups()
-    found = leading_timestamp(stamp)
+    found = times.leading(stamp)
     return Unwrapped(
         text=text[match.end() :],
         stream=f"{tag}[{pid}]" if pid else tag,
@@ -112,12 +115,12 @@ def _syslog(pattern: re.Pattern[str], text: str) -> Unwrapped | None:
     )
 
 
-def _apache(text: str) -> Unwrapped | None:
+def _apache(text: str, times: TimeReader) -> Unwrapped | None:
     match = _APACHE.match(text)
     if match is None:
         return None
     stamp, pid = match.groups()
-    found = leading_timestamp(stamp)
+    found = times.leading(stamp)
     return Unwrapped(
         text=_REFERER.sub("", text[match.end() :]),
         stream=f"pid {pid}",

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from logwatch.multiline.timestamps import leading_timestamp, parse_timestamp
+from logwatch.multiline.timestamps import UTC_TIMES, TimeReader
 
 LEVELS = {
     "TRACE": "DEBUG",
@@ -66,10 +66,16 @@ class Header:
 
 
 class HeaderParser:
-    """Recognise record headers, with the built-in heuristics or a user pattern."""
+    """Recognise record headers, with the built-in heuristics or a user pattern.
 
-    def __init__(self, pattern: re.Pattern[str] | None = None) -> None:
+    ``times`` reads their timestamps: it knows the zone of those without one.
+    """
+
+    def __init__(
+        self, pattern: re.Pattern[str] | None = None, times: TimeReader = UTC_TIMES
+    ) -> None:
         self._pattern = pattern
+        self._times = times
 
     def parse(self, text: str) -> Header | None:
         """The header this line is, or None when it does not start a record."""
@@ -77,17 +83,16 @@ class HeaderParser:
             return self._parse_with_pattern(self._pattern, text)
         first = text[:1]
         if first.isdigit() or first == "[":
-            return _after_timestamp(text)
+            return _after_timestamp(text, self._times)
         if "A" <= first <= "Z":
-            return _level_first(text) or _after_timestamp(text)
+            return _level_first(text) or _after_timestamp(text, self._times)
         if first == "/" or first == "<" or first == ".":
             return _warning(text)
         if first.islower():
             return _warning(text)
         return None
 
-    @staticmethod
-    def _parse_with_pattern(pattern: re.Pattern[str], text: str) -> Header | None:
+    def _parse_with_pattern(self, pattern: re.Pattern[str], text: str) -> Header | None:
         match = pattern.match(text)
         if match is None:
             return None
@@ -99,13 +104,13 @@ class HeaderParser:
             level=normalise_level(level) if level else None,
             logger=groups.get("logger") or None,
             message=message if message is not None else text[match.end() :].lstrip(),
-            timestamp=parse_timestamp(stamp) if stamp else None,
+            timestamp=self._times.parse(stamp) if stamp else None,
         )
 
 
-def _after_timestamp(text: str) -> Header | None:
+def _after_timestamp(text: str, times: TimeReader) -> Header | None:
     pos = 1 if text.startswith("[") else 0
-    found = leading_timestamp(text, pos)
+    found = times.leading(text, pos)
     if found is None:
         return None
     timestamp, end = found

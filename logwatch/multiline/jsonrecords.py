@@ -16,7 +16,7 @@ from typing import Any
 
 from logwatch.model import ExceptionInfo, Frame
 from logwatch.multiline.headers import normalise_level
-from logwatch.multiline.timestamps import parse_timestamp
+from logwatch.multiline.timestamps import UTC_TIMES, TimeReader
 
 LEVEL_KEYS = ("level", "levelname", "severity", "log.level", "loglevel", "lvl")
 LOGGER_KEYS = ("logger", "name", "logger_name", "log.logger", "loggerName")
@@ -46,8 +46,11 @@ class JsonRecord:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-def read_record(doc: Mapping[str, Any]) -> JsonRecord:
-    """Pick the well-known keys out of a JSON record; the rest become ``fields``."""
+def read_record(doc: Mapping[str, Any], times: TimeReader = UTC_TIMES) -> JsonRecord:
+    """Pick the well-known keys out of a JSON record; the rest become ``fields``.
+
+    ``times`` reads a time written as text (an epoch number has no zone to guess).
+    """
     used: set[str] = set()
     level_key, level = _lookup(doc, LEVEL_KEYS)
     logger_key, logger = _lookup(doc, LOGGER_KEYS)
@@ -65,7 +68,7 @@ def read_record(doc: Mapping[str, Any]) -> JsonRecord:
         level=normalise_level(level) if isinstance(level, str) else None,
         logger=logger if isinstance(logger, str) else None,
         message=message if isinstance(message, str) else "" if message is None else str(message),
-        timestamp=_timestamp(stamp),
+        timestamp=_timestamp(stamp, times),
         traceback=text,
         structured=structured,
         fields={key: value for key, value in doc.items() if key not in used},
@@ -124,9 +127,9 @@ def _lookup(doc: Mapping[str, Any], keys: Sequence[str]) -> tuple[str | None, An
     return None, None
 
 
-def _timestamp(value: Any) -> datetime | None:
+def _timestamp(value: Any, times: TimeReader) -> datetime | None:
     if isinstance(value, str):
-        return parse_timestamp(value)
+        return times.parse(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if _EPOCH_S[0] < value < _EPOCH_S[1]:
             return datetime.fromtimestamp(value, UTC)
