@@ -119,6 +119,7 @@ class ReadSettings:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     encoding: str = "utf-8"
+    timezone: str = "UTC"  # of the times written without one
     context_lines: int = 0  # lines kept before each event
     plan: ColdPlan | None = None  # the filter's; None: every line is framed
 
@@ -142,6 +143,7 @@ def read_settings(config: Config, name: str, *, all_events: bool) -> ReadSetting
         max_bytes=source.multiline.max_bytes,
         max_line_bytes=source.max_line_bytes,
         encoding=source.encoding,
+        timezone=source.timezone,
         context_lines=context_lines(config, source),
         plan=plan,
     )
@@ -429,6 +431,7 @@ def _events(
         max_lines=settings.max_lines,
         max_bytes=settings.max_bytes,
         header_pattern=settings.header,
+        timezone=settings.timezone,
     )
     framer = LineFramer(max_line_bytes=settings.max_line_bytes, encoding=settings.encoding)
 

@@ -49,6 +49,7 @@ CASES = {
     "an encoding and a header pattern": (
         RULES + "  - {name: z, match: {message: 'für'}, notify: hook}\n",
         "    encoding: Latin-1\n    header: '^(?P<timestamp>\\S+) (?P<message>.*)'\n"),
+    "a time zone": (RULES, "    timezone: Europe/Berlin\n"),
     "a rule with no literal": ("  - {name: s, match: {message: '\\d+'}, notify: hook}\n", ""),
     "no rules": ("  []\n", ""),
 }

@@ -13,16 +13,21 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from logwatch.config import config_schema, load_config_text
+from logwatch.errors import ConfigError
 from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler, blocks, timestamps
 from logwatch.multiline.headers import HeaderParser
 from logwatch.multiline.timestamps import reader_for
 from logwatch.sources.framing import LineFramer
+from tests.daemon_harness import logwatch
 
 # What an app logs: for each (format, datefmt, moment, how) one record made at
 # that moment (seconds since the epoch). "json" formats the record as JSON with
@@ -247,3 +252,145 @@ def test_the_asctime_shortcut_reads_what_the_regexes_read(text: str, zone: str) 
         assert reader_for(zone).leading(text) == fast
     finally:
         timestamps._ASCTIME = original
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(text, path="cfg.yaml", environ={})
+    return [str(problem) for problem in caught.value.problems]
+
+
+SOURCE = "sources:\n  - name: app\n    paths: [app.log]\n"
+
+
+class TestConfig:
+    def test_an_unknown_zone_is_a_problem_at_its_value(self) -> None:
+        """A misspelt zone fails `check` at its line and column, with the remedy."""
+        [problem] = _problems(SOURCE + "    timezone: Europe/Berln\n")
+        assert problem.startswith("cfg.yaml:4:15: sources[0].timezone: ")
+        assert "unknown time zone 'Europe/Berln'; use an IANA name like Europe/Berlin" in problem
+
+    @pytest.mark.parametrize("name", ["Europe", "", "../etc/localtime", "zone.tab", "Local/x"])
+    def test_what_is_no_zone_is_refused(self, name: str) -> None:
+        """A directory of zones, a path out of the zone tree, a data file: no zone."""
+        [problem] = _problems(SOURCE + f"    timezone: {json.dumps(name)}\n")
+        assert "unknown time zone" in problem
+
+    @pytest.mark.parametrize(
+        ("given", "kept"),
+        [(None, "UTC"), ("utc", "UTC"), ("Local", "local"), ("Asia/Kolkata", "Asia/Kolkata")],
+    )
+    def test_names_are_kept_in_one_spelling(self, given: str | None, kept: str) -> None:
+        """UTC unless a zone is named; `utc` and `local` in any case."""
+        line = f"    timezone: {given}\n" if given is not None else ""
+        [source] = load_config_text(SOURCE + line, environ={}).sources
+        assert source.timezone == kept
+
+    def test_the_schema_offers_it(self) -> None:
+        """`logwatch schema` shows the key, its default and what it takes."""
+        timezone = config_schema()["$defs"]["SourceConfig"]["properties"]["timezone"]
+        assert timezone["default"] == "UTC"
+        assert "IANA" in timezone["description"]
+
+
+def _config(tmp_path: Path, source: str, rule: str) -> Path:
+    config = tmp_path / "logwatch.yaml"
+    config.write_text(
+        "sources:\n"
+        f"  - {{name: app, paths: [app.log]{source}}}\n"
+        "time_intervals:\n"
+        "  nights:\n"
+        "    - times: [{start: '22:00', end: '24:00'}, {start: '00:00', end: '07:00'}]\n"
+        "      location: Europe/Berlin\n"
+        "rules:\n"
+        f"  - {{name: r, match: {{level: ERROR}}, notify: [log]{rule}}}\n"
+        "notifiers: {log: {type: console}}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _replay(
+    config: Path, log: Path, *, tz: str = "UTC", env: dict[str, str] | None = None,
+    stdin: bool = False,
+) -> list[dict[str, Any]]:
+    args = ["replay", "-c", str(config), "--json", "-" if stdin else str(log)]
+    if stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "logwatch", *args], input=log.read_text(encoding="utf-8"),
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "TZ": tz, **(env or {})},
+        )
+    else:
+        done = logwatch(*args, env={"TZ": tz, **(env or {})})
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+class TestReplay:
+    # Written in Berlin at 21:30 and 22:30 local time (CET): the nights begin between them.
+    EVENING = (utc(2026, 1, 15, 20, 30), utc(2026, 1, 15, 21, 30))
+
+    @pytest.mark.parametrize(
+        ("setting", "tz", "suppressed"),
+        [
+            (", timezone: Europe/Berlin", "UTC", [None, "silenced"]),
+            (", timezone: local", "Europe/Berlin", [None, "silenced"]),
+            # read as UTC, 21:30 is 22:30 in Berlin: both in the nights
+            (", timezone: local", "UTC", ["silenced", "silenced"]),
+        ],
+    )
+    @pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+    def test_quiet_hours_hold_at_the_records_own_time(
+        self, tmp_path: Path, setting: str, tz: str, suppressed: list[str | None], stdin: bool
+    ) -> None:
+        """Quiet hours in Berlin mute what an app in Berlin logs in them, and only that."""
+        log = tmp_path / "app.log"
+        log.write_text(written([(ASCTIME, None, moment, "exception") for moment in self.EVENING]))
+        config = _config(tmp_path, setting, ", mute_during: [nights],"
+                         " labels: {seen: '{{ first_seen }}'}")
+        records = _replay(config, log, tz=tz, stdin=stdin)
+        assert [record["suppressed"] for record in records] == suppressed
+        if suppressed[0] is None:  # the alert's time is the record's
+            assert records[0]["labels"]["seen"] == "2026-01-15T20:30:00Z"
+
+    def test_the_machines_zone_is_read_only_when_asked_for(self, tmp_path: Path) -> None:
+        """Without the key, times stay UTC on a machine in Berlin too, as before it existed."""
+        log = tmp_path / "app.log"
+        log.write_text(written([(ASCTIME, None, moment, "error") for moment in self.EVENING]))
+        config = _config(tmp_path, "", ", mute_during: [nights]")
+        assert [r["suppressed"] for r in _replay(config, log, tz="Europe/Berlin")] == [
+            "silenced", "silenced"
+        ]
+        config = _config(tmp_path, ", timezone: local", ", mute_during: [nights]")
+        assert [r["suppressed"] for r in _replay(config, log, tz="Europe/Berlin")] == [
+            None, "silenced"
+        ]
+
+    def test_a_cooldown_spans_the_spring_change_by_real_time(self, tmp_path: Path) -> None:
+        """01:50 and 03:10 on 29 March in Berlin are 20 minutes apart: within a 30m cooldown."""
+        log = tmp_path / "app.log"
+        moments = [utc(2026, 3, 29, 0, 50), utc(2026, 3, 29, 1, 10)]
+        log.write_text(written([(ASCTIME, None, moment, "exception") for moment in moments]))
+        assert "2026-03-29 01:50:00,000 ERROR" in log.read_text()
+        assert "2026-03-29 03:10:00,000 ERROR" in log.read_text()
+        config = _config(tmp_path, ", timezone: Europe/Berlin", ", cooldown: 30m")
+        records = [record for record in _replay(config, log) if not record.get("by_time")]
+        assert [record["suppressed"] for record in records] == [None, "cooldown"]
+
+    def test_a_big_file_on_two_cores_prints_what_one_core_prints(self, tmp_path: Path) -> None:
+        """Past 4 MiB, replay decides in a second process: the times travel with the events."""
+        log = tmp_path / "app.log"
+        start = utc(2026, 1, 15, 20, 0)
+        plan: Plan = [  # one record every 1/15 s for 80 minutes, a traceback every 200 s
+            (ASCTIME, None, start + timedelta(seconds=n / 15),
+             "exception" if n % 3000 == 0 else "info")
+            for n in range(72_000)
+        ]
+        log.write_text(written(plan))
+        assert log.stat().st_size > 4 << 20
+        config = _config(tmp_path, ", timezone: Europe/Berlin", ", mute_during: [nights]")
+        both = _replay(config, log)
+        assert both == _replay(config, log, env={"LOGWATCH_JOBS": "1"})
+        # 21:00 to 22:20 in Berlin: the nights begin at 22:00
+        assert [record["suppressed"] for record in both] == [None] * 18 + ["silenced"] * 6

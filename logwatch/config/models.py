@@ -12,6 +12,7 @@ working directory.
 import codecs
 import re
 import socket
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -36,6 +37,7 @@ from logwatch.config.fields import (
     Strings,
     one_or_many,
 )
+from logwatch.multiline.timestamps import LOCAL, zone_named
 from logwatch.notifiers.base import NotifierOptions, RateLimit
 from logwatch.rules.alerts import check_group_by
 from logwatch.rules.match import REGEX_PREFIX
@@ -82,6 +84,11 @@ class SourceConfig(_Frozen):
     header: Regex | None = None
     encoding: str = "utf-8"
     context_lines: int = Field(default=0, ge=0, le=MAX_CONTEXT_LINES)  # lines before an event
+    timezone: str = Field(
+        default="UTC",
+        description="the zone of the times the files write without one: an IANA name"
+        " (Europe/Berlin), UTC, or local for this machine's",
+    )
 
     @field_validator("paths")
     @classmethod
@@ -97,6 +104,12 @@ class SourceConfig(_Frozen):
                     f"unknown named group {group!r} in header; use {', '.join(HEADER_GROUPS)}"
                 )
         return header
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str) -> str:
+        zone = zone_named(timezone)
+        return "UTC" if zone is UTC else LOCAL if zone is None else timezone
 
     @field_validator("encoding")
     @classmethod

@@ -109,6 +109,7 @@ def _assembler(origin: Origin, source: SourceConfig) -> Assembler:
         max_lines=source.multiline.max_lines,
         max_bytes=source.multiline.max_bytes,
         header_pattern=source.header,
+        timezone=source.timezone,
     )
 
 
