@@ -22,6 +22,7 @@ from logwatch.status import collect_status, render_status
 from logwatch.store import Delivery, FileState, Store
 from logwatch.testing import sample_alert
 from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, stop, wait_for
+from tests.test_sources_support import Logrotate
 
 NOW = 1_800_000_000.0
 COUNTS = {"lines": 10, "events": 2, "alerts": 1, "suppressed": 0}
@@ -507,3 +508,35 @@ class TestStatusOfARunningDaemon:
             assert "rule=tracebacks" in text
             assert "deploy" in text
             assert process.poll() is None
+
+    def test_a_file_rotated_to_a_name_the_glob_matches_is_listed_under_it(
+        self, tmp_path: Path, httpserver: HTTPServer, app_log: AppLog
+    ) -> None:
+        """logrotate `create` renames app.log to app.log.1, which `app.log*` follows: status
+        lists it there, caught up, not as a second app.log measured against the new file
+        (which read as a lag growing with the new file, all day, after a nightly rotation)."""
+        receiver = Receiver()
+        httpserver.expect_request("/alerts").respond_with_handler(receiver.handle)
+        logs = tmp_path / "logs"
+        config = write_config(tmp_path, httpserver.url_for("/alerts"))
+        config.write_text(config.read_text().replace("/*.log", "/app.log*"), encoding="utf-8")
+        rotate = Logrotate(tmp_path, app_log.path, "rotate 3\ncreate\nmissingok")
+
+        def files() -> list[tuple[str, int | None]]:
+            result = logwatch("status", "--json", "-c", str(config))
+            assert result.returncode == 0, result.stderr
+            return sorted((f["path"], f["lag_bytes"]) for f in json.loads(result.stdout)["files"])
+
+        with running_daemon(config, tmp_path):
+            app_log.exception(1)
+            wait_for(lambda: receiver.count() == 1, 15, "the alert of app.log")
+            wait_for(lambda: files() == [(str(logs / "app.log"), 0)], 15, "app.log caught up")
+            app_log.close()
+            rotate.rotate()
+            reopened = AppLog(logs / "app.log")  # the application reopens its log
+            reopened.info("after the rotation, a longer line than the first file had")
+            reopened.exception(2)
+            reopened.close()
+            wait_for(lambda: receiver.count() == 2, 15, "the alert of the new app.log")
+            expected = [(str(logs / "app.log"), 0), (str(logs / "app.log.1"), 0)]
+            wait_for(lambda: files() == expected, 15, "app.log.1 listed under its name")

@@ -165,6 +165,7 @@ class Pipeline:
         # assembler holds lines back: each round looks at these, not at every stream
         # (ordered dicts as sets: commits and flushes go in a stable order).
         self._dirty: dict[str, None] = {}
+        self._moved: dict[str, None] = {}  # renamed files no stream holds: their rows to commit
         self._holding: dict[str, None] = {}
         self._stream_seq = itertools.count()
         self._sources = {source.name: source for source in config.sources}
@@ -193,13 +194,20 @@ class Pipeline:
             self._feed(chunk)
         for uid in self._tailer.retired():
             self._retire(uid)
+        for uid in self._tailer.moved():
+            # its row still names the path it was rotated from, which `status` would
+            # measure its lag against: commit it under its new name
+            if uid in self._streams:
+                self._dirty[uid] = None
+            else:
+                self._moved[uid] = None
         now = self._clock()
         self._flush_idle(now)
         if now - self._last_tick >= TICK_INTERVAL_S:
             self._last_tick = now
             self._decide(self._engine.tick(self._wall_clock()))
         if (self._pending and now - self._last_alert_commit >= ALERT_COMMIT_GAP_S) or (
-            now - self._last_commit >= COMMIT_INTERVAL_S and self._dirty
+            now - self._last_commit >= COMMIT_INTERVAL_S and (self._dirty or self._moved)
         ):
             self.commit()
 
@@ -229,6 +237,10 @@ class Pipeline:
         files = [
             self._checkpoint(uid, self._streams[uid]) for uid in self._dirty
         ]
+        for uid in self._moved:
+            state = None if uid in self._dirty else self._tailer.recommit(uid)
+            if state is not None:
+                files.append(state)
         deliveries = self._pending
         if files or deliveries:
             self._store.commit(files, deliveries, now=time.time())
@@ -236,6 +248,7 @@ class Pipeline:
         # the way out) must not move offsets past events whose rows were never written
         self._pending = []
         self._dirty.clear()
+        self._moved.clear()
         self._last_commit = self._clock()
         if deliveries:
             self._last_alert_commit = self._last_commit
@@ -330,6 +343,7 @@ class Pipeline:
             self._emit(stream, stream.assembler.flush())
         self._holding.pop(uid, None)
         self._dirty.pop(uid, None)
+        self._moved.pop(uid, None)
         final = self._tailer.final(uid)
         deliveries = self._pending
         if final is not None or deliveries:
@@ -403,7 +417,7 @@ class Pipeline:
             )
         if self._pending:
             timeout = min(timeout, self._last_alert_commit + ALERT_COMMIT_GAP_S - now)
-        if self._dirty:
+        if self._dirty or self._moved:
             timeout = min(timeout, self._last_commit + COMMIT_INTERVAL_S - now)
         return max(timeout, 0.0)
 

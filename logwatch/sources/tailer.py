@@ -149,6 +149,7 @@ class Tailer:
         self._keep: Mapping[str, KeepSpans | None] = {}  # source -> filter (``coldlines``)
         self._unfiltered: frozenset[str] = frozenset()  # uids framed whole all the same
         self._retired: list[str] = []
+        self._moved: dict[str, None] = {}  # uids followed under a new name since the last call
         self._hints = Hints()
         self._watcher = DirectoryWatcher(self._hints)
         self._next_tick = float("-inf")
@@ -285,6 +286,18 @@ class Tailer:
         """Uids closed since the last call: their last lines were handed out already."""
         retired, self._retired = self._retired, []
         return retired
+
+    def moved(self) -> list[str]:
+        """Uids followed under a new name since the last call (rotated to a name a glob
+        matches): their committed path names another file now, until committed again."""
+        moved, self._moved = list(self._moved), {}
+        return [uid for uid in moved if uid in self._readers]
+
+    def recommit(self, uid: str) -> FileState | None:
+        """The last checkpoint handed out for ``uid``, under the name it has now (None:
+        no longer followed)."""
+        reader = self._readers.get(uid)
+        return None if reader is None else reader.state_at(*reader.committed[:2])
 
     def final(self, uid: str) -> FileState | None:
         """The last state of a retired file (state "gone"), for a caller that holds none:
@@ -755,6 +768,7 @@ class Tailer:
                 followed.path, followed.state = path, ReaderState.ACTIVE
                 followed.linked = Path(path).is_symlink()
                 self._by_path[path] = followed.uid
+                self._moved[followed.uid] = None
             os.close(fd)
             return None
         head = read_head(fd)
