@@ -502,11 +502,13 @@ def _who() -> str:
 
 
 def _known_labels(args: argparse.Namespace) -> set[str] | None:
-    """The labels alerts can carry, where the whole config validates here; None: unknown."""
+    """The labels alerts can carry, where the config's labels and rules validate here
+    (without the secrets of the daemon's environment file); None: unknown."""
+    from logwatch.config.loader import load_label_config
     from logwatch.errors import ConfigError
 
     try:
-        return _label_names(_load(args))
+        return _label_names(load_label_config(_config_path(args)))
     except ConfigError:
         return None  # say nothing rather than warn of labels it cannot see
 

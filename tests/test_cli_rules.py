@@ -407,6 +407,27 @@ class TestSilenceCommands:
         assert typo.returncode == 0
         assert "no alert carries the label 'rulle'" in typo.stderr
 
+    def test_unknown_label_is_warned_about_without_the_daemons_secrets(
+        self, tmp_path: Path
+    ) -> None:
+        """As the README runs it: no --env-file, the webhook's URL unset in this shell."""
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            f"state_dir: {tmp_path / 'state'}\n"
+            "labels: {team: '${TEAM:-shop}', region: '${LOGWATCH_TEST_REGION}'}\n"
+            "rules: [{name: db-down, match: {}, notify: [hook]}]\n"
+            "notifiers: {hook: {type: webhook, url: '${LOGWATCH_TEST_HOOK_URL}'}}\n",
+            encoding="utf-8",
+        )
+        typo = logwatch("silence", "add", "-c", str(config), "--match", "rulle=db-down",
+                        "--for", "1h", "--comment", "x")
+        assert typo.returncode == 0, typo.stderr
+        assert "no alert carries the label 'rulle'" in typo.stderr
+        assert "region" in typo.stderr  # the config's own labels are known
+        right = logwatch("silence", "add", "-c", str(config), "--match", "team=shop",
+                         "--for", "1h", "--comment", "x")
+        assert (right.returncode, right.stderr) == (0, "")
+
     def test_expiring_an_unknown_silence_fails(self, config: Path) -> None:
         result = logwatch("silence", "expire", "-c", str(config), "nope")
         assert result.returncode == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,33 @@ def load_shared_state(
         return state, ""
     # read only now: a host named by a variable this shell lacks matters to a fleet alone
     return state, _sections(text, path, ("state", "host"), environ).host
+
+
+def load_label_config(path: str | Path) -> Config:
+    """The ``labels`` and ``rules`` of the config file at ``path``, the rest at defaults.
+
+    For `silence add`, which warns of a matcher on a label no alert carries: it
+    needs the labels' names alone, so an unset ``${VAR}`` (a secret of the
+    daemon's environment file, not given to this shell) reads as empty here.
+    """
+    path = Path(path)
+    return _sections(_read(path), path, ("labels", "rules"), _EmptyWhenUnset(os.environ))
+
+
+class _EmptyWhenUnset(Mapping[str, str]):
+    """The environment, with every variable it lacks set to the empty string."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def __getitem__(self, name: str) -> str:
+        return self._environ.get(name, "")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._environ)
+
+    def __len__(self) -> int:
+        return len(self._environ)
 
 
 def _sections(text: str, path: Path, keys: tuple[str, ...], environ: Mapping[str, str]) -> Config:
