@@ -90,6 +90,12 @@ def _print_config_error(exc: Exception) -> None:
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        if any(problem.path == DEFAULT_CONFIG and problem.message.startswith("cannot read config")
+               for problem in exc.problems):
+            # a first try from a checkout: no -c, and nothing installed where the service's is
+            print("hint: without -c, logwatch reads the service's config; name one with"
+                  " -c FILE or $LOGWATCH_CONFIG (in a checkout: -c config.example.yaml)",
+                  file=sys.stderr)
         unset = any("not set; set it" in problem.message for problem in exc.problems)
         if unset and not _env_files_read:
             # the usual cause: `check` run by hand, without the service's secrets

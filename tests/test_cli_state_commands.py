@@ -138,3 +138,24 @@ def test_a_silence_is_by_the_operator_behind_sudo(
     assert added.returncode == 0, added.stderr
     listed = logwatch("silence", "list", "--json", "-c", str(config))
     assert '"created_by": "alice"' in listed.stdout
+
+
+@pytest.mark.parametrize("command", [["check"], ["status"], ["outbox", "list"], ["run"]])
+def test_without_a_config_named_the_error_says_how_to_name_one(
+    tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A first try from a checkout, as the README's command table reads: no -c given, and
+    no service installed where its config would be. Not only "No such file" on a path the
+    operator never typed."""
+    monkeypatch.delenv("LOGWATCH_CONFIG", raising=False)
+    monkeypatch.setattr("logwatch.cli.DEFAULT_CONFIG", str(tmp_path / "etc" / "config.yaml"))
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "cannot read config: No such file or directory" in err
+    assert "name one with -c FILE or $LOGWATCH_CONFIG" in err
+    given = tmp_path / "mine.yaml"
+    assert main([*command, "-c", str(given)]) == 2
+    err = capsys.readouterr().err
+    assert f"{given}:1:1: cannot read config" in err
+    assert "-c FILE" not in err  # the operator named it: only the error
