@@ -410,6 +410,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
+    import re
     from datetime import UTC, datetime, timedelta
 
     from logwatch.config import parse_duration
@@ -432,6 +433,10 @@ def cmd_silence(args: argparse.Namespace) -> int:
             try:
                 # parsed as routes are: amtool's quoted `host=~"web-.*"` must match web-1
                 matchers = [parse_matcher(text) for text in args.match]
+                if re.fullmatch(r"\s*[0-9.]+\s*", args.duration):
+                    # `--for 2` meant 2h or 2d more often than 2 seconds, which end unseen
+                    raise ValueError(f"--for {args.duration}: give a unit, as in"
+                                     f" {args.duration.strip()}m or {args.duration.strip()}h")
                 ends_at = now + timedelta(seconds=parse_duration(args.duration))
                 silence = silences.add(
                     matchers,

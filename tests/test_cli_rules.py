@@ -428,6 +428,15 @@ class TestSilenceCommands:
                          "--for", "1h", "--comment", "x")
         assert (right.returncode, right.stderr) == (0, "")
 
+    @pytest.mark.parametrize("duration", ["2", "1.5", " 30 "])
+    def test_a_duration_without_a_unit_is_refused(self, config: Path, duration: str) -> None:
+        """`--for 2` would have silenced for 2 seconds, ended before anyone looked."""
+        result = logwatch("silence", "add", "-c", str(config), "--match", "rule=db-down",
+                          "--for", duration, "--comment", "x")
+        assert result.returncode == 2
+        assert f"--for {duration}: give a unit, as in {duration.strip()}m" in result.stderr
+        assert logwatch("silence", "list", "-c", str(config), "--all").stdout == ""
+
     def test_expiring_an_unknown_silence_fails(self, config: Path) -> None:
         result = logwatch("silence", "expire", "-c", str(config), "nope")
         assert result.returncode == 1
