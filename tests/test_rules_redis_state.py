@@ -42,6 +42,17 @@ __all__ = ["redis_server"]
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
+# A script that keeps Redis busy (it answers no one else) for 100 ms.
+_BUSY_100MS = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat
+  local n = redis.call('TIME')
+until n[1] * 1000000 + n[2] - start > 100000
+return 0
+"""
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -155,6 +166,35 @@ class TestHold:
             redis_server.resume()
         # one more full timeout (the bug) would be 3 s; the margin is for a busy machine
         assert timeout_s * 0.9 <= waited_s < timeout_s + 0.5
+
+    def test_giving_up_on_a_lease_leaves_none_behind(self, redis_server: RedisServer) -> None:
+        """A try for a lease is waited for: one sent with no time left for its answer
+        may still take the lease once its holder is done, and hold the group for
+        nobody for a whole lease, keeping every host waiting on it."""
+        holder = daemon(redis_server)
+        held = holder.acquire("k")
+        assert held is not None
+        clock = FakeClock()
+        timeout_s = 0.25
+        deadline = clock.now + timeout_s
+
+        def busy_redis() -> None:
+            # a Redis busy for a moment (a slow script, a network's round trip)
+            redis_server.client().eval(_BUSY_100MS, 0)
+
+        def sleep(seconds: float) -> None:
+            clock.now += seconds + 0.0001  # a sleep ends a little late
+            if clock.now >= deadline:
+                # the holder is done just as the waiter gives up, and Redis is slow to answer
+                holder.release("k", held)
+                threading.Thread(target=busy_redis, daemon=True).start()
+                time.sleep(0.02)
+
+        waiter = RedisRuleState(connect(redis_server.url, timeout_s=timeout_s), prefix="fleet:",
+                                timeout_s=timeout_s, clock=clock, sleep=sleep)
+        token = waiter.acquire("k")
+        time.sleep(0.2)  # past the busy moment: a SET sent in it has landed
+        assert redis_server.client().get("fleet:hold:k") in (held, token)
 
     def test_a_lease_ends_by_itself_when_its_holder_dies(self, redis_server: RedisServer) -> None:
         crashed = daemon(redis_server, lease_s=0.2)

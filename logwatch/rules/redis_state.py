@@ -56,6 +56,10 @@ from logwatch.rules.state import FingerprintState, GroupState, next_sighting
 # stopped for good left behind.
 GC_GRACE_S = 86_400.0
 HOLD_POLL_S = 0.002  # another daemon holds a group for a few round trips; check back soon
+# What a try for a lease leaves for its answer, at least. A SET sent with less is
+# not waited for, yet still lands: once the holder is done, it takes the lease
+# for nobody, and every host waits on the group for a whole lease.
+HOLD_ANSWER_S = 0.01
 PRUNE_BATCH = 1000  # bounds the time one prune script blocks the Redis server
 # SQLite keeps known fingerprints for good; a shared server forgets those no
 # host has seen for a year, so that it does not grow without bound.
@@ -319,7 +323,8 @@ class RedisRuleState:
 
         The timeout bounds the whole wait, not each try: a try waits for its answer
         only as long as is left, so a Redis that stalls late in the wait does not
-        hold up reading for one more timeout.
+        hold up reading for one more timeout; no try is made without time for its
+        answer (``HOLD_ANSWER_S``).
         """
         token = uuid.uuid4().hex
         deadline = self._clock() + self._timeout_s
@@ -327,10 +332,11 @@ class RedisRuleState:
             # the first try has the whole timeout: no answer to it is an outage like any other
             if self._take_lease(key, token, self._timeout_s):
                 return token
-            while (left_s := deadline - self._clock()) > 0:
-                self._sleep(min(HOLD_POLL_S, left_s))
+            answer_s = min(HOLD_ANSWER_S, self._timeout_s / 2)
+            while (left_s := deadline - self._clock()) > answer_s:
+                self._sleep(min(HOLD_POLL_S, left_s - answer_s))
                 try:
-                    if self._take_lease(key, token, max(deadline - self._clock(), 0.0)):
+                    if self._take_lease(key, token, max(deadline - self._clock(), answer_s)):
                         return token
                 except redis.TimeoutError:
                     # no answer in what was left: decide without, as when the holder kept
