@@ -211,6 +211,9 @@ def test_default_pattern_masks(text: str, expected: str) -> None:
         pytest.param("see https://hooks.slack.com/ for the docs", id="slack host alone"),
         pytest.param("cookies are stale, the signature is invalid", id="cookie, signature prose"),
         pytest.param("listening on http://0.0.0.0:8080", id="url port at a line's end"),
+        pytest.param("Server started at http://localhost:8080.", id="url port ending a sentence"),
+        pytest.param("redis unreachable (redis://cache:6379)", id="url port in parentheses"),
+        pytest.param("see <http://api:8000>", id="url port in angle brackets"),
         pytest.param("replica set mongodb://db1:27017,db2:27017", id="host list at a line's end"),
         pytest.param("http://[::1]:8080", id="ipv6 host"),
         pytest.param(

@@ -49,15 +49,16 @@ _PEM_TAIL = re.compile(
 # passwords (and e-mail addresses as user names) unencoded. A URL that opens
 # after a quote ends at a quote (a JSON string's "...","owner":"a@b" is no
 # password). A line cut off inside the password (longer than max_line_bytes)
-# ends the match at the line's end; all digits there are a port, and a comma
-# or colon makes a list of hosts ("h1:27017,h2:27017"), not a password.
+# ends the match at the line's end; all digits there are a port (also with
+# the punctuation that closes a sentence or a bracket after it: "...:8080."),
+# and a comma or colon makes a list of hosts ("h1:27017,h2:27017"), not a password.
 _URL_PASSWORD = re.compile(
     # (the cheap test first: most places are inside a word)
     r"(?P<head>(?<![a-zA-Z0-9+.-])(?=[a-zA-Z])(?:(?<=(?P<quote>[\"']))|(?<![\"']))"
     r"[a-zA-Z][a-zA-Z0-9+.-]{0,31}://"
     r"(?(quote)[^:/?#\s\"']{0,256}|[^:/?#\s]{0,256}):)"
     r"(?:(?(quote)[^/?#\s\"']{1,256}|[^/?#\s]{1,256})(?P<tail>@)"
-    r"|(?![0-9]{1,256}\r?$)[^@/?#\s,;:\"']{1,256}(?=\r?$))",
+    r"|(?![0-9]{1,256}[.!?)\]>}]{0,8}\r?$)[^@/?#\s,;:\"']{1,256}(?=\r?$))",
     re.MULTILINE,
 )
 # The scheme word is kept ("Authorization: Basic ***") because it tells the
