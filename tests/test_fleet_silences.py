@@ -325,3 +325,25 @@ class TestWithoutRedis:
         [shown] = status["silences"]
         assert shown["id"] == records[0]["id"]
         assert "${FLEET_REDIS_URL} is not set" in status["silences_unreachable"]
+
+    def test_a_url_whose_password_breaks_it_is_refused_without_the_password(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A password holding "#", "/" or "?" unencoded makes no URL redis-py can read:
+        `check` says so (the daemon could not start), and `silence` and `status` still
+        work with this host's silences; no message shows the password."""
+        monkeypatch.setenv("HOOK_TOKEN", "t")
+        config = cli_config(tmp_path, "redis://:s3cr#et@127.0.0.1:6379/0")
+        checked = logwatch("check", "-c", str(config))
+        assert checked.returncode == 2
+        assert "state.url" in checked.stderr
+        code, _, err = run(config, "silence", "add", "--match", "rule=payments", "--for", "1h",
+                           "--comment", "deploy")
+        assert code == 0, err
+        code, records, err = run(config, "silence", "list", "--json")
+        assert (code, len(records)) == (1, 1)
+        assert "percent-encoded" in err
+        code, [status], err = run(config, "status", "--json")
+        assert (code, len(status["silences"])) == (0, 1)
+        for said in (checked.stdout + checked.stderr, err, json.dumps(status)):
+            assert "s3cr" not in said

@@ -15,6 +15,7 @@ import socket
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -383,6 +384,17 @@ class StateConfig(_Frozen):
         scheme = (url or "").partition("://")[0]
         if url is not None and scheme not in REDIS_SCHEMES:
             raise ValueError("url must start with redis://, rediss:// or unix://")
+        if url is not None:
+            try:
+                _ = urlsplit(url).port  # as redis-py reads it
+            except ValueError:
+                # not the parser's message: it quotes what it took for the port, which
+                # is the start of the password when that holds a "#", "/" or "?"
+                raise ValueError(
+                    "url has no valid port after its host (a port from 0 to 65535); a"
+                    ' password holding "#", "/" or "?" must be percent-encoded:'
+                    " %23, %2F, %3F"
+                ) from None
         return url
 
     @model_validator(mode="after")
