@@ -201,7 +201,8 @@ def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
         if args.config:
             from logwatch.config import load_config
 
-            config = load_config(Path(args.config))
+            # it sends nothing: the notifiers' secrets may be missing here
+            config = load_config(Path(args.config), sends=False)
         else:
             from logwatch.config import default_replay_config
 
@@ -387,9 +388,11 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    from logwatch.config import load_config
     from logwatch.ruletest import RuleTestError, run_file
 
-    default = (lambda: _load(args)) if args.config else None
+    # it sends nothing: the notifiers' secrets may be missing here (a CI job)
+    default = (lambda: load_config(_config_path(args), sends=False)) if args.config else None
     passed = failed = 0
     for name in args.files:
         try:

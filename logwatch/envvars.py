@@ -25,6 +25,10 @@ _REFERENCE = re.compile(
 class ExpansionError(ValueError):
     """A string refers to unset variables or uses a malformed reference."""
 
+    def __init__(self, message: str, *, unset_only: bool = False) -> None:
+        super().__init__(message)
+        self.unset_only = unset_only  # every bad reference names a variable that is not set
+
 
 def expand(text: str, environ: Mapping[str, str]) -> str:
     """Substitute every reference in ``text``; raise ExpansionError naming all bad ones."""
@@ -63,5 +67,5 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
             "write ${NAME} or ${NAME:-default}, and $$ for a literal $"
         )
     if problems:
-        raise ExpansionError("; ".join(problems))
+        raise ExpansionError("; ".join(problems), unset_only=not malformed)
     return expanded

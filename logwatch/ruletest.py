@@ -121,10 +121,11 @@ def _config(
     raw = document.get("config")
     try:
         if isinstance(raw, str):
-            return load_config((path.parent / raw).expanduser())
+            return load_config((path.parent / raw).expanduser(), sends=False)
         if isinstance(raw, dict):
             return load_config_text(
-                _inline_config(text), path=str(path), base_dir=path.absolute().parent
+                _inline_config(text), path=str(path), base_dir=path.absolute().parent,
+                sends=False,
             )
         if raw is None and default_config is not None:
             return default_config()

@@ -194,6 +194,65 @@ class TestExamples:
         assert plain.stdout.count("[traceback] Traceback cut off: File ") == 2
 
 
+class TestWithoutTheNotifiersSecrets:
+    """`replay` and `test` send nothing: a notifier's secret, missing in a shell or in
+    CI, does not stop them; `check` still wants it, and anything else still counts."""
+
+    CONFIG = textwrap.dedent("""\
+        rules:
+          - {name: tracebacks, match: {traceback: true}, notify: [chat]}
+        notifiers:
+          chat:
+            type: slack
+            url: "${SLACK_WEBHOOK_URL}"
+            template: {title: "{{ alert.rule }} ${TITLE_PREFIX:-}"}
+        """)
+
+    @pytest.fixture
+    def files(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+        monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)  # the child gets this environment
+        config = tmp_path / "logwatch.yaml"
+        config.write_text(self.CONFIG, encoding="utf-8")
+        log = tmp_path / "app.log"
+        log.write_text(killed_traceback(), encoding="utf-8")
+        rule_test = tmp_path / "rules-test.yaml"
+        rule_test.write_text(
+            "tests:\n  - name: a traceback alerts\n    input: |\n"
+            + block(killed_traceback(), 6)
+            + "\n    expect: [{rule: tracebacks, notifiers: [chat]}]\n",
+            encoding="utf-8",
+        )
+        return {"config": config, "log": log, "test": rule_test}
+
+    def test_replay_and_test_run_and_check_refuses(self, files: dict[str, Path]) -> None:
+        replayed = logwatch("replay", "--json", "-c", str(files["config"]), str(files["log"]))
+        assert replayed.returncode == 0, replayed.stderr
+        [record] = [json.loads(line) for line in replayed.stdout.splitlines()]
+        assert (record["rule"], record["notifiers"]) == ("tracebacks", ["chat"])
+
+        tested = logwatch("test", "-c", str(files["config"]), str(files["test"]))
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+
+        checked = logwatch("check", "-c", str(files["config"]))
+        assert checked.returncode == 2
+        assert "${SLACK_WEBHOOK_URL} is not set" in checked.stderr
+
+    @pytest.mark.parametrize("change", [
+        # a variable outside a notifier's options: the config would read otherwise
+        ("rules:\n", "sources: [{name: app, paths: ['${LOG_DIR}/*.log']}]\nrules:\n"),
+        # a reference that is no variable's is a mistake whatever runs it
+        ('url: "${SLACK_WEBHOOK_URL}"', 'url: "${SLACK_WEBHOOK_URL"'),
+    ], ids=["unset-outside-notifiers", "malformed-reference"])
+    def test_other_problems_still_stop_replay(
+        self, files: dict[str, Path], change: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("LOG_DIR", raising=False)
+        files["config"].write_text(self.CONFIG.replace(*change), encoding="utf-8")
+        replayed = logwatch("replay", "--json", "-c", str(files["config"]), str(files["log"]))
+        assert replayed.returncode == 2
+        assert replayed.stdout == ""
+
+
 class TestReplayMasking:
     @pytest.mark.parametrize(
         ("match", "flags"),

@@ -9,7 +9,7 @@ reported.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import yaml
@@ -36,12 +36,16 @@ def parse_document(
     environ: Mapping[str, str],
     *,
     only: Collection[str] | None = None,
+    unset_ok: Callable[[Loc], bool] | None = None,
+    unset_at: set[Loc] | None = None,
 ) -> Any:
     """Parse ``text``; record positions and problems in ``log``; return plain data.
 
     Broken YAML leaves nothing else to check: it raises ConfigError with the
     parser's one problem at once. With ``only``, the other top-level keys are
-    left out unread: none of their ``${VAR}`` need be set.
+    left out unread: none of their ``${VAR}`` need be set. A value at a place
+    ``unset_ok`` accepts may name unset variables: it is no problem, and its
+    place is added to ``unset_at``.
     """
     try:
         loader = MarkedLoader(text)  # the reader rejects unprintable characters right here
@@ -49,7 +53,12 @@ def parse_document(
             node = loader.get_single_node()
             if node is None:  # an empty file: every key takes its default
                 return {}
-            return _Converter(loader, log, environ, only).convert(node, ())
+            converter = _Converter(loader, log, environ, only, unset_ok)
+            try:
+                return converter.convert(node, ())
+            finally:
+                if unset_at is not None:
+                    unset_at.update(converter.unset_at)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -85,11 +94,14 @@ class _Converter:
         log: ProblemLog,
         environ: Mapping[str, str],
         only: Collection[str] | None = None,
+        unset_ok: Callable[[Loc], bool] | None = None,
     ) -> None:
         self._loader = loader
         self._log = log
         self._environ = environ
         self._only = only
+        self._unset_ok = unset_ok
+        self.unset_at: set[Loc] = set()
         self._open: set[int] = set()  # nodes being converted: an alias cycle revisits one
         self._left = MAX_VALUES
 
@@ -124,7 +136,10 @@ class _Converter:
             try:
                 value = expand(value, self._environ)
             except ExpansionError as exc:
-                self._log.at_value(loc, f"{format_loc(loc) or 'config'}: {exc}")
+                if exc.unset_only and self._unset_ok is not None and self._unset_ok(loc):
+                    self.unset_at.add(loc)
+                else:
+                    self._log.at_value(loc, f"{format_loc(loc) or 'config'}: {exc}")
         return value
 
     def _sequence(self, node: SequenceNode, loc: Loc) -> list[Any] | None:

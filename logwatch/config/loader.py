@@ -13,20 +13,29 @@ from pydantic import ValidationError
 from logwatch.config.checks import check_references
 from logwatch.config.document import parse_document
 from logwatch.config.models import Config, StateConfig
-from logwatch.config.plugins import build_notifiers
-from logwatch.config.problems import START, Positions, ProblemLog
+from logwatch.config.plugins import OWN_KEYS, build_notifiers
+from logwatch.config.problems import START, Loc, Positions, ProblemLog
 from logwatch.defaults import DEFAULT_REPLAY_YAML
 from logwatch.envvars import ExpansionError, expand
 from logwatch.errors import ConfigError, ConfigProblem
 from logwatch.notifiers.base import SHARED_STATE
 
 
-def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the config file at ``path``; raise ConfigError listing every problem."""
+def load_config(
+    path: str | Path, *, environ: Mapping[str, str] | None = None, sends: bool = True
+) -> Config:
+    """Read and validate the config file at ``path``; raise ConfigError listing every problem.
+
+    ``sends`` False: for a command that sends nothing (`replay`, `test`), a
+    notifier's options may name variables that are not set (its secrets, in
+    the daemon's environment file), and are then not validated.
+    """
     path = Path(path)
     text = _read(path)
     # absolute(), not resolve(): paths are relative to the config as the operator named it.
-    return load_config_text(text, path=str(path), base_dir=path.absolute().parent, environ=environ)
+    return load_config_text(
+        text, path=str(path), base_dir=path.absolute().parent, environ=environ, sends=sends
+    )
 
 
 def load_state_dir(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Path:
@@ -140,12 +149,19 @@ def load_config_text(
     path: str = "<string>",
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    sends: bool = True,
 ) -> Config:
-    """Validate config ``text``; relative paths resolve against ``base_dir`` (default: cwd)."""
+    """Validate config ``text``; relative paths resolve against ``base_dir`` (default: cwd).
+
+    ``sends``: as for ``load_config``.
+    """
     environ = os.environ if environ is None else environ
     context: dict[str, Any] = {"base_dir": Path.cwd() if base_dir is None else base_dir}
     log = ProblemLog(path, Positions())
-    data = parse_document(text, log, environ)
+    unset_at: set[Loc] = set()
+    data = parse_document(
+        text, log, environ, unset_ok=None if sends else _notifier_option, unset_at=unset_at
+    )
     if data is None:  # a file holding only `~`
         data = {}
     if not isinstance(data, dict):
@@ -156,7 +172,8 @@ def load_config_text(
     # incident keys of a fleet sharing its rule state leave the host out (_incident.py)
     state = data.get("state")
     context[SHARED_STATE] = isinstance(state, dict) and state.get("backend") == "redis"
-    notifiers = build_notifiers(data.get("notifiers"), log, context)
+    unchecked = {str(loc[1]) for loc in unset_at}
+    notifiers = build_notifiers(data.get("notifiers"), log, context, unchecked)
     check_references(data, log)
     try:
         config = Config.model_validate({**data, "notifiers": notifiers}, context=context)
@@ -166,6 +183,11 @@ def load_config_text(
         raise  # not reached: each error was logged now or reported earlier
     log.raise_if_any()
     return config
+
+
+def _notifier_option(loc: Loc) -> bool:
+    """Whether ``loc`` is within a notifier's own options (not its template or rate)."""
+    return len(loc) >= 3 and loc[0] == "notifiers" and loc[2] not in OWN_KEYS
 
 
 def default_replay_config() -> Config:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,16 +10,24 @@ from pydantic import ValidationError
 from logwatch.config.models import NotifierConfig, RateConfig, TemplateConfig
 from logwatch.config.problems import Loc, ProblemLog, format_loc, suggest
 from logwatch.notifiers import registry
-from logwatch.notifiers.base import NotifierFactory
+from logwatch.notifiers.base import NotifierFactory, NotifierOptions
 
 # logwatch's own keys in a notifier's entry, not the plugin's options
 OWN_KEYS = ("template", "rate")
 
 
 def build_notifiers(
-    raw: object, log: ProblemLog, context: Mapping[str, Any]
+    raw: object,
+    log: ProblemLog,
+    context: Mapping[str, Any],
+    unchecked: Collection[str] = (),
 ) -> dict[str, NotifierConfig]:
-    """Validate the ``notifiers:`` mapping; report problems and return the valid entries."""
+    """Validate the ``notifiers:`` mapping; report problems and return the valid entries.
+
+    The options of the notifiers named in ``unchecked`` are not validated (they
+    name variables this process lacks, and it sends nothing): their type,
+    ``template`` and ``rate`` are, and their options are left empty.
+    """
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -55,11 +63,14 @@ def build_notifiers(
         options_entry = {key: value for key, value in entry.items() if key not in OWN_KEYS}
         template = _template(entry.get("template"), loc, log)
         rate = _rate(entry, factory, loc, log)
-        try:
-            options = options_model.model_validate(options_entry, context=context)
-        except ValidationError as exc:
-            log.add_validation_error(exc, options_model, loc)
-            continue
+        if name in unchecked:
+            options = NotifierOptions(type=type_name)
+        else:
+            try:
+                options = options_model.model_validate(options_entry, context=context)
+            except ValidationError as exc:
+                log.add_validation_error(exc, options_model, loc)
+                continue
         built[name] = NotifierConfig(
             name=name, type=type_name, options=options, template=template, rate=rate
         )
