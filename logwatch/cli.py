@@ -464,6 +464,10 @@ def cmd_silence(args: argparse.Namespace) -> int:
                       " runs and Redis answers", file=sys.stderr)
             return 0
         if args.silence_command == "expire":
+            chosen = _silence_id(args.id, [item.id for item in silences.list(now)])
+            if chosen is None:
+                return 1
+            args.id = chosen
             ended = silences.expire(args.id, now)
             why = silences.unreachable
             if not ended:
@@ -494,6 +498,22 @@ def cmd_silence(args: argparse.Namespace) -> int:
         return _say_unreachable(silences.unreachable)
     finally:
         silences.close()
+
+
+_MIN_ID_PREFIX = 6
+
+
+def _silence_id(given: str, active: Sequence[str]) -> str | None:
+    """The id ``given`` stands for: itself, or the one active id it begins (as git takes a
+    short commit id; six characters at least). None: several begin with it (said)."""
+    if given in active or len(given) < _MIN_ID_PREFIX:
+        return given
+    found = sorted({silence_id for silence_id in active if silence_id.startswith(given)})
+    if len(found) > 1:
+        print(f"logwatch: {len(found)} active silences begin with {given!r}: "
+              f"{', '.join(found)}; give more of the id", file=sys.stderr)
+        return None
+    return found[0] if found else given
 
 
 def _say_unreachable(why: str | None) -> int:
@@ -660,7 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
         " every host. When Redis cannot be reached, only one of this host's can be ended"
         " (its daemon tells the fleet once Redis answers).",
     )
-    silence_expire.add_argument("id", metavar="ID")
+    silence_expire.add_argument(
+        "id", metavar="ID", help="as `silence list` shows it, or its first characters (6 or more)"
+    )
     for sub in (silence_add, silence_list, silence_expire):
         # `logwatch silence add -c CFG ...` as well as `logwatch silence -c CFG add ...`
         sub.add_argument("-c", "--config", default=argparse.SUPPRESS,

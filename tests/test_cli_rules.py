@@ -9,10 +9,14 @@ import re
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from logwatch.rules import parse_matcher
+from logwatch.rules.silence_store import SilenceStore
+from logwatch.store import DB_NAME
 from tests.daemon_harness import logwatch
 from tests.rules_support import Log, killed_traceback
 
@@ -445,6 +449,32 @@ class TestSilenceCommands:
         assert logwatch("silence", "list", "-c", str(config)).stdout == ""
         everything = logwatch("silence", "list", "-c", str(config), "--all")
         assert f"{silence_id}  expired" in everything.stdout
+
+    def test_expire_takes_the_first_characters_of_an_id_unless_two_share_them(
+        self, config: Path, tmp_path: Path
+    ) -> None:
+        """As git takes a short commit id: six characters or more, naming one silence."""
+        ids = iter(["abcdef01" + "0" * 24, "abcdef02" + "0" * 24, "123456ff" + "0" * 24])
+        store = SilenceStore(tmp_path / "state" / DB_NAME, new_id=lambda: next(ids))
+        now = datetime.now(UTC)
+        for _ in range(3):
+            store.add([parse_matcher("rule=db-down")], starts_at=now,
+                      ends_at=now + timedelta(hours=2), comment="drill")
+        store.close()
+
+        ambiguous = logwatch("silence", "expire", "-c", str(config), "abcdef")
+        assert ambiguous.returncode == 1
+        assert "2 active silences begin with 'abcdef'" in ambiguous.stderr
+        too_short = logwatch("silence", "expire", "-c", str(config), "12345")
+        assert too_short.returncode == 1
+        assert "no active silence '12345'" in too_short.stderr
+
+        ended = logwatch("silence", "expire", "-c", str(config), "abcdef02")
+        assert ended.returncode == 0, ended.stderr
+        assert ended.stdout == f"expired abcdef02{'0' * 24}\n"
+        assert logwatch("silence", "expire", "-c", str(config), "123456").returncode == 0
+        listed = logwatch("silence", "list", "-c", str(config), "--json").stdout.splitlines()
+        assert [json.loads(line)["id"] for line in listed] == [f"abcdef01{'0' * 24}"]
 
     def test_alertmanager_quotes_are_taken_off_as_in_routes(self, config: Path) -> None:
         """`host=~"web-.*"` (amtool's form) matches web-1, as it does in a route."""
