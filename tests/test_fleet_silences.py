@@ -347,3 +347,22 @@ class TestWithoutRedis:
         assert (code, len(status["silences"])) == (0, 1)
         for said in (checked.stdout + checked.stderr, err, json.dumps(status)):
             assert "s3cr" not in said
+
+    @pytest.mark.parametrize("password", ["4711#cret", "4711/cret", "4711?cret"])
+    def test_a_password_broken_after_digits_is_refused_too(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str
+    ) -> None:
+        """Digits before an unencoded "#", "/" or "?" read as a port: redis-py would go
+        to localhost:4711 with no password (a server the URL does not name), and its
+        error would show the password's start. `check` refuses it like any broken URL."""
+        monkeypatch.setenv("HOOK_TOKEN", "t")
+        config = cli_config(tmp_path, f"redis://:{password}@127.0.0.1:6379/0")
+        checked = logwatch("check", "-c", str(config))
+        assert checked.returncode == 2
+        assert "state.url" in checked.stderr
+        assert "percent-encoded" in checked.stderr
+        code, records, err = run(config, "silence", "list", "--json")
+        assert (code, records) == (1, [])
+        assert "percent-encoded" in err
+        for said in (checked.stdout + checked.stderr, err):
+            assert "4711" not in said

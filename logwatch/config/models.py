@@ -386,15 +386,24 @@ class StateConfig(_Frozen):
             raise ValueError("url must start with redis://, rediss:// or unix://")
         if url is not None:
             try:
-                _ = urlsplit(url).port  # as redis-py reads it
+                split = urlsplit(url)  # as redis-py reads it
+                _ = split.port
+                # an "@" past the host, or a fragment (which no Redis URL has): a "#", "/"
+                # or "?" in the password ended the host early, and digits before it
+                # read as a port (redis://:4711#x@host goes to localhost:4711)
+                broken = scheme != "unix" and (
+                    bool(split.fragment) or "@" in split.path + split.query
+                )
             except ValueError:
+                broken = True
+            if broken:
                 # not the parser's message: it quotes what it took for the port, which
                 # is the start of the password when that holds a "#", "/" or "?"
                 raise ValueError(
                     "url has no valid port after its host (a port from 0 to 65535); a"
                     ' password holding "#", "/" or "?" must be percent-encoded:'
                     " %23, %2F, %3F"
-                ) from None
+                )
         return url
 
     @model_validator(mode="after")
