@@ -353,8 +353,13 @@ class RedisRuleState:
                 "SET", self._lease(key), token, "NX", "PX", self._lease_ms
             )
             if not connection.can_read(timeout=wait_s):
-                # its answer would come later, as the answer to this connection's next command;
-                # a late SET that wins holds the group for lease_s at most
+                # Given up on, the SET may still run once Redis gets to it, and take the
+                # lease for nobody. Redis runs one connection's commands in order, those
+                # it read before the connection closed too: the release behind it on the
+                # same connection undoes what it took, whenever that is.
+                connection.send_command(  # type: ignore[no-untyped-call]
+                    "EVAL", _RELEASE, 1, self._lease(key), token
+                )
                 connection.disconnect()  # type: ignore[no-untyped-call]
                 raise redis.TimeoutError(f"no answer within {wait_s:.3f}s")
             return connection.read_response() is not None
