@@ -348,6 +348,25 @@ class TestWithoutRedis:
         for said in (checked.stdout + checked.stderr, err, json.dumps(status)):
             assert "s3cr" not in said
 
+    def test_a_url_option_redis_cannot_read_is_refused_by_check(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`?socket_timeout=abc` passed `check`, then `silence list` died in redis-py's
+        parser with a traceback: `check` refuses it, and the commands carry on with
+        this host's silences, as with any url they cannot use."""
+        monkeypatch.setenv("HOOK_TOKEN", "t")
+        config = cli_config(tmp_path, "redis://:s3cret@127.0.0.1:6379/0?socket_timeout=abc")
+        checked = logwatch("check", "-c", str(config))
+        assert checked.returncode == 2
+        assert "state.url: url cannot be read: Invalid value for 'socket_timeout'" in (
+            checked.stderr
+        )
+        code, records, err = run(config, "silence", "list", "--json")
+        assert (code, records) == (1, [])
+        assert "Traceback" not in err
+        for said in (checked.stdout + checked.stderr, err):
+            assert "s3cret" not in said
+
     @pytest.mark.parametrize("password", ["4711#cret", "4711/cret", "4711?cret"])
     def test_a_password_broken_after_digits_is_refused_too(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str

@@ -366,6 +366,20 @@ class DeliveryConfig(_Frozen):
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
+def _redis_reads(url: str) -> None:
+    """Raise ValueError where redis-py, if installed, cannot read ``url`` (a query
+    option's value, say), without quoting it: the url may hold a password."""
+    try:
+        from redis.connection import parse_url
+    except ImportError:
+        return  # without the redis extra the daemon says so; nothing to check it with
+    try:
+        parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it bare
+    except ValueError as exc:
+        # redis-py's own words name the option, never the url's text
+        raise ValueError(f"url cannot be read: {exc}") from None
+
+
 class StateConfig(_Frozen):
     """Where rule state lives: this host's state.db, or a Redis a fleet of hosts shares."""
 
@@ -404,6 +418,7 @@ class StateConfig(_Frozen):
                     ' password holding "#", "/" or "?" must be percent-encoded:'
                     " %23, %2F, %3F"
                 )
+            _redis_reads(url)
         return url
 
     @model_validator(mode="after")
