@@ -524,6 +524,22 @@ class TestIncidentsOutliveTheirRule:
         assert restarted.tick(at(86400)) == []
         after.close()
 
+    def test_a_batch_waiting_when_its_rule_goes_is_still_sent_when_due(self) -> None:
+        """Alerts decided before the reload wait in a batch for `group_wait`: the rule's
+        removal does not throw them away; the digest goes out when due, to where
+        it was bound, and nothing is batched for the rule after it."""
+        state = MemoryRuleState()
+        old = engine(rule("db", group_wait="30s"), state=state)
+        assert [d.suppressed for d in old.evaluate(event(0), at(0))] == ["grouped"]
+        assert [d.suppressed for d in old.evaluate(event(1), at(5))] == ["grouped"]
+
+        reloaded = engine(rule("other", notify=["mail"]), state=state)
+        assert reloaded.tick(at(29)) == []
+        [digest] = reloaded.tick(at(30))
+        assert digest.alert is not None
+        assert (digest.rule, digest.notifiers, digest.alert.count) == ("db", ("slack",), 2)
+        assert reloaded.tick(at(3600)) == []  # sent once, the batch gone with its rule
+
     def test_a_rule_that_loses_resolve_after_still_resolves_its_open_incident(self) -> None:
         """Occurrences after the reload keep the incident open, as before it; once quiet
         for the old `resolve_after` it resolves, and no new incident opens after it."""

@@ -863,8 +863,11 @@ class RuleEngine:
         """A group whose rule a reload removed, renamed or turned to `drop`.
 
         Its open incident is resolved when it would have been (a provider would
-        keep it open for good otherwise); anything else goes with the rule.
+        keep it open for good otherwise), and a batch it filled goes out when due;
+        anything else goes with the rule.
         """
+        if group.kind == "digest":
+            return self._orphaned_batch(key, group, at)
         quiet = group.resolve_after_s
         if group.kind != "group" or group.incident_id is None or quiet is None:
             self._state.delete(key)
@@ -882,6 +885,25 @@ class RuleEngine:
         else:
             _logger().warning("rule %r is no longer configured, and no notifier is known for its"
                            " open incident %s: no resolved notice sent", group.rule, key)
+        return decisions
+
+    def _orphaned_batch(self, key: str, batch: GroupState, at: float) -> list[Decision]:
+        """A batch whose rule a reload took away, now due: what it holds was decided
+        before the reload, so it goes out, worded by each notifier's own template; no
+        later batch follows it."""
+        decisions: list[Decision] = []
+        if batch.pending and batch.snapshot.get("first") is not None:
+            alert, items = digest.flush(key, batch)
+            if self._silencer is None or not self._silencer.silenced(alert, _datetime(at)):
+                worded = {
+                    notifier: render(template, alert, notifier, items)
+                    for notifier in alert.notifiers
+                    if (template := self._notifier_templates.get(notifier)) is not None
+                }
+                decisions.append(
+                    Decision(batch.rule, alert, None, alert.notifiers, alert.severity, worded)
+                )
+        self._state.delete(key)
         return decisions
 
     def _resolved_to(
