@@ -202,6 +202,25 @@ def test_every_command_that_reads_the_config_takes_the_file(
     assert "is not set" in bare.stderr
 
 
+def test_a_comment_after_a_url_is_part_of_it_and_check_says_so(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd keeps `# prod` after a value as part of it: the webhook URL would be sent
+    escaped, to a path nobody meant. `check` refuses it, repeating nothing of it."""
+    for name in ("STATE", "LOGS", "HOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env = setup["env"]
+    text = env.read_text(encoding="utf-8").replace(f"{SECRET}'", f"{SECRET}  # prod'")
+    write_env(env, text)
+
+    checked = logwatch("check", "-c", str(setup["config"]), "--env-file", str(env))
+
+    assert checked.returncode == 2
+    assert "notifiers.hook.url" in checked.stderr
+    assert "`# comment` after it in the environment file" in checked.stderr
+    assert SECRET not in checked.stdout + checked.stderr
+
+
 def test_an_unset_variable_points_to_the_option(
     setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -100,6 +100,13 @@ def new_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
 
 def check_http_url(value: str) -> str:
     """Validate an options ``url``; the message never repeats it, since it is a secret."""
+    if any(char.isspace() for char in value):
+        # httpx would send it escaped, to a URL nobody meant: most often a comment
+        # after the value in an environment file, which systemd keeps as part of it
+        raise ValueError(
+            "a URL holds no blank: is a `# comment` after it in the environment file?"
+            " (systemd keeps it as part of the value)"
+        )
     if _plainly_valid(value):
         # the common URL is settled without importing httpx: `check` and `replay`
         # validate every configured notifier and send nothing
