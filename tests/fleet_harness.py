@@ -120,3 +120,14 @@ def wait_for_a_read(redis: RedisServer, marker: str, prefix: str = "logwatch:") 
                  f"the next refresh of the daemon holding {marker}")
     finally:
         client.close()
+
+
+# rules of the silence and restart tests: one alert per exception, one per INFO record
+SILENCE_RULES = """
+  - name: payments
+    match: {exception: [ValueError]}
+    notify: [hook]
+  - name: canary
+    match: {level: [INFO]}
+    notify: [hook]
+"""

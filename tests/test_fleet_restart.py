@@ -8,19 +8,11 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 
 from tests.daemon_harness import Receiver, logwatch, wait_for
-from tests.fleet_harness import Host, fleet, receiver, wait_for_a_read
+from tests.fleet_harness import SILENCE_RULES, Host, fleet, receiver, wait_for_a_read
 from tests.redis_harness import RedisServer, redis_server
 
 __all__ = ["receiver", "redis_server"]  # fixtures
 
-RULE = """
-  - name: payments
-    match: {exception: [ValueError]}
-    notify: [hook]
-  - name: canary
-    match: {level: [INFO]}
-    notify: [hook]
-"""
 
 WARNING = "redis keeps the fleet's state in memory only"
 
@@ -36,7 +28,7 @@ class TestARedisThatRestartsEmpty:
         """Neither RDB snapshots nor an append-only file: one warning at the first contact,
         naming what a restart forgets and how to keep it, and `status` shows it."""
         hook = httpserver.url_for("/alerts")
-        with fleet(tmp_path, ["web-1"], redis_server, hook, RULE) as [web1]:
+        with fleet(tmp_path, ["web-1"], redis_server, hook, SILENCE_RULES) as [web1]:
             wait_for(lambda: web1.shared_state().get("persistent") is False, 15,
                      "`logwatch status` to report a Redis without persistence")
             rendered = logwatch("status", "-c", str(web1.config)).stdout
@@ -59,7 +51,7 @@ class TestARedisThatRestartsEmpty:
         """Redis restarts between two of the daemons' calls, so none of them sees it down:
         each host still holds its silences and publishes them again, and they mute again."""
         hook = httpserver.url_for("/alerts")
-        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RULE) as hosts:
+        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, SILENCE_RULES) as hosts:
             web1, web2 = hosts
             payments = add_silence(web1, "rule=payments")
             marker = add_silence(web2, "rule=maintenance")

@@ -15,19 +15,11 @@ from logwatch.rules import LabelMatcher, SilenceStore
 from logwatch.rules.failover import SharedLink
 from logwatch.rules.redis_silences import SharedSilences, to_json
 from tests.daemon_harness import AppLog, Receiver, logwatch, running_daemon, wait_for
-from tests.fleet_harness import Host, fleet, receiver, wait_for_a_read, write_config
+from tests.fleet_harness import SILENCE_RULES, Host, fleet, receiver, wait_for_a_read, write_config
 from tests.redis_harness import RedisServer, redis_server
 
 __all__ = ["receiver", "redis_server"]  # fixtures
 
-RULE = """
-  - name: payments
-    match: {exception: [ValueError]}
-    notify: [hook]
-  - name: canary
-    match: {level: [INFO]}
-    notify: [hook]
-"""
 
 
 class TestSilenceAcrossHosts:
@@ -41,7 +33,7 @@ class TestSilenceAcrossHosts:
         """The host an operator silences from need not see the error itself: the silence
         reaches the fleet without an alert there asking for it."""
         hook = httpserver.url_for("/alerts")
-        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RULE) as hosts:
+        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, SILENCE_RULES) as hosts:
             web1, web2 = hosts
             marker = add_silence(web2, "rule=maintenance", "marker")
             add_silence(web1, "rule=payments", "deploy")
@@ -87,7 +79,7 @@ class TestTheFleetsSilencesFromAnyHost:
     ) -> None:
         """Both hosts mute with both silences, so each host lists both, naming who holds it."""
         hook = httpserver.url_for("/alerts")
-        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RULE) as hosts:
+        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, SILENCE_RULES) as hosts:
             web1, web2 = hosts
             first = add_silence(web1, "rule=payments", "deploy")
             second = add_silence(web2, "rule=canary", "noisy")
@@ -119,7 +111,7 @@ class TestTheFleetsSilencesFromAnyHost:
         """Expired from web-2, web-1's silence ends on web-1 too, whose own state dir holds
         it and whose daemon publishes it again and again: alerts flow on both hosts."""
         hook = httpserver.url_for("/alerts")
-        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, RULE) as hosts:
+        with fleet(tmp_path, ["web-1", "web-2"], redis_server, hook, SILENCE_RULES) as hosts:
             web1, web2 = hosts
             silence = add_silence(web1, "rule=payments", "deploy")
             published(redis_server, 1)
@@ -154,7 +146,7 @@ def stopped_host(tmp_path: Path, name: str, redis: RedisServer, hook: str) -> Ho
     (workdir / "logs").mkdir(parents=True)
     app_log = AppLog(workdir / "logs" / "app.log")
     app_log.info("service started")
-    return Host(name, workdir, app_log, write_config(workdir, name, redis.url, hook, RULE))
+    return Host(name, workdir, app_log, write_config(workdir, name, redis.url, hook, SILENCE_RULES))
 
 
 class TestSilenceAddWhereNoDaemonRuns:
@@ -171,7 +163,7 @@ class TestSilenceAddWhereNoDaemonRuns:
         web1 = stopped_host(tmp_path, "web-1", redis_server, hook)
         client = redis_server.client()
         try:
-            with fleet(tmp_path, ["web-2"], redis_server, hook, RULE) as [web2]:
+            with fleet(tmp_path, ["web-2"], redis_server, hook, SILENCE_RULES) as [web2]:
                 marker = add_silence(web2, "rule=maintenance", "marker")
                 published(redis_server, 1)
                 added = logwatch("silence", "add", "-c", str(web1.config), "--match",
