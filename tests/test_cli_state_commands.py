@@ -8,6 +8,7 @@ Python traceback on the state dir's permissions.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,11 @@ def test_without_a_config_named_the_error_says_how_to_name_one(
     operator never typed."""
     monkeypatch.delenv("LOGWATCH_CONFIG", raising=False)
     monkeypatch.setattr("logwatch.cli.DEFAULT_CONFIG", str(tmp_path / "etc" / "config.yaml"))
+    # `run` sets up the daemon's logging on this test's captured stderr: put the root
+    # logger back after it, or later tests' servers log to a closed stream
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
     assert main(command) == 2
     err = capsys.readouterr().err
     assert "cannot read config: No such file or directory" in err
