@@ -241,6 +241,24 @@ class TestWithoutTheNotifiersSecrets:
         assert checked.returncode == 2
         assert "${SLACK_WEBHOOK_URL} is not set" in checked.stderr
 
+    def test_a_shared_states_unset_url_does_not_stop_them_either(
+        self, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The fleet's Redis url (its password) is the daemon's too: replay and test
+        read no rule state from it."""
+        monkeypatch.delenv("REDIS_URL", raising=False)
+        files["config"].write_text(
+            self.CONFIG + "state: {backend: redis, url: '${REDIS_URL}'}\n", encoding="utf-8"
+        )
+        replayed = logwatch("replay", "--json", "-c", str(files["config"]), str(files["log"]))
+        assert replayed.returncode == 0, replayed.stderr
+        assert '"rule": "tracebacks"' in replayed.stdout
+        tested = logwatch("test", "-c", str(files["config"]), str(files["test"]))
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        checked = logwatch("check", "-c", str(files["config"]))
+        assert checked.returncode == 2
+        assert "${REDIS_URL} is not set" in checked.stderr
+
     @pytest.mark.parametrize("change", [
         # a variable outside a notifier's options: the config would read otherwise
         ("rules:\n", "sources: [{name: app, paths: ['${LOG_DIR}/*.log']}]\nrules:\n"),

@@ -27,8 +27,10 @@ def load_config(
     """Read and validate the config file at ``path``; raise ConfigError listing every problem.
 
     ``sends`` False: for a command that sends nothing (`replay`, `test`), a
-    notifier's options may name variables that are not set (its secrets, in
-    the daemon's environment file), and are then not validated.
+    notifier's options and the shared state's settings may name variables
+    that are not set (secrets, in the daemon's environment file), and are
+    then not validated (a notifier's options left empty, the state at its
+    default).
     """
     path = Path(path)
     text = _read(path)
@@ -160,7 +162,7 @@ def load_config_text(
     log = ProblemLog(path, Positions())
     unset_at: set[Loc] = set()
     data = parse_document(
-        text, log, environ, unset_ok=None if sends else _notifier_option, unset_at=unset_at
+        text, log, environ, unset_ok=None if sends else _unused_unsent, unset_at=unset_at
     )
     if data is None:  # a file holding only `~`
         data = {}
@@ -172,7 +174,9 @@ def load_config_text(
     # incident keys of a fleet sharing its rule state leave the host out (_incident.py)
     state = data.get("state")
     context[SHARED_STATE] = isinstance(state, dict) and state.get("backend") == "redis"
-    unchecked = {str(loc[1]) for loc in unset_at}
+    if any(loc[0] == "state" for loc in unset_at):
+        data.pop("state", None)  # (a Redis url's password) nothing unsent reads it
+    unchecked = {str(loc[1]) for loc in unset_at if loc[0] == "notifiers"}
     notifiers = build_notifiers(data.get("notifiers"), log, context, unchecked)
     check_references(data, log)
     try:
@@ -185,8 +189,11 @@ def load_config_text(
     return config
 
 
-def _notifier_option(loc: Loc) -> bool:
-    """Whether ``loc`` is within a notifier's own options (not its template or rate)."""
+def _unused_unsent(loc: Loc) -> bool:
+    """Whether ``loc`` is where a command that sends nothing reads nothing: a notifier's
+    own options (not its template or rate), the shared state's settings."""
+    if loc[:1] == ("state",):
+        return True
     return len(loc) >= 3 and loc[0] == "notifiers" and loc[2] not in OWN_KEYS
 
 
