@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,32 +94,28 @@ def load_label_config(path: str | Path) -> Config:
 
     For `silence add`, which warns of a matcher on a label no alert carries: it
     needs the labels' names alone, so an unset ``${VAR}`` (a secret of the
-    daemon's environment file, not given to this shell) reads as empty here.
+    daemon's environment file, not given to this shell) is no problem here.
     """
     path = Path(path)
-    return _sections(_read(path), path, ("labels", "rules"), _EmptyWhenUnset(os.environ))
+    return _sections(_read(path), path, ("labels", "rules"), os.environ, unset_ok=_anywhere)
 
 
-class _EmptyWhenUnset(Mapping[str, str]):
-    """The environment, with every variable it lacks set to the empty string."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def __getitem__(self, name: str) -> str:
-        return self._environ.get(name, "")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._environ)
-
-    def __len__(self) -> int:
-        return len(self._environ)
+def _anywhere(loc: Loc) -> bool:
+    return True
 
 
-def _sections(text: str, path: Path, keys: tuple[str, ...], environ: Mapping[str, str]) -> Config:
-    """A Config of the top-level ``keys`` alone, the others at their defaults."""
+def _sections(
+    text: str,
+    path: Path,
+    keys: tuple[str, ...],
+    environ: Mapping[str, str],
+    *,
+    unset_ok: Callable[[Loc], bool] | None = None,
+) -> Config:
+    """A Config of the top-level ``keys`` alone, the others at their defaults; a value
+    where ``unset_ok`` says so may name unset variables (it is left as written)."""
     log = ProblemLog(str(path), Positions())
-    data = parse_document(text, log, environ, only=keys)
+    data = parse_document(text, log, environ, only=keys, unset_ok=unset_ok)
     chosen = {
         key: value
         for key, value in (data.items() if isinstance(data, dict) else ())
