@@ -144,7 +144,8 @@ class SharedSilences:
             self._link.call(lambda: self._refresh(now), lambda: None)
 
     def _refresh(self, now: datetime) -> None:
-        if self._local is not None:
+        local = self._local.list(now, include_expired=True) if self._local is not None else []
+        if local:
             # Ended ones too: an expiry is news the fleet must hear. Every time, not
             # only when they change: a Redis that restarted without persistence between
             # two calls lost them, and no call failed to say so. Publishing what the
@@ -152,13 +153,13 @@ class SharedSilences:
             horizon = now.timestamp() - KEEP_ENDED_S
             own = tuple(
                 replace(silence, host=self._host)
-                for silence in self._local.list(now, include_expired=True)
+                for silence in local
                 if silence.ends_at.timestamp() >= horizon
             )
             self.publish(own, now)
         fleet = self._kept(now)
         if self._local is not None:
-            self._end_early(self._local, fleet, now)
+            self._end_early(self._local, local, fleet)
         self._cached = SilenceSet(silence for silence in fleet if silence.ends_at > now)
 
     def publish(self, silences: tuple[Silence, ...], now: datetime) -> None:
@@ -174,13 +175,15 @@ class SharedSilences:
             self._publish(keys=[self._key], args=args)
 
     @staticmethod
-    def _end_early(local: SilenceStore, fleet: tuple[Silence, ...], now: datetime) -> None:
+    def _end_early(
+        store: SilenceStore, local: list[Silence], fleet: tuple[Silence, ...]
+    ) -> None:
         """End here what was ended for the fleet elsewhere: the local copy mutes too."""
-        own = {silence.id: silence for silence in local.list(now, include_expired=True)}
+        own = {silence.id: silence for silence in local}
         for copy in fleet:
             mine = own.get(copy.id)
             if mine is not None and copy.ends_at < mine.ends_at:
-                local.expire(copy.id, copy.ends_at)  # ends it then: no later than the fleet's
+                store.expire(copy.id, copy.ends_at)  # ends it then: no later than the fleet's
 
     def list(self, now: datetime, *, include_expired: bool = False) -> list[Silence]:
         """Every shared silence not yet ended (or ended within a day, with include_expired)."""
