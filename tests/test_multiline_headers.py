@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from logwatch.multiline import headers, timestamps
 from logwatch.multiline.envelopes import unwrap
 from logwatch.multiline.headers import HeaderParser
-from logwatch.multiline.timestamps import leading_timestamp, parse_timestamp
+from logwatch.multiline.timestamps import UTC_TIMES
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
@@ -128,10 +128,10 @@ class TestHeaders:
 
     def test_naive_times_are_taken_as_utc(self) -> None:
         """A header time without a zone is UTC, not the host's zone."""
-        stamp = parse_timestamp("2026-01-02 03:04:05,678")
+        stamp = UTC_TIMES.parse("2026-01-02 03:04:05,678")
         assert stamp == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-        assert parse_timestamp("2026-01-02T03:04:05.678+02:00") == CREATED.replace(hour=1)
-        assert parse_timestamp("not a time") is None
+        assert UTC_TIMES.parse("2026-01-02T03:04:05.678+02:00") == CREATED.replace(hour=1)
+        assert UTC_TIMES.parse("not a time") is None
 
 
 class TestEnvelopes:
@@ -218,11 +218,11 @@ class TestCachedReading:
     @example("2026-01-02 03:04:05,67 x")
     @example("2026-01-02 03:04:05,6789 x")
     def test_asctime_gives_what_the_regexes_give(self, text: str) -> None:
-        fast = leading_timestamp(text)
+        fast = UTC_TIMES.leading(text)
         original = timestamps._ASCTIME
         try:
             timestamps._ASCTIME = re.compile("(?!)")  # matches nothing: the regexes read all
-            assert leading_timestamp(text) == fast
+            assert UTC_TIMES.leading(text) == fast
         finally:
             timestamps._ASCTIME = original
 

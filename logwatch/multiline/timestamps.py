@@ -166,8 +166,6 @@ class TimeReader:
 
 
 UTC_TIMES = TimeReader(UTC)
-leading_timestamp = UTC_TIMES.leading
-parse_timestamp = UTC_TIMES.parse
 
 
 def zone_named(name: str) -> tzinfo | None:
