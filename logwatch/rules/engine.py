@@ -895,14 +895,7 @@ class RuleEngine:
         if batch.pending and batch.snapshot.get("first") is not None:
             alert, items = digest.flush(key, batch)
             if self._silencer is None or not self._silencer.silenced(alert, _datetime(at)):
-                worded = {
-                    notifier: render(template, alert, notifier, items)
-                    for notifier in alert.notifiers
-                    if (template := self._notifier_templates.get(notifier)) is not None
-                }
-                decisions.append(
-                    Decision(batch.rule, alert, None, alert.notifiers, alert.severity, worded)
-                )
+                decisions.append(self._ruleless_decision(batch.rule, alert, items))
         self._state.delete(key)
         return decisions
 
@@ -913,12 +906,19 @@ class RuleEngine:
         alert = dataclasses.replace(alert, notifiers=notifiers)
         if rule is not None:
             return self._decision(rule, alert)
+        return self._ruleless_decision(name, alert)
+
+    def _ruleless_decision(
+        self, name: str, alert: Alert, items: Sequence[Mapping[str, Any]] = ()
+    ) -> Decision:
+        """``_decision`` for rule ``name``, which a reload removed: worded by each
+        notifier's own template alone."""
         worded = {
-            notifier: render(template, alert, notifier)
-            for notifier in notifiers
+            notifier: render(template, alert, notifier, items)
+            for notifier in alert.notifiers
             if (template := self._notifier_templates.get(notifier)) is not None
         }
-        return Decision(name, alert, None, notifiers, alert.severity, worded)
+        return Decision(name, alert, None, alert.notifiers, alert.severity, worded)
 
     def _resolved(self, group: GroupState, key: str) -> Alert:
         base = Alert.from_payload(group.snapshot)
