@@ -11,7 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from logwatch.multiline.knownbodies import KnownBody
 
 
 class Severity(enum.IntEnum):
@@ -52,7 +55,7 @@ class Lines(Sequence[Line]):
     C-level list operations (``LineFramer``).
     """
 
-    __slots__ = ("cut", "ends", "linenos", "offsets", "texts")
+    __slots__ = ("cut", "ends", "known", "linenos", "offsets", "texts")
 
     def __init__(self) -> None:
         self.texts: list[str] = []
@@ -60,6 +63,9 @@ class Lines(Sequence[Line]):
         self.ends: list[int] = []
         self.linenos: list[int] = []
         self.cut: set[int] = set()  # indexes of the truncated lines
+        # Header lines framed without the lines under them, which were seen
+        # before (``multiline.knownbodies``); the next line follows those.
+        self.known: dict[int, KnownBody] = {}
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -94,6 +100,8 @@ class Lines(Sequence[Line]):
     def extend(self, other: Lines) -> None:
         base = len(self.texts)
         self.cut.update(base + at for at in other.cut)
+        if other.known:
+            self.known.update({base + at: body for at, body in other.known.items()})
         self.texts += other.texts
         self.offsets += other.offsets
         self.ends += other.ends

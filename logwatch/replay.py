@@ -22,6 +22,7 @@ from logwatch.model import AlertStatus, Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.multiline.assembler import DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, Format
 from logwatch.multiline.context import RecentLines, context_lines
+from logwatch.multiline.knownbodies import KnownBodies
 from logwatch.sources.coldlines import ColdPlan, cold_plan_for
 from logwatch.sources.forkscan import ForkScan
 from logwatch.sources.framing import DEFAULT_MAX_LINE_BYTES, KeepSpans, LineFramer
@@ -425,6 +426,9 @@ def _events(
     ahead: ForkScan | None = None,  # a helper scanning the file ``chunks`` are read from
 ) -> Iterator[Event]:
     recent = RecentLines(settings.context_lines)
+    # A record seen before is framed as its header line alone where lines are
+    # passed over anyway (``knownbodies``), and where no context wants the rest.
+    known = KnownBodies() if (keep or ahead) and not recent.keep else None
     assembler = Assembler(
         origin,
         format=settings.format,
@@ -432,8 +436,13 @@ def _events(
         max_bytes=settings.max_bytes,
         header_pattern=settings.header,
         timezone=settings.timezone,
+        known=known,
     )
-    framer = LineFramer(max_line_bytes=settings.max_line_bytes, encoding=settings.encoding)
+    framer = LineFramer(
+        max_line_bytes=settings.max_line_bytes,
+        encoding=settings.encoding,
+        known=known if assembler.keeps_known else None,
+    )
 
     def emit(events: Iterable[Event]) -> Iterator[Event]:
         for event in events:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, cast
 
 from logwatch.model import Event, ExceptionInfo, Line, Lines, Origin
 from logwatch.multiline import blocks, jsontext
@@ -22,8 +22,9 @@ from logwatch.multiline.fingerprint import fingerprint, fingerprint_frames, fing
 from logwatch.multiline.headers import HeaderParser
 from logwatch.multiline.jsonrecords import read_record
 from logwatch.multiline.kinds import Kind, classify
+from logwatch.multiline.knownbodies import KnownBodies, KnownBody, Recipe
 from logwatch.multiline.machine import Machine, Pending
-from logwatch.multiline.rows import Draft, Row
+from logwatch.multiline.rows import Draft, Row, limits
 from logwatch.multiline.timestamps import reader_for
 from logwatch.multiline.tracebacks import ELISION_PREFIX, parse_frames, parse_traceback
 
@@ -51,9 +52,12 @@ class Assembler:
         max_bytes: int = DEFAULT_MAX_BYTES,
         header_pattern: re.Pattern[str] | None = None,
         timezone: str = "UTC",
+        known: KnownBodies | None = None,
     ) -> None:
         """``timezone``: the zone of the times the files write without one
-        (``sources[].timezone``: an IANA name, ``UTC`` or ``local``)."""
+        (``sources[].timezone``: an IANA name, ``UTC`` or ``local``). ``known``: where
+        to keep the records replayed from memory, for a framer to mark
+        (``knownbodies``); only with logging's usual headers, not in JSON."""
         if max_lines < 1 or max_bytes < 1:
             raise ValueError(f"max_lines and max_bytes must be positive: {max_lines}, {max_bytes}")
         self._origin = origin
@@ -68,6 +72,13 @@ class Assembler:
         # Records of the usual shape repeat (a storm is one bug, logged again
         # and again): what the grammar made of one is replayed for the next.
         self._blocks = blocks.SHARED if format != "json" else None
+        self._known = known if self._blocks is not None and header_pattern is None else None
+        self._head_bytes = limits(max_lines, max_bytes)[2]  # what a block replayed may hold
+
+    @property
+    def keeps_known(self) -> bool:
+        """Whether it keeps records for a framer to mark (``known`` was given and is used)."""
+        return self._known is not None
 
     def feed(self, lines: Iterable[Line]) -> list[Event]:
         """Consume lines; return the events the grammar proves complete (in completion order)."""
@@ -77,7 +88,7 @@ class Assembler:
                 self._line(line, drafts)
         else:
             self._feed_blocks(lines if isinstance(lines, list | Lines) else list(lines), drafts)
-        return [self._event(draft) for draft in drafts]
+        return [draft.ready or self._event(draft) for draft in drafts]
 
     def _feed_blocks(self, lines: Sequence[Line], drafts: list[Draft]) -> None:
         """``_line`` for each line, but a record seen before is not stepped through again.
@@ -90,11 +101,15 @@ class Assembler:
         bounds = blocks.Boundaries(
             lines, self._header_pattern, json_records=self._format != "text"
         )
+        known = lines.known if isinstance(lines, Lines) else None
         count = len(lines)
         index = 0
         while index < count:
             at = index
             index += 1
+            if known and at in known:
+                self._known_record(cast(Lines, lines), bounds, at, known[at], drafts)
+                continue
             head = self._header_row(bounds, at) if at in bounds.starts else None
             if head is None:
                 self._line(lines[at], drafts)
@@ -120,6 +135,7 @@ class Assembler:
         # block is not replayed too: an idle machine fed a header emits
         # nothing, so the drafts are the same whenever that happens.
         held = True
+        known = lines.known if isinstance(lines, Lines) else None
         while True:
             end = bounds.end(index)
             if end is None or not memo.fits(setting, head, bounds, index, end):
@@ -138,6 +154,9 @@ class Assembler:
                     plain = self._line(lines[at], drafts) and plain
                 if plain:
                     memo.learn(key, machine, lines, index - 1, end, drafts, first, record)
+                if known and end in known:
+                    self._known_body(cast(Lines, lines), end, known[end], drafts)
+                    return end + 1
                 index = end + 1
                 if not machine.opened_by_header():
                     return index
@@ -148,7 +167,11 @@ class Assembler:
             if held:
                 machine.restart()
                 held = False
-            template.replay(head, bounds, index, texts, drafts)
+            template.replay(head, texts, bounds.rows_from(index), drafts)
+            if self._known is not None:
+                self._remember(head, lines, index, end, texts, template)
+            if known and end in known:
+                return end  # a header with what lies under it: ``_known_record``
             index = end + 1
             after = self._header_row(bounds, end)
             if after is None:
@@ -158,6 +181,107 @@ class Assembler:
         if not held:
             self._emit_row("", head, drafts)
         return index
+
+    def _known_record(
+        self, lines: Lines, bounds: blocks.Boundaries, at: int, body: KnownBody,
+        drafts: list[Draft],
+    ) -> None:
+        """Take the header line ``at`` and ``body``, the lines under it, seen before."""
+        head = self._header_row(bounds, at)
+        machine = self._machines.get("")
+        if head is None:
+            self._line(lines[at], drafts)
+        elif machine is not None and machine.holds_nothing():
+            # the header would open a record, and the block's end close it: as if fed
+            if self._made_again(head, body, drafts):
+                return
+            self._emit_row("", head, drafts)
+        else:
+            self._emit_row("", head, drafts)
+        self._known_body(lines, at, body, drafts)
+
+    def _known_body(self, lines: Lines, at: int, body: KnownBody, drafts: list[Draft]) -> None:
+        """Take ``body``, the lines under the header line ``at``, which was just fed.
+
+        Where the header opened a record the way a block's does
+        (``_blocks_under``), what the same lines under a like header made
+        before is made again; otherwise the lines are fed one by one.
+        """
+        machine = self._machines.get("")
+        if machine is not None and machine.opened_by_header():
+            head = machine.opening_row()
+            if (
+                head.offset == lines.offsets[at]
+                and head.text == head.raw
+                and self._made_again(head, body, drafts)
+            ):
+                machine.restart()
+                return
+        offset, lineno = lines.ends[at], lines.linenos[at]
+        for text in body.texts:
+            lineno += 1
+            end = offset + len(text) + 1
+            self._line(Line(text, offset, end, lineno), drafts)
+            offset = end
+
+    def _made_again(self, head: Row, body: KnownBody, drafts: list[Draft]) -> bool:
+        """Make what ``body`` made under a header like ``head``, if that is known and
+        nothing of it would be cut (``BlockMemo.fits``)."""
+        header = head.header
+        if header is None:
+            return False
+        made = body.made.get((header.level, head.text.rstrip().endswith(":")))
+        # What ``BlockMemo.fits`` asks of a block replayed: a header longer than the
+        # one it was kept under may take it past the head of the held buffer.
+        # (Its lines were as many then: they fit.)
+        if made is None or head.end - head.offset + body.size > self._head_bytes:
+            return False
+        if isinstance(made, Recipe):
+            event = self._known_event(head, body, made)
+            drafts.append(Draft((head,), 1, 0, 0, header, ready=event))
+        else:
+            made.replay(head, body.texts, body.rows_under(head), drafts)
+        return True
+
+    def _known_event(self, head: Row, body: KnownBody, recipe: Recipe) -> Event:
+        """``_event`` of the one draft a block of ``head`` and ``body`` replays to."""
+        header = head.header
+        assert header is not None
+        return Event(
+            self._origin, head.first_lineno, head.last_lineno + len(body.texts), head.offset,
+            head.end + body.size, f"{head.text}\n{body.text}", header.message + recipe.tail,
+            header.level, header.logger, header.timestamp or head.timestamp, recipe.chain,
+            recipe.fingerprint, _NO_FLAGS,
+        )
+
+    def _remember(
+        self, head: Row, lines: Sequence[Line], index: int, end: int,
+        texts: tuple[str, ...], template: blocks.Template,
+    ) -> None:
+        """Keep the block ``texts`` under ``head``, just replayed, for the framer to mark
+        (``knownbodies``): the event itself where the block makes one of all its
+        lines, with a traceback, or else the drafts' template."""
+        known = self._known
+        header = head.header
+        if known is None or header is None or not isinstance(lines, Lines):
+            return
+        tag = (header.level, head.text.rstrip().endswith(":"))
+        if known.has(texts, tag):
+            return
+        # its bytes are its texts joined: nothing the framer took off or passed over
+        size = sum(map(len, texts)) + len(texts)
+        if lines.offsets[index] != head.end or lines.ends[end - 1] - head.end != size:
+            return
+        if not all(map(str.isascii, texts)):
+            return
+        made: Recipe | blocks.Template = template
+        record_rows = template.whole_record_rows()
+        if record_rows is not None:
+            chain, key = _chain(texts[record_rows - 1 :])
+            if chain:
+                tail = "".join("\n" + text for text in texts[: record_rows - 1])
+                made = Recipe(tail, chain, key)
+        known.add(texts, tag, made)
 
     @property
     def pending(self) -> Pending:
@@ -184,7 +308,7 @@ class Assembler:
         )
         for machine in machines:
             machine.flush(drafts)
-        return [self._event(draft) for draft in drafts]
+        return [draft.ready or self._event(draft) for draft in drafts]
 
     # ------------------------------------------------------------------ rows
 

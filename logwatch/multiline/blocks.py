@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import compress, count
 
@@ -71,22 +71,34 @@ class Template:
     kinds: tuple[Kind, ...]  # of the lines under the header (the first and last of a draft)
     drafts: tuple[_DraftShape, ...]
 
+    def whole_record_rows(self) -> int | None:
+        """The record's rows of the one event the block makes of all its lines, the
+        header's record (not cut short); None: it makes another shape of drafts."""
+        if len(self.drafts) != 1:
+            return None
+        shape = self.drafts[0]
+        if not shape.whole or not shape.headed or shape.partial or shape.fault:
+            return None
+        return shape.record_rows
+
     def replay(
-        self, head: Row, bounds: Boundaries, start: int, texts: tuple[str, ...],
+        self, head: Row, texts: tuple[str, ...], row: Callable[[int, Kind], Row],
         out: list[Draft],
     ) -> None:
-        """The drafts of the block under ``head``: ``texts``, the lines from ``start`` on."""
+        """The drafts of the block ``texts`` under ``head``.
+
+        ``row(at, kind)``: the block's line ``at`` (1: the first under the header).
+        """
         header = head.header
         every = (head.text, *texts)
         kinds = self.kinds
-        row = bounds.row
         for shape in self.drafts:
             at = shape.rows
-            first = head if at[0] == 0 else row(start + at[0] - 1, kinds[at[0] - 1])
+            first = head if at[0] == 0 else row(at[0], kinds[at[0] - 1])
             if len(at) == 1:
                 rows: tuple[Row, ...] = (first,)
             else:
-                rows = (first, row(start + at[-1] - 1, kinds[at[-1] - 1]))
+                rows = (first, row(at[-1], kinds[at[-1] - 1]))
             out.append(
                 Draft(
                     rows,
@@ -160,6 +172,12 @@ class Boundaries:
         if (columns := self._columns) is not None:
             return columns.ends[end - 1] - columns.offsets[start]
         return self._lines[end - 1].end - self._lines[start].offset
+
+    def rows_from(self, start: int) -> Callable[[int, Kind], Row]:
+        """``Template.replay``'s rows of the block whose first line under the header is
+        line ``start``."""
+        row = self.row
+        return lambda at, kind: row(start + at - 1, kind)
 
     def row(self, at: int, kind: Kind, header: Header | None = None) -> Row:
         """Line ``at`` (not a cut one) as a row of ``kind``."""

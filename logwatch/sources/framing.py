@@ -13,8 +13,12 @@ import functools
 from collections.abc import Callable
 from itertools import accumulate
 from operator import add
+from typing import TYPE_CHECKING
 
 from logwatch.model import Line, Lines
+
+if TYPE_CHECKING:
+    from logwatch.multiline.knownbodies import KnownBodies, KnownBody
 
 DEFAULT_MAX_LINE_BYTES = 1 << 20
 
@@ -85,9 +89,13 @@ class LineFramer:
         lineno: int = 1,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         encoding: str = "utf-8",
+        known: KnownBodies | None = None,
     ) -> None:
         """``encoding``: the file's, one that ``reads_ascii_as_ascii``; a byte it cannot
-        read becomes U+FFFD."""
+        read becomes U+FFFD. ``known``: in the spans a ``keep`` filter gives, a record
+        whose lines under its header are among these is framed as its header line
+        alone, marked (``Lines.known``); for an assembler that looks them up there."""
+        self._known = known
         self._buffer = bytearray()  # kept bytes of the line in progress (<= max_line_bytes)
         self._consumed = 0  # bytes of the line in progress seen so far, kept or not
         self._overlong = False  # the line in progress is past the cap; its rest is discarded
@@ -207,13 +215,85 @@ class LineFramer:
             if plain and first < after <= first + cap + 1 and chunk[after - 1] == 10:
                 # whole lines, none over the cap, no holes: what ``feed`` does with
                 # them, less its set-up, which costs as much as a short span's framing
-                self._frame_plain(chunk[first : after - 1], lines)
+                if self._known is None:
+                    self._frame_plain(chunk[first : after - 1], lines)
+                else:
+                    closed = self._closes(chunk, start, spans, index)
+                    self._frame_known(self._known, chunk, first, after, closed, lines)
             else:
                 lines.extend(self.feed_lines(chunk[first:after]))
             done = after
         self._pass(chunk, done, end, gaps[-1] if gaps else None)
         self._hold(chunk[end:])
         return lines
+
+    def _closes(
+        self, chunk: bytes, start: int, spans: list[tuple[int, int]], index: int
+    ) -> bool:
+        """Whether the line framed after span ``index`` is a record header, whole.
+
+        Then it closes the span's last record, as a header closes any (``blocks``):
+        the lines passed over between are no concern of the assembler's.
+        """
+        if index + 1 >= len(spans):
+            return False  # the next line is in the next read
+        first = start + spans[index + 1][0]
+        return (
+            chunk.find(b"\n", first) - first <= self._max_line_bytes
+            and self._known is not None
+            and self._known.header_at(chunk, first) is not None
+        )
+
+    def _frame_known(
+        self,
+        known: KnownBodies,
+        chunk: bytes,
+        first: int,
+        after: int,
+        closed: bool,
+        lines: Lines,
+    ) -> None:
+        """``_frame_plain`` for ``chunk[first:after]``, but a record whose lines under its
+        header are ``known`` is framed as its header line alone.
+
+        A record runs from its header to the next; the span's last one is whole only
+        where the line after the span is a header (``closed``).
+        """
+        done = first  # framed up to here
+        head, found = first, known.header_at(chunk, first)
+        if found is None and (found := known.next_header(chunk, first, after)) is not None:
+            head = found.start() + 1
+        while found is not None:
+            newline = chunk.find(b"\n", head, after)
+            following = known.next_header(chunk, newline, after)
+            stop = following.start() + 1 if following else (after if closed else -1)
+            if (
+                stop > newline + 1
+                and (body := known.get(chunk[newline + 1 : stop])) is not None
+                and body.takes(found, chunk[head:newline])
+            ):
+                if head > done:
+                    self._frame_plain(chunk[done : head - 1], lines)
+                self._frame_head(chunk[head:newline], body, lines)
+                done = stop
+            head, found = stop, following
+        if after > done:
+            self._frame_plain(chunk[done : after - 1], lines)
+
+    def _frame_head(self, raw: bytes, body: KnownBody, lines: Lines) -> None:
+        """A header line (``raw``, whole, within the cap), and ``body`` passed over after it."""
+        text = raw.decode(self._encoding, errors="replace")
+        if text.endswith("\r"):
+            text = text[:-1]
+        offset = self._buffer_offset
+        end = offset + len(raw) + 1
+        lines.known[len(lines.texts)] = body
+        lines.texts.append(text)
+        lines.offsets.append(offset)
+        lines.ends.append(end)
+        lines.linenos.append(self._lineno)
+        self._buffer_offset = end + body.size
+        self._lineno += 1 + len(body.texts)
 
     def take_passed(self) -> tuple[int, int]:
         """Lines and bytes a ``keep`` filter left out since the last call."""
