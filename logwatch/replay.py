@@ -428,7 +428,8 @@ def _events(
     recent = RecentLines(settings.context_lines)
     # A record seen before is framed as its header line alone where lines are
     # passed over anyway (``knownbodies``), and where no context wants the rest.
-    known = KnownBodies() if (keep or ahead) and not recent.keep else None
+    filtered = keep is not None or ahead is not None
+    known = KnownBodies() if filtered and not recent.keep else None
     assembler = Assembler(
         origin,
         format=settings.format,
