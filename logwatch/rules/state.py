@@ -246,10 +246,16 @@ class MemoryRuleState:
         return self._prune_groups(now) + self._prune_windows(now)
 
     def quiet_until(self) -> float:
-        # heap tops and window floors are lower bounds: stale entries only make it earlier
-        tops = [heap[0][0] for heap in (self._due, self._expiry) if heap]
-        return min((*tops, *(floor + span for span, floor in self._window_floor.items())),
-                   default=math.inf)
+        # heap tops and window floors are lower bounds: stale entries only make it earlier.
+        # No list or generator: replay asks before every event, mostly of empty heaps.
+        quiet = math.inf
+        if self._due:
+            quiet = self._due[0][0]
+        if self._expiry:
+            quiet = min(quiet, self._expiry[0][0])
+        for span, floor in self._window_floor.items():
+            quiet = min(quiet, floor + span)
+        return quiet
 
     def _prune_groups(self, now: float) -> int:
         gone = self._take(self._expiry, now, "expires_at")
