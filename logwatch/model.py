@@ -30,7 +30,11 @@ class Severity(enum.IntEnum):
         return cls[name.strip().upper()]
 
     def __str__(self) -> str:
-        return self.name.lower()
+        # a table, not self.name.lower(): every alert is worded, labelled and printed with it
+        return _SEVERITY_NAMES[self]
+
+
+_SEVERITY_NAMES = {severity: severity.name.lower() for severity in Severity}
 
 
 # Never changed once built, but not declared frozen: a frozen dataclass's
