@@ -37,16 +37,23 @@ def build_engine(
         {rule.name: named(rule.mute_during) for rule in config.rules},
         {rule.name: named(rule.active_during) for rule in config.rules},
     )
-    silencers: list[Silencer] = [mute_times]
-    if silences is not None:
-        silencers.insert(0, silences)
+    silencers: list[Silencer] = [] if silences is None else [silences]
+    if not mute_times.idle:
+        silencers.append(mute_times)
+    # Asked for every alert: no silencer to ask where none could mute (replay, most
+    # configs), and no wrapper around one alone.
+    silencer: Silencer | None = None
+    if len(silencers) == 1:
+        silencer = silencers[0]
+    elif silencers:
+        silencer = AnySilencer(*silencers)
     return RuleEngine(
         config.rules,
         host=config.host,
         labels=config.labels,
         state=state,
         redactor=Redactor(config.redact.patterns, defaults=config.redact.defaults),
-        silencer=AnySilencer(*silencers),
+        silencer=silencer,
         router=Router(config.routes, intervals),
         notifier_templates={
             name: notifier.template

@@ -159,6 +159,11 @@ class MuteTimes:
             rule: tuple(spans) for rule, spans in (active_during or {}).items() if spans
         }
 
+    @property
+    def idle(self) -> bool:
+        """Whether it never mutes: no rule has intervals."""
+        return not self._mute and not self._active
+
     def silenced(self, alert: Alert, now: datetime) -> bool:
         muting = self._mute.get(alert.rule)
         if muting and holds(muting, now):
