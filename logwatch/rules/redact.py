@@ -393,6 +393,7 @@ class Redactor:
         self._masks: dict[str | bytes, int] = {}
         self._cached_bytes = 0
         self._digits = _digit_classes(rules)
+        self._blank = self._line_mask("")  # what the empty parts of a one-line text pass
 
     def __call__(self, text: str) -> str:
         return self._masked(text, self._mask(text))
@@ -438,6 +439,9 @@ class Redactor:
         mask = self._ungated
         if mask == self._all:
             return mask
+        if "\n" not in text:
+            # A message, an exception's: no stack, no last line to look up.
+            return mask | self._line_mask_of(text) | self._blank
         # An event's first line holds its own timestamp, and its last often an
         # id (the exception's message), so whole texts seldom repeat; the lines
         # between them (a traceback's stack) often do, all of them.
