@@ -6,6 +6,7 @@ crash yield the same id and the same group, and a receiver can drop the repeat.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 
@@ -64,6 +65,8 @@ def title(
     no pattern recognises any more.
     """
     if exc_type is not None:
+        if len(exc_type) + len(exc_message or "") <= _REMEMBERED_CHARS:
+            return _traceback_title(exc_type, exc_message)
         short = short_type(exc_type)
         line = f"{short}: {exc_message}" if exc_message else short
     elif cut and not message.strip():
@@ -71,6 +74,17 @@ def title(
     else:
         line = message.strip() or text.strip().split("\n", 1)[0]
     return clip(line)
+
+
+# A storm raises the same few exceptions with the same few messages: their
+# titles are remembered, those short enough to keep many of.
+_REMEMBERED_CHARS = 2 * TITLE_MAX
+
+
+@functools.lru_cache(maxsize=1024)
+def _traceback_title(exc_type: str, exc_message: str | None) -> str:
+    short = short_type(exc_type)
+    return clip(f"{short}: {exc_message}" if exc_message else short)
 
 
 def _cut_title(text: str) -> str:
