@@ -7,7 +7,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,18 @@ class TestAlertContent:
         assert (alert.count, alert.first_seen, alert.last_seen) == (1, T0, T0)
         assert alert.notifiers == ("slack",)
         assert (alert.level, alert.logger, alert.message) == ("ERROR", "app.db", "query failed")
+        assert (alert.rule, alert.exc_message, alert.fingerprint) == (
+            "db", "could not connect", "fp1:db"
+        )
+        assert alert.text == event().text
+        assert (alert.fields, alert.context, alert.hosts) == ({}, (), ("web-1",))
+
+    def test_times_are_in_utc_whatever_the_zone_of_now(self) -> None:
+        """An alert decided at a time given in another zone still says it in UTC."""
+        east = T0.astimezone(timezone(timedelta(hours=2)))
+        [alert] = sent(engine(rule("db")).evaluate(event(), east))
+        assert alert.last_seen == T0
+        assert alert.payload()["last_seen"] == "2026-01-01T12:00:00Z"
 
     def test_record_without_traceback_is_titled_by_its_message(self) -> None:
         """A plain record's title is its message."""
