@@ -58,6 +58,9 @@ GROUPED = "grouped"  # waits in a batch; a digest (or the alert itself) follows 
 NEW = "new"
 REGRESSION = "regression"
 EVERY = "every"
+# Within this many seconds of the epoch (1833 to 2106) an aware datetime's
+# timestamp() holds every microsecond: fromtimestamp() gives the same datetime back.
+_EXACT_S = float(2**32)
 # The daemon ticks the rules this often: what falls due one tick after another goes after it.
 _TICK_S = 1.0
 
@@ -370,7 +373,9 @@ class RuleEngine:
                 # The alert stands for the occurrences that crossed the threshold.
                 count, first_seen = in_window, oldest
 
-        alert = self._build(event, rule, extracted, occurrence, severity, count, first_seen, at)
+        alert = self._build(
+            event, rule, extracted, occurrence, severity, count, first_seen, now, at
+        )
         destinations = self._destinations(rule, alert)
         if not destinations:
             return suppressed(NO_ROUTE)
@@ -591,8 +596,10 @@ class RuleEngine:
         severity: Severity,
         count: int,
         first_seen: float,
+        now: datetime,
         at: float,
     ) -> Alert:
+        """``now`` is ``at`` as a datetime (``evaluate``'s)."""
         redact = self._redact
         text, message, exc_message = redact.event_texts(
             event.text, event.message, event.exc_message
@@ -606,7 +613,8 @@ class RuleEngine:
             # a masked secret comes out masked, or (no match any more) is masked whole.
             masked = rule.matcher.groups(message, exc_message)
             fields.update(redact.fields({name: masked.get(name, MASK) for name in extracted}))
-        last_seen = _datetime(at)
+        # what _datetime(at) would make again, where a float holds every microsecond
+        last_seen = now if now.tzinfo is UTC and -_EXACT_S < at < _EXACT_S else _datetime(at)
         title = alerts.title(exc_type, exc_message, message, text, cut="cut" in event.flags)
         origin = event.origin
         # Positional, in the fields' order: matching 25 keywords to the fields
