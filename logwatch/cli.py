@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,9 +224,7 @@ def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
     # A replay makes and drops millions of small objects, next to none of them in
     # cycles: a young-generation collection every 700 of them was ~8% of a storm's time.
     gc.set_threshold(50_000, 10, 10)
-    # json.dumps builds an encoder per call; records are plain trees, never
-    # circular, and checking for cycles was a tenth of encoding a storm's
-    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+    encode = _record_encoder()
     # log text reaches a terminal here: its controls (ESC c, CR, BS) are shown, not obeyed
     from logwatch.notifiers.escaping import printable
 
@@ -249,6 +247,31 @@ def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
     # collections at exit would look at all of it again: ~30 ms of a 0.5 s replay.
     gc.freeze()
     return code or (1 if unreadable else 0)
+
+
+def _record_encoder() -> Callable[[dict[str, Any]], str]:
+    """``json.dumps(record, ensure_ascii=False)``, for replay's many records.
+
+    json.dumps builds an encoder per call, and so does JSONEncoder.encode: its
+    C part, made once here, was a seventh of encoding a storm's records.
+    Records are plain trees, never circular: checking for cycles was a tenth.
+    """
+    plain = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+    try:
+        from _json import encode_basestring, make_encoder
+    except ImportError:  # an interpreter without json's C part
+        return plain.encode
+    # what JSONEncoder.encode makes for each call, with its settings
+    encoder = make_encoder(
+        None, plain.default, encode_basestring, None, plain.key_separator,
+        plain.item_separator, plain.sort_keys, plain.skipkeys, plain.allow_nan,
+    )
+    join = "".join
+
+    def encode(record: dict[str, Any]) -> str:
+        return join(encoder(record, 0))
+
+    return encode
 
 
 def _human_replay(record: dict[str, Any]) -> str:
