@@ -259,19 +259,21 @@ def _record_encoder() -> Callable[[dict[str, Any]], str]:
     plain = json.JSONEncoder(ensure_ascii=False, check_circular=False)
     try:
         from _json import encode_basestring, make_encoder
-    except ImportError:  # an interpreter without json's C part
+
+        # what JSONEncoder.encode makes for each call, with its settings
+        encoder = make_encoder(
+            None, plain.default, encode_basestring, None, plain.key_separator,
+            plain.item_separator, plain.sort_keys, plain.skipkeys, plain.allow_nan,
+        )
+    except (ImportError, TypeError):  # no C part, or one this was not written for
         return plain.encode
-    # what JSONEncoder.encode makes for each call, with its settings
-    encoder = make_encoder(
-        None, plain.default, encode_basestring, None, plain.key_separator,
-        plain.item_separator, plain.sort_keys, plain.skipkeys, plain.allow_nan,
-    )
     join = "".join
 
     def encode(record: dict[str, Any]) -> str:
         return join(encoder(record, 0))
 
-    return encode
+    probe = {"a": [1, 2.5, None, True], "é": {"b": "\u2028\n"}}
+    return encode if encode(probe) == plain.encode(probe) else plain.encode
 
 
 def _human_replay(record: dict[str, Any]) -> str:
