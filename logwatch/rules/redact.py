@@ -10,6 +10,7 @@ masked.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,13 @@ MASK = "***"
 
 _Replacer = Callable[[re.Match[str]], str]
 
+
+def _lazy(source: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+    """The pattern, compiled when first asked for: most texts pass no gate (below),
+    and compiling every default pattern was ~2 ms of each start-up."""
+    return functools.cache(functools.partial(re.compile, source, flags))
+
+
 # Log lines are hostile input: every pattern starts at a literal or at the
 # start of a character run (lookbehind), and bounds what it scans, so that no
 # line makes a pattern re-scan the text from each position (quadratic time).
@@ -32,7 +40,7 @@ _Replacer = Callable[[re.Match[str]], str]
 # event) is masked to the end rather than left half visible; or, where the
 # event's middle was elided, to the marker line, behind which the rest of the
 # event (and _PEM_TAIL, any tail of the block) is still to be read.
-_PEM = re.compile(
+_PEM = _lazy(
     r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?"
     r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|(?=\n" + re.escape(ELISION_PREFIX) + r")|\Z)",
     re.DOTALL,
@@ -41,7 +49,7 @@ _PEM = re.compile(
 # last base64 lines and its END line. The match starts where a run of base64
 # and blank characters starts, so each run is scanned once; a run longer than
 # any key is no key's tail.
-_PEM_TAIL = re.compile(
+_PEM_TAIL = _lazy(
     r"(?<![A-Za-z0-9+/= \t\r\n])(?P<run>[A-Za-z0-9+/= \t\r\n]{1,65536})"
     r"-----END (?P<kind>[A-Z0-9 ]{0,64}PRIVATE KEY)-----"
 )
@@ -52,7 +60,7 @@ _PEM_TAIL = re.compile(
 # ends the match at the line's end; all digits there are a port (also with
 # the punctuation that closes a sentence or a bracket after it: "...:8080."),
 # and a comma or colon makes a list of hosts ("h1:27017,h2:27017"), not a password.
-_URL_PASSWORD = re.compile(
+_URL_PASSWORD = _lazy(
     # (the cheap test first: most places are inside a word)
     r"(?P<head>(?<![a-zA-Z0-9+.-])(?=[a-zA-Z])(?:(?<=(?P<quote>[\"']))|(?<![\"']))"
     r"[a-zA-Z][a-zA-Z0-9+.-]{0,31}://"
@@ -65,22 +73,22 @@ _URL_PASSWORD = re.compile(
 # reader which kind of credential was sent. A quoted value is masked to its
 # closing quote; a bare one to the end of the line, since Digest credentials
 # carry quotes and commas of their own.
-_AUTHORIZATION = re.compile(
+_AUTHORIZATION = _lazy(
     r"(?P<head>\b(?:(?:proxy-)?authorization|(?:set-)?cookie)\b(?:\\?[\"'])?\s*[:=]\s*)"
     r"(?:(?P<quote>\\?[\"'])(?:(?P<qscheme>[A-Za-z][\w-]*)\s+)?[^\"'\r\n]*(?P=quote)"
     r"|(?:(?P<scheme>[A-Za-z][\w-]*)\s+)?[^\r\n]+)",
     re.IGNORECASE,
 )
-_BEARER = re.compile(r"(?P<head>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
+_BEARER = _lazy(r"(?P<head>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
 # The signature may be missing: an unsigned token, or one cut off before it.
-_JWT = re.compile(
+_JWT = _lazy(
     r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?"
 )
 # `key=value`, `key: value`, `"key": "value"` and Python's `'key': 'value'`.
 # The match starts at the keyword: a prefix (`db_password`, `X-Auth-Token`)
 # stays as it is anyway. A quoted value ends at its closing quote or, cut
 # off, at the end of the line.
-_KEY_VALUE = re.compile(
+_KEY_VALUE = _lazy(
     r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|signature)[\w.-]{0,64})"
     r"(?P<sep>(?:\\?[\"'])?\s{0,8}[=:]\s{0,8})"
     r"(?:(?P<quote>[\"'])(?:[^\"'\\\r\n]|\\.|(?!(?P=quote))[\"'])*(?P=quote)?"
@@ -98,7 +106,7 @@ _SECRET_KEY = re.compile(
 )
 # Chat webhooks whose URL path is the credential (logwatch's own notifiers send to
 # these; an application may log them too): the host and route stay, the token goes.
-_WEBHOOK_PATH = re.compile(
+_WEBHOOK_PATH = _lazy(
     r"(?P<head>(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
     r"|discord(?:app)?\.com/api/webhooks/\d{1,32}/"
     r"|api\.telegram\.org/(?:file/)?bot"
@@ -110,12 +118,12 @@ _WEBHOOK_PATH = re.compile(
 # characters beginning with "A" (the shape secret scanners such as gitleaks
 # check; the Bot API documents only "123456:ABC-DEF1234ghIkl-..."). The id is
 # the bot's public user id and stays, so the reader knows which bot it was.
-_TELEGRAM_TOKEN = re.compile(
+_TELEGRAM_TOKEN = _lazy(
     r"(?P<head>(?<![0-9])[0-9]{5,16}:)A[A-Za-z0-9_-]{34}(?![A-Za-z0-9_-])"
 )
-_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b")
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_AWS_KEY_ID = _lazy(r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b")
+_AWS_SECRET = _lazy(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_CARD = _lazy(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 
 
 def _keep_head(match: re.Match[str]) -> str:
@@ -270,11 +278,15 @@ class _Rule:
     ``ascii_check`` on its bytes (if any).
     """
 
-    pattern: re.Pattern[str]
+    compiled: Callable[[], re.Pattern[str]]
     replace: _Replacer
     exact: tuple[str, ...] = ()
     folded: tuple[str, ...] = ()
     ascii_check: Callable[[bytes], bool] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return self.compiled()
 
     @property
     def gated(self) -> bool:
@@ -345,9 +357,9 @@ def _user_rule(pattern: re.Pattern[str]) -> _Rule:
     found = message_literals(pattern)
     if found is None:
         # gates are applied a line at a time
-        return _Rule(pattern, _mask_groups)
+        return _Rule(lambda: pattern, _mask_groups)
     return _Rule(
-        pattern,
+        lambda: pattern,
         _mask_groups,
         exact=tuple(sorted(literal.decode() for literal in found.exact)),
         folded=tuple(sorted(literal.decode() for literal in found.folded)),
