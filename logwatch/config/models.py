@@ -60,6 +60,13 @@ class _Frozen(BaseModel):
     )
 
 
+class _Nested(_Frozen):
+    # Validated only inside Config, whose validator holds their schemas: a
+    # validator of their own would be built at import for nothing (~1 ms of every
+    # start-up). A model validated or built on its own derives from _Frozen.
+    model_config = ConfigDict(defer_build=True)
+
+
 def _resolve(path: str | Path, info: ValidationInfo) -> Path:
     base_dir = (info.context or {}).get("base_dir")
     resolved = Path(path).expanduser()
@@ -73,7 +80,7 @@ class MultilineConfig(_Frozen):
     max_bytes: Size = Field(default=MIB, ge=1)
 
 
-class SourceConfig(_Frozen):
+class SourceConfig(_Nested):
     name: str = Field(min_length=1)
     paths: Strings = Field(min_length=1)  # globs, resolved against the config's directory
     exclude: Strings = ()
@@ -129,7 +136,7 @@ class SourceConfig(_Frozen):
         return name
 
 
-class MatchConfig(_Frozen):
+class MatchConfig(_Nested):
     """What an event must have for a rule to apply; every given field must match."""
 
     exception: Strings = ()  # globs on exception types, any in the chain
@@ -156,12 +163,12 @@ class MatchConfig(_Frozen):
         return fields
 
 
-class ThresholdConfig(_Frozen):
+class ThresholdConfig(_Nested):
     count: int = Field(ge=1)
     within: Duration = Field(gt=0)
 
 
-class CooldownGrowthConfig(_Frozen):
+class CooldownGrowthConfig(_Nested):
     """While alerts keep coming, each cooldown is `factor` times the last, up to `max`."""
 
     max: Duration = Field(gt=0)
@@ -203,12 +210,12 @@ _ClockTime = Annotated[str, BeforeValidator(_yaml11_sexagesimal)]
 _DayRanges = Annotated[tuple[str, ...], BeforeValidator(_each_sexagesimal)]
 
 
-class TimeRangeConfig(_Frozen):
+class TimeRangeConfig(_Nested):
     start: _ClockTime
     end: _ClockTime
 
 
-class TimeIntervalConfig(_Frozen):
+class TimeIntervalConfig(_Nested):
     """One Alertmanager-style interval; every field given must hold."""
 
     times: tuple[TimeRangeConfig, ...] = ()
@@ -234,7 +241,7 @@ class TimeIntervalConfig(_Frozen):
         )
 
 
-class RouteConfig(_Frozen):
+class RouteConfig(_Nested):
     """A node of the routes tree: where the alerts of rules without `notify` go."""
 
     matchers: Strings = ()  # severity=critical, team=~"pay.*", exc_type!=KeyError
@@ -262,7 +269,7 @@ class RedactConfig(_Frozen):
 NOTIFY_ON = Literal["new", "regression", "every"]
 
 
-class RuleConfig(_Frozen):
+class RuleConfig(_Nested):
     name: str = Field(min_length=1)
     match: MatchConfig
     action: Literal["alert", "drop"] = "alert"
@@ -329,7 +336,7 @@ class NotifierConfig(_Frozen):
     options: SerializeAsAny[NotifierOptions]
 
 
-class MetricsConfig(_Frozen):
+class MetricsConfig(_Nested):
     listen: str = "127.0.0.1:9717"
 
     @field_validator("listen")
@@ -341,7 +348,7 @@ class MetricsConfig(_Frozen):
         return listen
 
 
-class SelfWatchConfig(_Frozen):
+class SelfWatchConfig(_Nested):
     """Tell a fallback notifier when another one keeps failing; logwatch watching itself."""
 
     notifier: str = Field(min_length=1)  # the fallback; must name a configured notifier
