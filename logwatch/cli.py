@@ -215,6 +215,9 @@ def _replay(args: argparse.Namespace, head: HeadStart | None) -> int:
     except ConfigError as exc:
         _print_config_error(exc)
         return 2
+    # What the imports and the config made lives as long as the process: no
+    # collection need look at it again, and a forked process's would copy its pages.
+    gc.freeze()
     unreadable: list[str] = []
     pipe: EventPipe | None = None
 
