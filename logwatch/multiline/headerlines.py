@@ -15,6 +15,7 @@ line); only those are asked in Python.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from itertools import compress, count, repeat
@@ -25,18 +26,23 @@ from logwatch.multiline.envelopes import MONTHS, unwrap
 from logwatch.multiline.headers import HeaderParser
 from logwatch.multiline.kinds import STRUCTURE_PREFIXES, Kind, classify
 
+
 # How the lines start that may be no header whatever the pattern says: empty,
 # blank or indented (whitespace first, as ``\s`` and ``str.isspace`` agree),
 # the first line of something ``kinds`` reads before any header, or an
 # envelope (``envelopes.unwrap``, which takes any character for its dots). A
 # few more lines than those match, never fewer: what matches is asked exactly.
-_SPECIAL = re.compile(
-    "|".join(
-        [r"\s", r"\Z", r".{10}T", r"\[.{0,80}\] \[pid "]
-        + [re.escape(prefix) for prefix in (*STRUCTURE_PREFIXES, "<", *MONTHS)]
-    ),
-    re.DOTALL,
-)
+# Compiled when first asked for, by a source with a header of its own: ~0.5 ms
+# of every start-up otherwise.
+@functools.cache
+def _special() -> re.Pattern[str]:
+    return re.compile(
+        "|".join(
+            [r"\s", r"\Z", r".{10}T", r"\[.{0,80}\] \[pid "]
+            + [re.escape(prefix) for prefix in (*STRUCTURE_PREFIXES, "<", *MONTHS)]
+        ),
+        re.DOTALL,
+    )
 
 
 def reads_as_header(line: str, headers: HeaderParser, *, json_records: bool) -> bool:
@@ -57,7 +63,7 @@ def header_flags(
     flags = list(map(is_not, map(header.match, texts), repeat(None)))
     # Of the lines it matches, those that may be something else, by how they start;
     # and the lines with ANSI codes, which the assembler takes out before it reads.
-    special = map(_SPECIAL.match, compress(texts, flags))
+    special = map(_special().match, compress(texts, flags))
     doubtful = set(compress(compress(count(), flags), special))
     doubtful.update(compress(count(), map(contains, texts, repeat("\x1b"))))
     headers = HeaderParser(header)
