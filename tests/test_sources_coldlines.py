@@ -270,6 +270,43 @@ class TestColdLines:
         data = "".join(line + "\n" for line in shapes).encode()
         _same_context(data, LITERALS[0], chunk, context, accelerate=accelerate, dense_bytes=0)
 
+    @pytest.mark.parametrize("literals", LITERALS[:2])
+    def test_in_a_storm_the_literals_are_looked_for_between_the_tracebacks(
+        self, literals: Literals
+    ) -> None:
+        """Lines in a traceback are kept with it: without the accelerator, the lines
+        between the tracebacks alone are searched, and nothing that matters is lost."""
+        records = []
+        for index in range(200):
+            stamp = STAMP.format(index % 60, index % 1000)
+            records.append([f"{stamp} ERROR app.db query failed", *TRACEBACK])
+            if index % 7 == 0:
+                records.append([f"{stamp} WARNING app.db could not connect to database"])
+            if index % 11 == 0:
+                records.append([f"{stamp} ERROR app.db an error with no traceback"])
+            records += [[f"{stamp} INFO app.http GET /api/orders/{index} {n}"] for n in range(3)]
+        data = "".join(line + "\n" for record in records for line in record).encode()
+        keep = ColdLines(literals, accelerate=False)
+        searched: list[int] = []
+        scan = keep._scan
+
+        def spy(body: bytes, starts: list[int]) -> list[tuple[int, int]] | None:
+            searched.append(len(body))
+            return scan(body, starts)
+
+        keep._scan = spy
+        full, kept = _assemble(data, None, 1 << 20), _assemble(data, keep, 1 << 20)
+        # every line but the tracebacks' (none of which starts with a digit)
+        assert sum(searched) == len(data) - 200 * len("".join(line + "\n" for line in TRACEBACK))
+        assert kept.passed  # the GET records at least
+        assert [e for e in full.events if e in kept.events] == kept.events
+        text = [e.text.encode() for e in full.events]
+        matter = [e for e, raw in zip(full.events, text, strict=True) if e.chain
+                  or any(literal in raw for literal in literals.exact)
+                  or any(literal in raw.lower() for literal in literals.folded)]
+        assert all(e in kept.events for e in matter)
+        assert len(matter) == 200 + (29 if literals.exact else 19)  # with the ERROR records
+
     @pytest.mark.parametrize("accelerate", [True, False], ids=["one-pass", "finds"])
     @settings(max_examples=300, deadline=None)
     @given(

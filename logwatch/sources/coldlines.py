@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from logwatch.multiline.blocks import RECORD_HEADER, RECORD_HEADER_BYTES
 from logwatch.rules.literals import Literals, RuleLike, rule_literals
@@ -76,6 +78,9 @@ class ColdLines:
         self._dense_bytes = dense_bytes
         self._context = context
         self._scan = literal_scan(literals.exact, literals.folded, accelerate=accelerate)
+        # The accelerator's pass finds the runs too; without it they are found
+        # first, and the literals looked for only around them (``_find_outside``).
+        self._runs_first = self._scan(b"0\n", []) is None
 
     def __call__(self, body: bytes) -> list[tuple[int, int]]:
         size = len(body)
@@ -87,10 +92,12 @@ class ColdLines:
         starts = [body.rfind(b"\n", 0, size - 1) + 1]  # its successor is unknown
         if _HEADER_AT.match(body) is None:
             starts.append(0)  # it may continue a record begun in an earlier buffer
-        found = self._scan(body, starts)
-        if found is None:
+        if self._runs_first:
             found = [(run.start() + 1, run.end() + 1)
                      for run in _OTHER_RUN.finditer(body, 0, size - 1)]
+            self._find_outside(body, found, starts)
+        else:
+            found = self._scan(body, starts) or []
         found.extend((start, body.find(b"\n", start) + 1 or size) for start in starts)
         if len(found) * self._dense_bytes > size:
             return whole  # nearly every line matters: framing them all is cheaper
@@ -117,6 +124,36 @@ class ColdLines:
                 return whole
             spans.append((start, end))
         return spans
+
+
+    def _find_outside(self, body: bytes, runs: list[tuple[int, int]], starts: list[int]) -> None:
+        """The literals' lines, as ``_scan`` finds them, but not within ``runs``.
+
+        A line in a run is kept with it whatever it holds, so where runs are
+        much of the buffer (a storm's tracebacks) the literals are looked for
+        only in the lines between, copied together: a pass over the buffer for
+        each literal cost more than all else the filter does.
+        """
+        size = len(body)
+        if sum(end - start for start, end in runs) * 4 < size:
+            self._scan(body, starts)
+            return
+        gaps: list[tuple[int, int]] = []
+        done = 0
+        for start, end in runs:
+            if start > done:
+                gaps.append((done, start))
+            done = end
+        if done < size:
+            gaps.append((done, size))
+        # each gap is whole lines: a line start between them is one in the buffer
+        hits: list[int] = []
+        self._scan(b"".join([body[start:end] for start, end in gaps]), hits)
+        if hits:
+            at = list(accumulate((end - start for start, end in gaps), initial=0))
+            for hit in hits:
+                gap = bisect_right(at, hit) - 1
+                starts.append(gaps[gap][0] + hit - at[gap])
 
 
 def _record_start(body: bytes, start: int, floor: int) -> int:
