@@ -265,13 +265,17 @@ class LineFramer:
             head = found.start() + 1
         while found is not None:
             newline = chunk.find(b"\n", head, after)
-            following = known.next_header(chunk, newline, after)
-            stop = following.start() + 1 if following else (after if closed else -1)
-            if (
-                stop > newline + 1
-                and (body := known.get(chunk[newline + 1 : stop])) is not None
-                and body.takes(found, chunk[head:newline])
-            ):
+            # Most often the record is the span's last (a storm's tracebacks are
+            # spans of one record each): where the rest of the span is known, it
+            # holds no header, and need not be searched for one.
+            body = known.get(chunk[newline + 1 : after]) if closed else None
+            if body is not None:
+                following, stop = None, after
+            else:
+                following = known.next_header(chunk, newline, after)
+                stop = following.start() + 1 if following else (after if closed else -1)
+                body = known.get(chunk[newline + 1 : stop]) if stop > newline + 1 else None
+            if body is not None and body.takes(found, chunk[head:newline]):
                 if head > done:
                     self._frame_plain(chunk[done : head - 1], lines)
                 self._frame_head(chunk[head:newline], body, lines)
