@@ -8,8 +8,10 @@ them. Nothing here types a traceback by hand.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -18,6 +20,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,22 @@ from logwatch.multiline import Assembler
 from logwatch.sources.framing import LineFramer
 
 SCENARIOS = Path(__file__).parent / "data" / "multiline" / "scenarios.py"
+
+
+@contextlib.contextmanager
+def logging_to_text(name: str) -> Iterator[tuple[logging.Logger, StringIO]]:
+    """A logger ``name`` writing logging's usual records (every level) to a string."""
+    stream = StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log = logging.getLogger(name)
+    log.propagate = False
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        yield log, stream
+    finally:
+        log.removeHandler(handler)
 MIN_MINOR, MAX_MINOR = 8, 13
 
 # (first_line, last_line, exc_type, exc_message, chain)

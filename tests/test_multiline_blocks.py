@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import tracemalloc
-from io import StringIO
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +14,7 @@ from logwatch.multiline import Assembler, blocks
 from logwatch.multiline.kinds import Kind
 from logwatch.sources.framing import LineFramer
 from tests.corpus import Corpus
+from tests.multiline_support import logging_to_text
 from tests.test_sources_coldlines import TRACEBACK
 
 
@@ -74,14 +73,7 @@ def _under_two_headers(*, longer_by: int) -> bytes:
 
 def _logged() -> bytes:
     """Real records from `logging`: chained, grouped, noted and plain, warnings with exc_info."""
-    stream = StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    log = logging.getLogger("tests.blocks")
-    log.propagate = False
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
+    with logging_to_text("tests.blocks") as (log, stream):
         for round_ in range(3):
             log.info("request %d served", round_)
             try:
@@ -103,8 +95,6 @@ def _logged() -> bytes:
                 log.exception("group failed")
             log.error("a record that ends in a colon:\nand goes on\n\nafter a blank line")
             log.debug("done %d", round_)
-    finally:
-        log.removeHandler(handler)
     return stream.getvalue().encode()
 
 

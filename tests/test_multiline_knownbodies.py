@@ -9,9 +9,7 @@ and compares every event.
 
 from __future__ import annotations
 
-import logging
 import traceback
-from io import StringIO
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +21,7 @@ from logwatch.multiline.knownbodies import KnownBodies, Recipe
 from logwatch.rules.literals import Literals
 from logwatch.sources.coldlines import ColdLines
 from logwatch.sources.framing import LineFramer
+from tests.multiline_support import logging_to_text
 
 # a rule's literal, and the traceback rule every filter keeps tracebacks for
 LITERALS = Literals(frozenset({b"could not connect"}), frozenset())
@@ -73,14 +72,7 @@ def _storm(copies: int, *, message: str = "payment failed") -> bytes:
     headers of every level: ERROR's own traceback, WARNING's, an INFO record
     with an uncaught traceback printed after it, a header ending in a colon.
     """
-    stream = StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    log = logging.getLogger("tests.knownbodies")
-    log.propagate = False
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
+    with logging_to_text("tests.knownbodies") as (log, stream):
         for round_ in range(copies):
             log.info("request %d served", round_)
             try:
@@ -107,8 +99,6 @@ def _storm(copies: int, *, message: str = "payment failed") -> bytes:
                 log.exception("group failed: %d", round_ % 2)
             log.error("could not connect to database")
             log.debug("done %d", round_)
-    finally:
-        log.removeHandler(handler)
     return stream.getvalue().encode()
 
 
