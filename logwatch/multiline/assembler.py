@@ -154,8 +154,6 @@ class Assembler:
                     plain = self._line(lines[at], drafts) and plain
                 if plain:
                     memo.learn(key, machine, lines, index - 1, end, drafts, first, record)
-                    if self._known is not None and (learnt := memo.get(key)) is not None:
-                        self._remember(head, lines, index, end, texts, learnt)
                 if known and end in known:
                     self._known_body(cast(Lines, lines), end, known[end], drafts)
                     return end + 1
