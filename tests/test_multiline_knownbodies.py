@@ -160,6 +160,34 @@ class TestKnownBodies:
         assert _read(renamed, known=True) == _read(renamed, known=False)
 
 
+    def test_a_long_span_of_short_records_is_looked_up_a_record_at_a_time(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The rest of a span is looked up whole only where a body kept is as long: else
+        a read of back-to-back records would have its rest copied once a record."""
+        record = (b"2026-03-01 10:00:00,123 ERROR app.db query failed\n"
+                  b"Traceback (most recent call last):\n"
+                  b'  File "/srv/app/db.py", line 12, in connect\n'
+                  b"ConnectionRefusedError: [Errno 111] Connection refused" + b"." * 130 + b"\n")
+        # past 256 bytes a record (one span a record, not the whole read), and a
+        # record passed over in every read: the span before it is closed
+        data = (record * 180 + b"2026-03-01 10:00:01,000 INFO app ok\n") * 12
+        looked: list[int] = []
+        get = KnownBodies.get
+
+        def spy(self: KnownBodies, body: bytes) -> knownbodies.KnownBody | None:
+            looked.append(len(body))
+            return get(self, body)
+
+        monkeypatch.setattr(KnownBodies, "get", spy)
+        seen = Seen()
+        assert _read(data, known=True, chunk=1 << 16, seen=seen) == _read(
+            data, known=False, chunk=1 << 16
+        )
+        assert seen.marked > 1000
+        assert sum(looked) < 2 * len(data)
+
+
 class TestMemory:
     def test_what_is_kept_stays_within_its_bound(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(knownbodies, "_MAX_BYTES", 300)

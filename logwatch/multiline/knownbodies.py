@@ -9,11 +9,12 @@ and frames the header line alone, marked with what lies under it
 (``Lines.known``); the assembler builds the event from that header and from
 what the first copies gave (``Recipe``).
 
-What is kept comes from blocks ``blocks`` replayed: their lines under the
-header took no part in the grammar's choices but through their text, the
-header through its level and whether it ends with a colon (``BlockMemo.key``),
-and the block made one event of them all. Only ASCII bodies with no ``\\r``
-are kept, whose bytes are their text: the lines' texts joined by newlines.
+What is kept comes from blocks ``blocks`` replayed, so seen twice at least:
+their lines under the header took no part in the grammar's choices but
+through their text, the header through its level and whether it ends with a
+colon (``BlockMemo.key``). Only bodies whose bytes are their texts joined by
+newlines are kept: ASCII, nothing the framer took off (a line's last
+``\\r``) or passed over between them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from logwatch.multiline.rows import Row
 
 _HEADER = re.compile(RECORD_HEADER_BYTES)
 _HEADER_AFTER_NEWLINE = re.compile(b"\n" + RECORD_HEADER_BYTES)
-# What the bodies kept may hold in all, in bytes; past it, start afresh.
+# The bodies' text kept in all, in bytes; past it, start afresh. (With their
+# keys, texts and what they made, the memory is a few times that.)
 _MAX_BYTES = 2 << 20
 
 Tag = tuple[str | None, bool]  # the header's level, and whether its text ends with ":"
@@ -87,6 +89,7 @@ class KnownBodies:
         self._bodies: dict[bytes, KnownBody] = {}
         self._by_texts: dict[tuple[str, ...], KnownBody] = {}
         self._bytes = 0
+        self.sizes: set[int] = set()  # of the bodies kept, in bytes
 
     def get(self, body: bytes) -> KnownBody | None:
         return self._bodies.get(body)
@@ -108,10 +111,12 @@ class KnownBodies:
             if self._bytes > _MAX_BYTES:
                 self._bodies.clear()
                 self._by_texts.clear()
+                self.sizes.clear()
                 self._bytes = size
             known = KnownBody(texts, text, size)
             self._bodies[text.encode("ascii") + b"\n"] = known
             self._by_texts[texts] = known
+            self.sizes.add(size)
         known.made[tag] = made
 
     @staticmethod

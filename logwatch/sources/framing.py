@@ -130,7 +130,10 @@ class LineFramer:
 
     def feed(self, chunk: bytes, keep: KeepSpans | None = None) -> list[Line]:
         """The lines ``chunk`` completes; with ``keep``, only those in the spans it returns."""
-        return list(self.feed_lines(chunk, keep))
+        lines = self.feed_lines(chunk, keep)
+        # a list would lose the marks (``Lines.known``) and, with them, the lines under
+        assert not lines.known, "lines marked with what lies under them: use feed_lines"
+        return list(lines)
 
     def feed_lines(self, chunk: bytes, keep: KeepSpans | None = None) -> Lines:
         """``feed``, as columns: no ``Line`` is built until one is looked at."""
@@ -218,7 +221,7 @@ class LineFramer:
                 if self._known is None:
                     self._frame_plain(chunk[first : after - 1], lines)
                 else:
-                    closed = self._closes(chunk, start, spans, index)
+                    closed = self._closes(self._known, chunk, start, spans, index)
                     self._frame_known(self._known, chunk, first, after, closed, lines)
             else:
                 lines.extend(self.feed_lines(chunk[first:after]))
@@ -228,7 +231,8 @@ class LineFramer:
         return lines
 
     def _closes(
-        self, chunk: bytes, start: int, spans: list[tuple[int, int]], index: int
+        self, known: KnownBodies, chunk: bytes, start: int, spans: list[tuple[int, int]],
+        index: int,
     ) -> bool:
         """Whether the line framed after span ``index`` is a record header, whole.
 
@@ -240,8 +244,7 @@ class LineFramer:
         first = start + spans[index + 1][0]
         return (
             chunk.find(b"\n", first) - first <= self._max_line_bytes
-            and self._known is not None
-            and self._known.header_at(chunk, first) is not None
+            and known.header_at(chunk, first) is not None
         )
 
     def _frame_known(
@@ -267,8 +270,11 @@ class LineFramer:
             newline = chunk.find(b"\n", head, after)
             # Most often the record is the span's last (a storm's tracebacks are
             # spans of one record each): where the rest of the span is known, it
-            # holds no header, and need not be searched for one.
-            body = known.get(chunk[newline + 1 : after]) if closed else None
+            # holds no header, and need not be searched for one. (Only where it
+            # is as long as a body kept: a long span of short records would
+            # otherwise have its rest copied and hashed once a record.)
+            rest = after - newline - 1
+            body = known.get(chunk[newline + 1 : after]) if closed and rest in known.sizes else None
             if body is not None:
                 following, stop = None, after
             else:
