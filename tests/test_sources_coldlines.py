@@ -24,7 +24,7 @@ from logwatch.model import Event, Origin
 from logwatch.multiline import Assembler
 from logwatch.replay import file_events, read_settings
 from logwatch.rules.literals import Literals, message_literals, rule_literals
-from logwatch.sources import Tailer
+from logwatch.sources import Tailer, coldlines
 from logwatch.sources.coldheaders import ColdHeaderLines
 from logwatch.sources.coldjson import ColdJsonLines
 from logwatch.sources.coldlines import RECORD_HEADER, ColdLines, cold_lines_for
@@ -269,6 +269,15 @@ class TestColdLines:
         """Headers of other shapes, digit-led lines, cut reads: the same lines before each."""
         data = "".join(line + "\n" for line in shapes).encode()
         _same_context(data, LITERALS[0], chunk, context, accelerate=accelerate, dense_bytes=0)
+
+    def test_runs_are_found_as_the_plain_pattern_finds_them(self) -> None:
+        """The runs' regexes are possessive where ``re`` reads that right (3.11.5 on)."""
+        plain = rb"[0-9](?![^\n]{9}T)"
+        run = re.compile(rb"\n(?!" + plain + rb")[^\n]*(?:\n(?!" + plain + rb")[^\n]*)*")
+        data = b"abc\n\n2026-03-01 10:00:00 INFO x\n  tb\n  tb2\n2026 x\n" + _text(7, 400)
+        found = [match.span() for match in coldlines._OTHER_RUN.finditer(data)]
+        assert found[:2] == [(3, 4), (31, 42)]
+        assert found == [match.span() for match in run.finditer(data)]
 
     @pytest.mark.parametrize("literals", LITERALS[:2])
     def test_in_a_storm_the_literals_are_looked_for_between_the_tracebacks(

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,10 +52,16 @@ _HEADER_AT = re.compile(RECORD_HEADER_BYTES)  # a logging header; pipeline also 
 _PLAIN = rb"[0-9](?![^\n]{9}T)"
 # Lines of other shapes, one match per run of them. It starts with a literal
 # newline, which ``re`` searches for at C speed.
-# (Possessive: a line's rest never gives a character back, and the engine need
-# not keep the places it could: a tenth of the search.)
-_OTHER_RUN = re.compile(rb"\n(?!" + _PLAIN + rb")[^\n]*+(?:\n(?!" + _PLAIN + rb")[^\n]*+)*+")
-_OTHER_LINES = re.compile(rb"(?:(?!" + _PLAIN + rb")[^\n]*+\n)*+")  # the same, from a line start
+# Possessive, where ``re`` reads that right (CPython 3.11.5 on: gh-100061,
+# gh-106052): a line's rest never gives a character back, and the engine need
+# not keep the places it could, a tenth of the search.
+_ONCE = b"+" if sys.version_info >= (3, 11, 5) else b""
+_REST = rb"[^\n]*" + _ONCE
+_OTHER_RUN = re.compile(
+    rb"\n(?!" + _PLAIN + rb")" + _REST + rb"(?:\n(?!" + _PLAIN + rb")" + _REST + rb")*" + _ONCE
+)
+# the same, from a line start
+_OTHER_LINES = re.compile(rb"(?:(?!" + _PLAIN + rb")" + _REST + rb"\n)*" + _ONCE)
 # More spans than one per this many bytes: frame the whole buffer, which is cheaper.
 DENSE_BYTES = 256
 # the encodings rules' literals are in already
