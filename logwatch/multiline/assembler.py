@@ -38,8 +38,6 @@ _TRUNCATED = frozenset(("truncated",))
 _IS_TRUNCATED = attrgetter("truncated")
 
 
-
-
 class Assembler:
     """Turn the lines of one file into events, as soon as the grammar proves them complete."""
 
@@ -169,7 +167,7 @@ class Assembler:
                 held = False
             template.replay(head, texts, bounds.rows_from(index), drafts)
             if self._known is not None:
-                self._remember(head, lines, index, end, texts, template)
+                self._remember(self._known, head, lines, index, end, texts, template)
             if known and end in known:
                 return end  # a header with what lies under it: ``_known_record``
             index = end + 1
@@ -188,15 +186,18 @@ class Assembler:
     ) -> None:
         """Take the header line ``at`` and ``body``, the lines under it, seen before."""
         head = self._header_row(bounds, at)
-        machine = self._machines.get("")
         if head is None:
             self._line(lines[at], drafts)
-        elif machine is not None and machine.holds_nothing():
-            # the header would open a record, and the block's end close it: as if fed
-            if self._made_again(head, body, drafts):
-                return
-            self._emit_row("", head, drafts)
         else:
+            machine = self._machines.get("")
+            # Where the header would only open a record, which the block's end
+            # closes, it need not be fed at all.
+            if (
+                machine is not None
+                and machine.idle_after_headers()
+                and self._made_again(head, body, drafts)
+            ):
+                return
             self._emit_row("", head, drafts)
         self._known_body(lines, at, body, drafts)
 
@@ -255,15 +256,15 @@ class Assembler:
         )
 
     def _remember(
-        self, head: Row, lines: Sequence[Line], index: int, end: int,
+        self, known: KnownBodies, head: Row, lines: Sequence[Line], index: int, end: int,
         texts: tuple[str, ...], template: blocks.Template,
     ) -> None:
-        """Keep the block ``texts`` under ``head``, just replayed, for the framer to mark
-        (``knownbodies``): the event itself where the block makes one of all its
-        lines, with a traceback, or else the drafts' template."""
-        known = self._known
+        """Keep the block ``texts`` under ``head``, just replayed (so seen twice at
+        least), for the framer to mark (``knownbodies``): the event itself where
+        the block makes one of all its lines, with a traceback, or else the
+        drafts' template."""
         header = head.header
-        if known is None or header is None or not isinstance(lines, Lines):
+        if header is None or not isinstance(lines, Lines):
             return
         tag = (header.level, head.text.rstrip().endswith(":"))
         if known.has(texts, tag):

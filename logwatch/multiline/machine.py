@@ -143,9 +143,9 @@ class Machine:
             and self._held.head[0].kind is Kind.HEADER
         )
 
-    def holds_nothing(self) -> bool:
+    def idle_after_headers(self) -> bool:
         """Whether a header fed now would only open a record, as ``opened_by_header``
-        says, and change nothing else: nothing is held, and headers were seen."""
+        says, and change nothing else: nothing is held, and headers were seen before."""
         return self._phase is Phase.IDLE and self._headered
 
     def opening_row(self) -> Row:
