@@ -218,7 +218,7 @@ class LineFramer:
             if plain and first < after <= first + cap + 1 and chunk[after - 1] == 10:
                 # whole lines, none over the cap, no holes: what ``feed`` does with
                 # them, less its set-up, which costs as much as a short span's framing
-                if self._known is None:
+                if self._known is None or not self._known.sizes:  # (none known yet)
                     self._frame_plain(chunk[first : after - 1], lines)
                 else:
                     closed = self._closes(self._known, chunk, start, spans, index)
