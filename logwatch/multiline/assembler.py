@@ -72,6 +72,7 @@ class Assembler:
         self._blocks = blocks.SHARED if format != "json" else None
         self._known = known if self._blocks is not None and header_pattern is None else None
         self._head_bytes = limits(max_lines, max_bytes)[2]  # what a block replayed may hold
+        self._made: list[Event] = []  # made in a feed ahead of its drafts: ``_made_and``
 
     @property
     def keeps_known(self) -> bool:
@@ -86,7 +87,13 @@ class Assembler:
                 self._line(line, drafts)
         else:
             self._feed_blocks(lines if isinstance(lines, list | Lines) else list(lines), drafts)
-        return [draft.ready or self._event(draft) for draft in drafts]
+        return self._made_and(drafts)
+
+    def _made_and(self, drafts: list[Draft]) -> list[Event]:
+        """The events made already while feeding (``_made_again``), then those of ``drafts``."""
+        made, self._made = self._made, []
+        made.extend(map(self._event, drafts))
+        return made
 
     def _feed_blocks(self, lines: Sequence[Line], drafts: list[Draft]) -> None:
         """``_line`` for each line, but a record seen before is not stepped through again.
@@ -238,8 +245,11 @@ class Assembler:
         if made is None or head.end - head.offset + body.size > self._head_bytes:
             return False
         if isinstance(made, Recipe):
-            event = self._known_event(head, body, made)
-            drafts.append(Draft((head,), 1, 0, 0, header, ready=event))
+            # the event comes after those of the drafts before it, which no line to
+            # come can change: they are made now, in their order
+            self._made.extend(map(self._event, drafts))
+            drafts.clear()
+            self._made.append(self._known_event(head, body, made))
         else:
             made.replay(head, body.texts, body.rows_under(head), drafts)
         return True
@@ -309,7 +319,7 @@ class Assembler:
         )
         for machine in machines:
             machine.flush(drafts)
-        return [draft.ready or self._event(draft) for draft in drafts]
+        return self._made_and(drafts)
 
     # ------------------------------------------------------------------ rows
 

@@ -14,13 +14,10 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from logwatch.multiline.headers import Header
 from logwatch.multiline.kinds import Kind
-
-if TYPE_CHECKING:
-    from logwatch.model import Event
 
 
 # Row and Draft are never changed once built, but are not declared frozen: a
@@ -62,8 +59,6 @@ class Draft:
     # Every row's text (raw and clean alike), when ``rows`` holds only the
     # first and last: a block replayed from memory builds no rows in between.
     texts: tuple[str, ...] | None = None
-    # The event itself, built already from a record seen before (``knownbodies``).
-    ready: Event | None = None
 
 
 class Held:
