@@ -297,20 +297,24 @@ def ledger_events(tmp_path: Path, python: Interpreter, *, as_typed: bool = False
     return events
 
 
-@pytest.fixture(scope="module")
-def ledgers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
+def _two_or_more() -> list[Interpreter]:
+    """The CPythons here, for tests that compare versions: skipped, saying so, with one."""
     interpreters = find_interpreters()
     if len(interpreters) < 2:
         pytest.skip(f"only {interpreters} found; install more CPythons with pyenv")
+    return interpreters
+
+
+@pytest.fixture(scope="module")
+def ledgers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
+    interpreters = _two_or_more()
     root = tmp_path_factory.mktemp("ledger")
     return {python.version: ledger_events(root, python) for python in interpreters}
 
 
 @pytest.fixture(scope="module")
 def typed_ledgers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
-    interpreters = find_interpreters()
-    if len(interpreters) < 2:
-        pytest.skip(f"only {interpreters} found; install more CPythons with pyenv")
+    interpreters = _two_or_more()
     root = tmp_path_factory.mktemp("typed-ledger")
     return {python.version: ledger_events(root, python, as_typed=True) for python in interpreters}
 
@@ -445,9 +449,7 @@ def shop_events(app: Path, python: Interpreter) -> list[Event]:
 
 @pytest.fixture(scope="module")
 def shops(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Event]]:
-    interpreters = find_interpreters()
-    if len(interpreters) < 2:
-        pytest.skip(f"only {interpreters} found; install more CPythons with pyenv")
+    interpreters = _two_or_more()
     app = tmp_path_factory.mktemp("shop") / "app"
     for name, text in SHOP_APP.items():
         (app / name).parent.mkdir(parents=True, exist_ok=True)
